@@ -1,0 +1,949 @@
+// SPDX-License-Identifier: GPL-2.0
+/* tcpscope's kernel side: every TCP state change from sock:inet_sock_set_state, plus the
+ * TIME_WAIT handoff/exit and keepalive probes the tracepoint never shows, folded into one
+ * per-connection record (keyed by socket cookie) and streamed over a ring buffer. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include "tcpscope.h"
+
+/* #defines, so not in vmlinux.h */
+#define AF_INET 2
+#define AF_INET6 10
+#define ETIMEDOUT 110
+#define ECONNABORTED 103
+#define TH_FIN 0x01
+#define TH_SYN 0x02
+#define TH_RST 0x04
+
+/* Set by the agent before load. */
+const volatile __u16 filter_family = 0; /* 0: both */
+const volatile __u32 filter_netns = 0; /* 0: all */
+const volatile __u32 filter_pid = 0; /* 0: all */
+const volatile bool filter_lports = false; /* ports map, slot 0 */
+const volatile bool filter_dports = false; /* ports map, slot 1 */
+/* Timer callbacks the timer tracepoints are matched against, from kallsyms. */
+const volatile __u64 tw_timer_fn = 0; /* tw_timer_handler */
+const volatile __u64 keepalive_timer_fn = 0; /* tcp_keepalive_timer */
+/* Code ranges of __mod_timer() and its callers: a timer_cancel from there is a re-arm */
+#define REARM_RANGES 4
+const volatile __u64 rearm_lo[REARM_RANGES] = {};
+const volatile __u64 rearm_hi[REARM_RANGES] = {};
+const volatile __u64 ns_per_jiffy = 4000000; /* 1e9 / CONFIG_HZ */
+
+struct tuple {
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u16 sport;
+	__u16 dport;
+	__u16 family;
+	__u16 pad;
+};
+
+/* In-kernel context of one socket, from first sight to its true end. */
+struct conn {
+	__u64 ts_first;
+	__u64 ts_state; /* entered the current lifecycle state (0: unknown) */
+	__u64 ts_raw; /* last tracepoint transition (0: unknown) */
+	__u64 path;
+	__u64 cgroup;
+	__u32 pid;
+	__u32 facts;
+	__u16 probes;
+	__u8 path_len;
+	__u8 state; /* current lifecycle state */
+	__u8 open;
+	__u8 segflags; /* TCP flags of the segment being processed in FIN_WAIT1 */
+	__u8 owner_known;
+	__u8 pending_syn; /* CLOSE->SYN_SENT waits for connect() to pick the local port */
+	char comm[TCPSCOPE_COMM_LEN];
+	struct tuple tuple; /* last known addresses: tcp_set_state(CLOSE) unhashes first */
+};
+
+struct owner {
+	__u64 cgroup;
+	__u32 pid;
+	char comm[TCPSCOPE_COMM_LEN];
+};
+
+struct listen_key {
+	__u32 netns;
+	__u16 port;
+	__u16 pad;
+};
+
+/* A timewait socket whose timer we saw armed. */
+struct twctx {
+	__u64 cookie;
+	__u8 substate; /* TIME_WAIT, or FIN_WAIT2 for an orphaned FIN_WAIT2 */
+};
+
+/* A keepalive timer running on this CPU: did it send a probe? */
+struct kactx {
+	__u64 timer;
+	__u8 probes_out;
+};
+
+struct port_set {
+	__u64 bits[65536 / 64];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct conn);
+} conns SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct listen_key);
+	__type(value, struct owner);
+} listeners SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct twctx);
+} twctxs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct kactx);
+} kactxs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, struct port_set);
+} ports SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, STAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+/* Stand-in record when the connection table is full, so events still flow. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct conn);
+} scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4 << 20);
+} events SEC(".maps");
+
+/* ns_common.count became __ns_ref in 6.18: both spelled out, whatever vmlinux.h says */
+struct ns_common___old {
+	refcount_t count;
+} __attribute__((preserve_access_index));
+
+struct ns_common___new {
+	refcount_t __ns_ref;
+} __attribute__((preserve_access_index));
+
+static __always_inline void stat_inc(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
+
+	if (v)
+		*v += 1;
+}
+
+static __always_inline __u64 sk_cookie(const struct sock *sk, const bool btf)
+{
+	/* bpf_get_socket_cookie() generates the cookie if the socket has none yet; it is
+	 * copied into the timewait socket by inet_twsk_alloc(), so it survives the handoff. */
+	if (btf)
+		return bpf_get_socket_cookie((void *)sk);
+	return BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
+}
+
+static __always_inline __u32 skc_netns(const struct sock_common *skc)
+{
+	return BPF_CORE_READ(skc, skc_net.net, ns.inum);
+}
+
+static __always_inline bool port_in(__u32 slot, __u16 port)
+{
+	struct port_set *set = bpf_map_lookup_elem(&ports, &slot);
+
+	if (!set)
+		return false;
+	return set->bits[(port >> 6) & 1023] & (1ULL << (port & 63));
+}
+
+/* Emission filters: the connection is still tracked, only the copy is saved. */
+static __always_inline bool wanted(const struct tuple *t, const struct conn *c)
+{
+	if (filter_pid && (!c || c->pid != filter_pid))
+		return false;
+	if (filter_lports && !port_in(0, t->sport))
+		return false;
+	if (filter_dports && !port_in(1, t->dport))
+		return false;
+	return true;
+}
+
+/* Family and netns filters drop a socket before any state is kept for it. */
+static __always_inline bool tracked(const struct sock_common *skc)
+{
+	__u16 family = BPF_CORE_READ(skc, skc_family);
+
+	if (family != AF_INET && family != AF_INET6)
+		return false;
+	if (filter_family && family != filter_family)
+		return false;
+	if (filter_netns && skc_netns(skc) != filter_netns)
+		return false;
+	return true;
+}
+
+static __always_inline void path_push(struct conn *c, __u8 state)
+{
+	__u8 n = c->path_len;
+
+	if (n >= TCPSCOPE_PATH_MAX) {
+		c->facts |= F_PATH_TRUNC;
+		return;
+	}
+	c->path |= ((__u64)(state & 0xf)) << (n * 4);
+	c->path_len = n + 1;
+}
+
+static __always_inline void owner_from_current(struct conn *c)
+{
+	c->pid = bpf_get_current_pid_tgid() >> 32;
+	c->cgroup = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(c->comm, sizeof(c->comm));
+	c->owner_known = 1;
+}
+
+static __always_inline void read_tuple(const struct sock_common *skc, struct tuple *t)
+{
+	t->family = BPF_CORE_READ(skc, skc_family);
+	t->sport = BPF_CORE_READ(skc, skc_num);
+	t->dport = bpf_ntohs(BPF_CORE_READ(skc, skc_dport));
+	if (t->family == AF_INET) {
+		BPF_CORE_READ_INTO((__u32 *)t->saddr, skc, skc_rcv_saddr);
+		BPF_CORE_READ_INTO((__u32 *)t->daddr, skc, skc_daddr);
+	} else {
+		BPF_CORE_READ_INTO((struct in6_addr *)t->saddr, skc, skc_v6_rcv_saddr);
+		BPF_CORE_READ_INTO((struct in6_addr *)t->daddr, skc, skc_v6_daddr);
+	}
+}
+
+/* The socket's addresses, or the connection's last known ones once the local port is
+ * released (CLOSE) - so every event of a connection names the same 4-tuple. */
+static __always_inline void conn_tuple(const struct sock_common *skc, struct conn *c,
+				       struct tuple *t)
+{
+	read_tuple(skc, t);
+	if (!c)
+		return;
+	if (t->sport)
+		c->tuple = *t;
+	else if (c->tuple.sport)
+		*t = c->tuple;
+}
+
+static __always_inline struct tcpscope_event *ev_new(const struct sock_common *skc,
+						     struct conn *c, __u64 cookie,
+						     __u8 type, __u64 now)
+{
+	struct tcpscope_event *e;
+	struct tuple t = {};
+
+	conn_tuple(skc, c, &t);
+	if (!wanted(&t, c)) {
+		stat_inc(STAT_FILTERED);
+		return NULL;
+	}
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		stat_inc(STAT_LOST);
+		return NULL;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->type = type;
+	e->ts_ns = now;
+	e->cookie = cookie;
+	e->family = t.family;
+	e->sport = t.sport;
+	e->dport = t.dport;
+	__builtin_memcpy(e->saddr, t.saddr, sizeof(e->saddr));
+	__builtin_memcpy(e->daddr, t.daddr, sizeof(e->daddr));
+	e->netns = skc_netns(skc);
+	if (c && c->owner_known) {
+		e->pid = c->pid;
+		e->cgroup = c->cgroup;
+		__builtin_memcpy(e->comm, c->comm, sizeof(e->comm));
+	} else {
+		e->flags |= EVF_NO_OWNER;
+	}
+	return e;
+}
+
+static __always_inline void ev_submit(struct tcpscope_event *e)
+{
+	bpf_ringbuf_submit(e, 0);
+	stat_inc(STAT_EVENTS);
+}
+
+/* Lifecycle transition: time in the previous state, path, timestamps. */
+static __always_inline __u64 enter_state(struct conn *c, __u8 state, __u64 now, __u16 *flags)
+{
+	__u64 dur = 0;
+
+	if (c->ts_state)
+		dur = now - c->ts_state;
+	else
+		*flags |= EVF_NO_DUR;
+	c->ts_state = now;
+	c->state = state;
+	path_push(c, state);
+	return dur;
+}
+
+static __always_inline void emit_conn(const struct sock_common *skc, struct conn *c,
+				      __u64 cookie, __u64 now)
+{
+	struct tcpscope_event *e;
+
+	if (c->facts & F_LISTENER)
+		return;
+	e = ev_new(skc, c, cookie, EV_CONN, now);
+	if (!e)
+		return;
+	e->facts = c->facts;
+	e->path = c->path;
+	e->path_len = c->path_len;
+	e->probes = c->probes;
+	e->lifetime_ns = now - c->ts_first;
+	e->open = c->open;
+	e->handshake = tcpscope_classify_handshake(c->facts);
+	e->close = tcpscope_classify_close(c->facts, c->probes);
+	if (!(c->open))
+		e->flags |= EVF_NO_DUR;
+	ev_submit(e);
+}
+
+static __always_inline struct conn *conn_lookup(__u64 cookie)
+{
+	return cookie ? bpf_map_lookup_elem(&conns, &cookie) : NULL;
+}
+
+static __always_inline void read_fastopen_facts(const struct sock *sk, struct conn *c)
+{
+	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
+
+	if (BPF_CORE_READ_BITFIELD_PROBED(tp, syn_data))
+		c->facts |= F_SYN_DATA;
+	if (BPF_CORE_READ_BITFIELD_PROBED(tp, syn_data_acked))
+		c->facts |= F_SYN_DATA_ACKED;
+}
+
+/* The SYN_SENT event waits for connect() to hash the socket: only then is the local port
+ * known (tcp_v4_connect() sets SYN_SENT before inet_hash_connect()). */
+static __always_inline void flush_pending_syn(const struct sock *sk, struct conn *c,
+					      __u64 cookie)
+{
+	struct tcpscope_event *e;
+
+	if (!c->pending_syn)
+		return;
+	c->pending_syn = 0;
+	e = ev_new(&sk->__sk_common, c, cookie, EV_STATE, c->ts_state);
+	if (!e)
+		return;
+	e->old_state = TCP_CLOSE;
+	e->new_state = TCP_SYN_SENT;
+	e->flags |= EVF_NO_DUR;
+	ev_submit(e);
+}
+
+static __always_inline struct conn *conn_new(const struct sock *sk, __u64 cookie, int old,
+					     int new, __u64 now)
+{
+	struct conn zero = {}, *c;
+	__u32 idx = 0;
+
+	zero.ts_first = now;
+	path_push(&zero, old);
+	if (old == TCP_CLOSE && new == TCP_SYN_SENT) {
+		/* connect(): process context, current is the owner */
+		zero.open = OPEN_ACTIVE;
+		zero.facts |= F_SEEN_OPEN;
+		owner_from_current(&zero);
+	} else if (old == TCP_CLOSE && new == TCP_LISTEN) {
+		zero.facts |= F_LISTENER;
+		owner_from_current(&zero);
+	} else if (old == TCP_LISTEN && new == TCP_SYN_RECV) {
+		/* a child made in softirq: inherit the listener's owner until accept() */
+		struct listen_key key = { .netns = skc_netns(&sk->__sk_common),
+					  .port = BPF_CORE_READ(sk, __sk_common.skc_num) };
+		struct owner *o = bpf_map_lookup_elem(&listeners, &key);
+
+		zero.open = OPEN_PASSIVE;
+		zero.facts |= F_SEEN_OPEN;
+		if (o) {
+			zero.pid = o->pid;
+			zero.cgroup = o->cgroup;
+			__builtin_memcpy(zero.comm, o->comm, sizeof(zero.comm));
+			zero.owner_known = 1;
+		}
+	}
+	if (bpf_map_update_elem(&conns, &cookie, &zero, BPF_NOEXIST) == 0) {
+		c = bpf_map_lookup_elem(&conns, &cookie);
+		if (c)
+			return c;
+	}
+	stat_inc(STAT_CONN_FULL);
+	c = bpf_map_lookup_elem(&scratch, &idx);
+	if (c)
+		*c = zero;
+	return c;
+}
+
+/* The app aborted: SO_LINGER {1, 0} close() goes through tcp_disconnect(), which moves a
+ * synchronized socket straight to CLOSE; tcp_abort() (sock_destroy) sets ECONNABORTED. */
+static __always_inline bool aborted(const struct sock *sk, int old)
+{
+	unsigned long sk_flags = BPF_CORE_READ(sk, __sk_common.skc_flags);
+	int linger = bpf_core_enum_value(enum sock_flags, SOCK_LINGER);
+
+	if (BPF_CORE_READ(sk, sk_err) == ECONNABORTED)
+		return true;
+	/* tcp_need_reset() states */
+	if (!((1 << old) & ((1 << TCP_ESTABLISHED) | (1 << TCP_CLOSE_WAIT) | (1 << TCP_FIN_WAIT1) |
+			    (1 << TCP_FIN_WAIT2) | (1 << TCP_SYN_RECV))))
+		return false;
+	return (sk_flags & (1UL << linger)) && BPF_CORE_READ(sk, sk_lingertime) == 0;
+}
+
+static __always_inline int on_state(const struct sock *sk, int old, int new, const bool btf)
+{
+	const struct sock_common *skc = &sk->__sk_common;
+	struct tcpscope_event *e;
+	__u64 now, cookie, dur = 0;
+	__u16 flags = 0;
+	struct conn *c;
+	bool handoff;
+
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP || !tracked(skc))
+		return 0;
+	now = bpf_ktime_get_ns();
+	cookie = sk_cookie(sk, btf);
+	c = conn_lookup(cookie);
+	if (c && c->state == TCP_CLOSE && old == TCP_CLOSE) {
+		/* a closed socket used again (connect() after a failure, listen()): the old
+		 * connection ends here rather than at tcp_destroy_sock */
+		emit_conn(skc, c, cookie, now);
+		bpf_map_delete_elem(&conns, &cookie);
+		c = NULL;
+	}
+	if (!c) {
+		c = conn_new(sk, cookie, old, new, now);
+		if (!c)
+			return 0;
+	} else {
+		flush_pending_syn(sk, c, cookie);
+	}
+
+	if (new == TCP_LISTEN) {
+		struct listen_key key = { .netns = skc_netns(skc),
+					  .port = BPF_CORE_READ(skc, skc_num) };
+		struct owner o = { .pid = c->pid, .cgroup = c->cgroup };
+
+		__builtin_memcpy(o.comm, c->comm, sizeof(o.comm));
+		bpf_map_update_elem(&listeners, &key, &o, BPF_ANY);
+	}
+
+	switch (new) {
+	case TCP_ESTABLISHED:
+		c->facts |= F_ESTABLISHED;
+		break;
+	case TCP_FIN_WAIT1:
+		c->facts |= F_FIN_WAIT1;
+		break;
+	case TCP_CLOSE_WAIT:
+		c->facts |= F_CLOSE_WAIT;
+		break;
+	case TCP_CLOSING:
+		c->facts |= F_CLOSING;
+		break;
+	case TCP_FIN_WAIT2:
+		/* tcp_rcv_state_process(): the ACK of our FIN; if that segment carries the
+		 * peer's FIN too, tcp_fin() moves on to TIME_WAIT in the same call. The
+		 * segment's flags come from the sockops program (handle_sockops). */
+		if (old == TCP_FIN_WAIT1 && (c->segflags & TH_FIN))
+			c->facts |= F_FIN_WITH_ACK;
+		break;
+	case TCP_CLOSE:
+		if (BPF_CORE_READ(sk, sk_err) == ETIMEDOUT)
+			c->facts |= F_ETIMEDOUT;
+		if (aborted(sk, old))
+			c->facts |= F_ABORT;
+		break;
+	}
+	if (old == TCP_ESTABLISHED || old == TCP_SYN_RECV || new == TCP_CLOSE)
+		read_fastopen_facts(sk, c);
+
+	/* tcp_time_wait() arms the timewait socket's timer, then tcp_done() closes the full one */
+	handoff = new == TCP_CLOSE && (c->facts & F_TIME_WAIT);
+	if (handoff) {
+		flags |= EVF_HANDOFF;
+	} else if (new == TCP_SYN_SENT && !BPF_CORE_READ(skc, skc_num)) {
+		c->ts_state = now;
+		c->state = new;
+		c->ts_raw = now;
+		path_push(c, new);
+		c->pending_syn = 1;
+		return 0;
+	} else {
+		enter_state(c, new, now, &flags);
+	}
+	if (c->ts_raw)
+		dur = now - c->ts_raw;
+	else
+		flags |= EVF_NO_DUR;
+	c->ts_raw = now;
+
+	e = ev_new(skc, c, cookie, EV_STATE, now);
+	if (e) {
+		e->old_state = old;
+		e->new_state = new;
+		e->dur_ns = dur;
+		e->flags |= flags;
+		e->facts = c->facts;
+		ev_submit(e);
+	}
+
+	if (new == TCP_CLOSE && old == TCP_LISTEN) {
+		struct listen_key key = { .netns = skc_netns(skc),
+					  .port = BPF_CORE_READ(skc, skc_num) };
+
+		bpf_map_delete_elem(&listeners, &key);
+	}
+	/* The summary waits for tcp_destroy_sock (close() may still send a RST after CLOSE)
+	 * or, after a handoff, for the timewait socket to leave. */
+	return 0;
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(handle_set_state, const struct sock *sk, int old, int new)
+{
+	return on_state(sk, old, new, true);
+}
+
+/* Fallback where tp_btf is missing: needs tracefs, cannot generate socket cookies. */
+SEC("tracepoint/sock/inet_sock_set_state")
+int handle_set_state_tp(struct trace_event_raw_inet_sock_set_state *ctx)
+{
+	return on_state((const struct sock *)ctx->skaddr, ctx->oldstate, ctx->newstate, false);
+}
+
+
+/*
+ * TIME_WAIT. The tracepoint never reports it, and no tracepoint sits in the timewait code,
+ * but every timewait socket owns a timer whose callback is tw_timer_handler:
+ *   armed first (timer_start)        tcp_time_wait() -> inet_twsk_schedule(): entry
+ *   re-armed with a new substate      orphaned FIN_WAIT2 got the peer's FIN: -> TIME_WAIT
+ *   expired (timer_expire_entry)      tw_timer_handler() -> inet_twsk_kill(): cause timer
+ *   cancelled outside __mod_timer()   inet_twsk_deschedule_put(): RST, port reuse, abort,
+ *                                     or netns teardown (inet_twsk_purge)
+ */
+static __always_inline struct inet_timewait_sock *tw_of(struct timer_list *t)
+{
+	return (void *)t - bpf_core_field_offset(struct inet_timewait_sock, tw_timer);
+}
+
+static __always_inline int on_tw_armed(struct inet_timewait_sock *tw)
+{
+	const struct sock_common *skc = &tw->__tw_common;
+	__u64 key = (__u64)tw, now, cookie, dur = 0;
+	struct twctx n = {}, *x;
+	struct tcpscope_event *e;
+	__u8 sub, old = 0, type;
+	__u16 flags = 0;
+	struct conn *c;
+
+	if (!tracked(skc))
+		return 0;
+	cookie = BPF_CORE_READ(skc, skc_cookie.counter);
+	sub = BPF_CORE_READ(tw, tw_substate);
+	x = bpf_map_lookup_elem(&twctxs, &key);
+	if (x && x->cookie == cookie) {
+		if (x->substate == sub)
+			return 0; /* re-armed: a retransmitted FIN restarted TIME_WAIT */
+		old = x->substate;
+		x->substate = sub;
+		type = EV_TW_SUBSTATE;
+	} else {
+		n.cookie = cookie;
+		n.substate = sub;
+		bpf_map_update_elem(&twctxs, &key, &n, BPF_ANY);
+		type = EV_TW_ENTER;
+	}
+	now = bpf_ktime_get_ns();
+	c = conn_lookup(cookie);
+	if (c) {
+		if (type == EV_TW_ENTER) {
+			c->facts |= F_TIME_WAIT;
+			old = c->state; /* FIN_WAIT2 or CLOSING: the full socket's state */
+		}
+		if (sub != old)
+			dur = enter_state(c, sub, now, &flags);
+		else /* orphaned FIN_WAIT2 moved into a timewait socket: same state */
+			dur = c->ts_state ? now - c->ts_state : 0;
+	} else {
+		flags |= EVF_NO_DUR;
+	}
+	e = ev_new(skc, c, cookie, type, now);
+	if (!e)
+		return 0;
+	e->old_state = old;
+	e->new_state = sub;
+	e->dur_ns = dur;
+	e->flags |= flags;
+	if (c)
+		e->facts = c->facts;
+	ev_submit(e);
+	return 0;
+}
+
+static __always_inline bool net_dying(const struct sock_common *skc)
+{
+	struct net *net = BPF_CORE_READ(skc, skc_net.net);
+	void *ns = &net->ns;
+
+	if (bpf_core_field_exists(struct ns_common___new, __ns_ref))
+		return BPF_CORE_READ((struct ns_common___new *)ns, __ns_ref.refs.counter) == 0;
+	return BPF_CORE_READ((struct ns_common___old *)ns, count.refs.counter) == 0;
+}
+
+/* The orphaned FIN_WAIT2 -> TIME_WAIT change re-arms the timer with mod_timer_pending(),
+ * which skips the timer tracepoints when the new expiry falls in the same wheel bucket.
+ * It is then reported when the timewait socket leaves, at the time the re-arm implies:
+ * expires = FIN arrival + TCP_TIMEWAIT_LEN (60 s), to a jiffy. */
+static __always_inline void late_substate(struct inet_timewait_sock *tw, struct conn *c,
+					  __u64 cookie, __u64 now)
+{
+	const struct sock_common *skc = &tw->__tw_common;
+	__u64 left = BPF_CORE_READ(tw, tw_timer.expires) - bpf_jiffies64();
+	__u64 tw_len = 60 * (1000000000ULL / ns_per_jiffy);
+	struct tcpscope_event *e;
+	__u64 ts, dur = 0;
+	__u16 flags = EVF_LATE;
+
+	if ((__s64)left < 0)
+		left = 0;
+	ts = now - (tw_len > left ? tw_len - left : 0) * ns_per_jiffy;
+	if (c) {
+		dur = c->ts_state && ts > c->ts_state ? ts - c->ts_state : 0;
+		enter_state(c, TCP_TIME_WAIT, ts, &flags);
+	} else {
+		flags |= EVF_NO_DUR;
+	}
+	e = ev_new(skc, c, cookie, EV_TW_SUBSTATE, ts);
+	if (!e)
+		return;
+	e->old_state = TCP_FIN_WAIT2;
+	e->new_state = TCP_TIME_WAIT;
+	e->dur_ns = dur;
+	e->flags |= flags;
+	if (c)
+		e->facts = c->facts;
+	ev_submit(e);
+}
+
+static __always_inline int on_tw_leave(struct inet_timewait_sock *tw, __u8 cause)
+{
+	const struct sock_common *skc = &tw->__tw_common;
+	__u64 key = (__u64)tw, now, cookie, dur = 0;
+	struct tcpscope_event *e;
+	struct twctx *x;
+	bool was_fw2;
+	__u16 flags = 0;
+	struct conn *c;
+	__u8 sub;
+
+	x = bpf_map_lookup_elem(&twctxs, &key);
+	was_fw2 = x && x->substate == TCP_FIN_WAIT2;
+	bpf_map_delete_elem(&twctxs, &key);
+	if (!tracked(skc))
+		return 0;
+	if (cause == TW_CAUSE_KILL && net_dying(skc))
+		cause = TW_CAUSE_NETNS;
+	now = bpf_ktime_get_ns();
+	cookie = BPF_CORE_READ(skc, skc_cookie.counter);
+	sub = BPF_CORE_READ(tw, tw_substate);
+	c = conn_lookup(cookie);
+	if (was_fw2 && sub == TCP_TIME_WAIT)
+		late_substate(tw, c, cookie, now);
+	if (c)
+		dur = enter_state(c, TCP_CLOSE, now, &flags);
+	else
+		flags |= EVF_NO_DUR;
+	e = ev_new(skc, c, cookie, EV_TW_LEAVE, now);
+	if (e) {
+		e->old_state = sub;
+		e->new_state = TCP_CLOSE;
+		e->cause = cause;
+		e->dur_ns = dur;
+		e->flags |= flags;
+		if (c)
+			e->facts = c->facts;
+		ev_submit(e);
+	}
+	if (c) {
+		emit_conn(skc, c, cookie, now);
+		bpf_map_delete_elem(&conns, &cookie);
+	}
+	return 0;
+}
+
+/* Was this timer_cancel issued by __mod_timer() (detach before re-queueing)? The caller's
+ * frames tell: a kill comes from timer_shutdown_sync()/timer_delete_sync() instead. */
+static __always_inline bool cancel_is_rearm(void *ctx)
+{
+	__u64 ips[8] = {};
+	long n = bpf_get_stack(ctx, ips, sizeof(ips), 0);
+
+	for (int i = 0; i < 8; i++) {
+		if (i * 8 >= n)
+			break;
+		for (int j = 0; j < REARM_RANGES; j++)
+			if (rearm_lo[j] && ips[i] >= rearm_lo[j] && ips[i] < rearm_hi[j])
+				return true;
+	}
+	return false;
+}
+
+/* Keepalive: tcp_keepalive_timer() runs on sk->sk_timer; when it sends a probe it bumps
+ * icsk_probes_out, then re-arms the timer. The re-arm inside the expiry tells. */
+static __always_inline int on_keepalive_expire(struct timer_list *t)
+{
+	struct sock *sk = (void *)t - bpf_core_field_offset(struct sock, sk_timer);
+	const struct inet_connection_sock *icsk = (void *)sk;
+	struct kactx *k;
+	__u32 idx = 0;
+
+	k = bpf_map_lookup_elem(&kactxs, &idx);
+	if (!k)
+		return 0;
+	k->timer = (__u64)t;
+	k->probes_out = BPF_CORE_READ(icsk, icsk_probes_out);
+	return 0;
+}
+
+static __always_inline int on_keepalive_rearm(struct timer_list *t)
+{
+	struct sock *sk = (void *)t - bpf_core_field_offset(struct sock, sk_timer);
+	const struct inet_connection_sock *icsk = (void *)sk;
+	const struct sock_common *skc = &sk->__sk_common;
+	struct tcpscope_event *e;
+	__u64 now, cookie;
+	struct kactx *k;
+	__u32 idx = 0;
+	struct conn *c;
+	__u8 probes;
+
+	k = bpf_map_lookup_elem(&kactxs, &idx);
+	if (!k || k->timer != (__u64)t)
+		return 0; /* armed outside the keepalive timer: setsockopt, new data, ... */
+	probes = BPF_CORE_READ(icsk, icsk_probes_out);
+	if (probes <= k->probes_out) {
+		k->probes_out = probes;
+		return 0;
+	}
+	k->probes_out = probes;
+	if (!tracked(skc))
+		return 0;
+	now = bpf_ktime_get_ns();
+	cookie = BPF_CORE_READ(skc, skc_cookie.counter);
+	c = conn_lookup(cookie);
+	if (c)
+		c->probes++;
+	e = ev_new(skc, c, cookie, EV_KEEPALIVE, now);
+	if (!e)
+		return 0;
+	e->old_state = BPF_CORE_READ(skc, skc_state);
+	e->new_state = e->old_state;
+	e->probes = probes;
+	if (c && c->ts_state) {
+		e->facts = c->facts;
+		e->dur_ns = now - c->ts_state; /* time in the current state so far */
+	} else {
+		e->flags |= EVF_NO_DUR;
+	}
+	ev_submit(e);
+	return 0;
+}
+
+static __always_inline __u64 timer_fn(struct timer_list *t)
+{
+	return (__u64)BPF_CORE_READ(t, function);
+}
+
+SEC("tp_btf/timer_start")
+int BPF_PROG(handle_timer_start, struct timer_list *t)
+{
+	__u64 fn = timer_fn(t);
+
+	if (!fn)
+		return 0;
+	if (fn == tw_timer_fn)
+		return on_tw_armed(tw_of(t));
+	if (fn == keepalive_timer_fn)
+		return on_keepalive_rearm(t);
+	return 0;
+}
+
+SEC("tp_btf/timer_cancel")
+int BPF_PROG(handle_timer_cancel, struct timer_list *t)
+{
+	__u64 fn = timer_fn(t);
+
+	if (!fn || fn != tw_timer_fn || cancel_is_rearm(ctx))
+		return 0;
+	return on_tw_leave(tw_of(t), TW_CAUSE_KILL);
+}
+
+SEC("tp_btf/timer_expire_entry")
+int BPF_PROG(handle_timer_expire, struct timer_list *t)
+{
+	__u64 fn = timer_fn(t);
+
+	if (!fn)
+		return 0;
+	if (fn == tw_timer_fn)
+		return on_tw_leave(tw_of(t), TW_CAUSE_TIMER);
+	if (fn == keepalive_timer_fn)
+		return on_keepalive_expire(t);
+	return 0;
+}
+
+SEC("tp_btf/timer_expire_exit")
+int BPF_PROG(handle_timer_expire_exit, struct timer_list *t)
+{
+	struct kactx *k;
+	__u32 idx = 0;
+
+	k = bpf_map_lookup_elem(&kactxs, &idx);
+	if (k && k->timer == (__u64)t)
+		k->timer = 0;
+	return 0;
+}
+
+static __always_inline int set_fact(const struct sock *sk, __u32 fact)
+{
+	struct conn *c;
+	__u8 state;
+
+	if (!sk)
+		return 0;
+	state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	if (state == TCP_TIME_WAIT || state == TCP_NEW_SYN_RECV)
+		return 0; /* not a full socket */
+	c = conn_lookup(bpf_get_socket_cookie((void *)sk));
+	if (c)
+		c->facts |= fact;
+	return 0;
+}
+
+SEC("tp_btf/tcp_receive_reset")
+int BPF_PROG(handle_rst_rcvd, struct sock *sk)
+{
+	return set_fact(sk, F_RST_RCVD);
+}
+
+/* tcp_send_active_reset() and replies from tcp_v4/v6_send_reset() on a full socket */
+SEC("tp_btf/tcp_send_reset")
+int BPF_PROG(handle_rst_sent, const struct sock *sk)
+{
+	return set_fact(sk, F_RST_SENT);
+}
+
+/* The connection's true end for a socket that never entered TIME_WAIT. */
+SEC("tp_btf/tcp_destroy_sock")
+int BPF_PROG(handle_destroy, struct sock *sk)
+{
+	__u64 cookie = bpf_get_socket_cookie(sk);
+	struct conn *c = conn_lookup(cookie);
+
+	if (!c)
+		return 0;
+	flush_pending_syn(sk, c, cookie);
+	if (c->facts & F_TIME_WAIT)
+		return 0; /* its timewait socket carries it on */
+	emit_conn(&sk->__sk_common, c, cookie, bpf_ktime_get_ns());
+	bpf_map_delete_elem(&conns, &cookie);
+	return 0;
+}
+
+/*
+ * sockops, attached to the cgroup v2 root: segment facts no tracepoint exposes.
+ *  - TCP_CONNECT_CB: connect() has chosen the local port; the deferred SYN_SENT goes out.
+ *  - in FIN_WAIT1, the flags of each incoming segment (PARSE_HDR_OPT_CB runs before
+ *    tcp_rcv_state_process() acts on it), so FIN_WAIT1 -> FIN_WAIT2 knows whether the
+ *    ACK of our FIN carried the peer's FIN too (three-way close).
+ */
+SEC("sockops")
+int handle_sockops(struct bpf_sock_ops *skops)
+{
+	int flags = skops->bpf_sock_ops_cb_flags;
+	struct bpf_sock *bsk;
+	struct tcp_sock *tp;
+	struct conn *c;
+	__u64 cookie;
+
+	switch (skops->op) {
+	case BPF_SOCK_OPS_TCP_CONNECT_CB:
+		bsk = skops->sk;
+		if (!bsk)
+			break;
+		tp = bpf_skc_to_tcp_sock(bsk);
+		if (!tp)
+			break;
+		cookie = bpf_get_socket_cookie(skops);
+		c = conn_lookup(cookie);
+		if (c)
+			flush_pending_syn((struct sock *)tp, c, cookie);
+		break;
+	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:
+	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB:
+		bpf_sock_ops_cb_flags_set(skops, flags | BPF_SOCK_OPS_STATE_CB_FLAG);
+		break;
+	case BPF_SOCK_OPS_STATE_CB:
+		if (skops->args[1] == BPF_TCP_FIN_WAIT1)
+			bpf_sock_ops_cb_flags_set(skops,
+						  flags | BPF_SOCK_OPS_PARSE_ALL_HDR_OPT_CB_FLAG);
+		else if (skops->args[0] == BPF_TCP_FIN_WAIT1)
+			bpf_sock_ops_cb_flags_set(skops,
+						  flags & ~BPF_SOCK_OPS_PARSE_ALL_HDR_OPT_CB_FLAG);
+		break;
+	case BPF_SOCK_OPS_PARSE_HDR_OPT_CB:
+		if (skops->state != BPF_TCP_FIN_WAIT1)
+			break;
+		c = conn_lookup(bpf_get_socket_cookie(skops));
+		if (c)
+			c->segflags = skops->skb_tcp_flags;
+		break;
+	}
+	return 1;
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: GPL-2.0
+// Typed errors for the agent: what failed, on which object, with which errno.
+#pragma once
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <utility>
+#include <variant>
+
+namespace tcpscope {
+
+struct Error {
+	std::string op;     // "load BPF object", "parse port list"
+	std::string object; // what it was done to: a program, a flag, a file
+	int err = 0;        // errno, 0 when not a system error
+	std::string detail; // for usage errors: what was wrong
+
+	// "failed to <op> <object>: <strerror|detail>"
+	std::string message() const
+	{
+		std::string m = "failed to " + op;
+		if (!object.empty())
+			m += " " + object;
+		if (err)
+			m += std::string(": ") + std::strerror(err);
+		if (!detail.empty())
+			m += ": " + detail;
+		return m;
+	}
+};
+
+inline Error sys_error(std::string op, std::string object, int err)
+{
+	return Error{std::move(op), std::move(object), err < 0 ? -err : err, {}};
+}
+
+inline Error usage_error(std::string op, std::string object, std::string detail)
+{
+	return Error{std::move(op), std::move(object), 0, std::move(detail)};
+}
+
+// A value or the Error that prevented it (std::expected is C++23).
+template <class T> class Result {
+      public:
+	Result(T v) : v_(std::move(v)) {}
+	Result(Error e) : v_(std::move(e)) {}
+	bool ok() const { return v_.index() == 0; }
+	explicit operator bool() const { return ok(); }
+	T &value() { return std::get<0>(v_); }
+	const T &value() const { return std::get<0>(v_); }
+	T &operator*() { return value(); }
+	T *operator->() { return &value(); }
+	const Error &error() const { return std::get<1>(v_); }
+
+      private:
+	std::variant<T, Error> v_;
+};
+
+} // namespace tcpscope

@@ -1,0 +1,21 @@
+// SPDX-License-Identifier: GPL-2.0
+// tcpscope: entry point. Exit codes: 0 ok, 1 runtime failure, 2 usage.
+#include <cstdio>
+#include <variant>
+
+#include "options.h"
+#include "watch.h"
+
+int main(int argc, char **argv)
+{
+	auto cmd = tcpscope::parse_cli(argc, argv);
+
+	if (!cmd) {
+		fprintf(stderr, "tcpscope: %s\nRun 'tcpscope --help' for usage.\n",
+			cmd.error().message().c_str());
+		return 2;
+	}
+	if (auto *exit = std::get_if<tcpscope::Exit>(&*cmd))
+		return exit->code;
+	return tcpscope::run_watch(std::get<tcpscope::WatchOptions>(*cmd));
+}

@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: GPL-2.0
+// Command-line interface: subcommands and their options, validated before anything runs.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "error.h"
+#include "format.h"
+#include "ports.h"
+
+namespace tcpscope {
+
+struct WatchOptions {
+	unsigned family = 0; // 0, AF_INET or AF_INET6
+	std::optional<PortSet> lports;
+	std::optional<PortSet> dports;
+	std::optional<unsigned> state; // events entering or leaving it
+	uint32_t netns = 0;            // inode, 0: all
+	uint32_t pid = 0;              // 0: all
+	bool wall_time = false;
+	bool raw = false;
+	bool summary = false;
+	bool verbose = false;
+	double duration = 0; // seconds, 0: until interrupted
+	uint64_t count = 0;  // events printed, 0: unlimited
+	OutputFormat format = OutputFormat::text;
+};
+
+// Help or version text already printed: exit with this code.
+struct Exit {
+	int code;
+};
+
+using Command = std::variant<WatchOptions, Exit>;
+
+// Parses argv. Usage errors come back as Error (exit code 2 for the caller); --help
+// prints and returns Exit{0}.
+Result<Command> parse_cli(int argc, const char *const *argv);
+
+// --netns accepts an inode number or a namespace file (/proc/PID/ns/net, /run/netns/NAME).
+Result<uint32_t> parse_netns(const std::string &arg);
+
+} // namespace tcpscope

@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: GPL-2.0
+// Hook selection, load and attach of tcpscope.bpf.c. Each feature lists its candidate
+// programs best first; the first whose target the kernel has is kept, the rest are not
+// loaded. Features nothing can serve are reported, never silently dropped.
+#include "tracer.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <sys/socket.h>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <iterator>
+
+#include "probe.h"
+#include "tcpscope.skel.h"
+
+namespace tcpscope {
+
+namespace {
+
+enum class Kind { tp_btf, tracepoint, sockops };
+
+struct Candidate {
+	Kind kind;
+	std::string target;             // tracepoint name (sockops: none)
+	std::vector<std::string> progs; // all of them are attached together
+};
+
+// One capability of tcpscope and the hooks that can provide it, best first.
+struct Feature {
+	std::string name;
+	std::string impact; // what users lose without it
+	bool required;
+	std::vector<Candidate> candidates;
+};
+
+std::vector<Feature> features()
+{
+	using K = Kind;
+	return {
+		{"state transitions", "", true,
+		 {{K::tp_btf, "inet_sock_set_state", {"handle_set_state"}},
+		  {K::tracepoint, "inet_sock_set_state", {"handle_set_state_tp"}}}},
+		{"timers", "no TIME_WAIT entry/exit and no keepalive probe events", false,
+		 {{K::tp_btf,
+		   "timer_start",
+		   {"handle_timer_start", "handle_timer_cancel", "handle_timer_expire",
+		    "handle_timer_expire_exit"}}}},
+		{"RST received", "close=rst_received not detected", false,
+		 {{K::tp_btf, "tcp_receive_reset", {"handle_rst_rcvd"}}}},
+		{"RST sent", "close=rst_sent not detected", false,
+		 {{K::tp_btf, "tcp_send_reset", {"handle_rst_sent"}}}},
+		{"socket destruction", "summaries only for connections that went through TIME_WAIT",
+		 false,
+		 {{K::tp_btf, "tcp_destroy_sock", {"handle_destroy"}}}},
+		{"segment facts (sockops)",
+		 "three-way closes reported as active_4way; SYN_SENT may show local port 0", false,
+		 {{K::sockops, "", {"handle_sockops"}}}},
+	};
+}
+
+const char *kind_name(Kind k)
+{
+	switch (k) {
+	case Kind::tp_btf:
+		return "tp_btf";
+	case Kind::tracepoint:
+		return "tracepoint";
+	case Kind::sockops:
+		return "sockops";
+	}
+	return "?";
+}
+
+bool available(KernelProbe &k, const Candidate &c)
+{
+	switch (c.kind) {
+	case Kind::tp_btf:
+		return k.btf_tracepoint(c.target);
+	case Kind::tracepoint:
+		return k.tracepoint("sock", c.target);
+	case Kind::sockops:
+		return !KernelProbe::cgroup2_root().empty();
+	}
+	return false;
+}
+
+void fill_ports(struct bpf_map *map, uint32_t slot, const PortSet &set)
+{
+	std::vector<uint64_t> bits(65536 / 64, 0);
+	for (size_t p = 0; p < set.size(); p++)
+		if (set.test(p))
+			bits[p / 64] |= 1ULL << (p % 64);
+	bpf_map__update_elem(map, &slot, sizeof(slot), bits.data(), bits.size() * 8, BPF_ANY);
+}
+
+} // namespace
+
+Result<std::unique_ptr<Tracer>> Tracer::open(const TracerConfig &cfg, Sink sink,
+					     std::vector<std::string> &log,
+					     std::vector<Degraded> &degraded)
+{
+	std::unique_ptr<Tracer> t(new Tracer());
+	KernelProbe kernel;
+	struct bpf_program *prog;
+	int err;
+
+	t->sink_ = std::move(sink);
+	if (!kernel.has_btf())
+		return sys_error("read kernel BTF", "/sys/kernel/btf/vmlinux", ENOENT);
+
+	t->skel_ = tcpscope_bpf__open();
+	if (!t->skel_)
+		return sys_error("open BPF object", "tcpscope", errno);
+
+	// Everything off; chosen candidates are switched back on.
+	bpf_object__for_each_program(prog, t->skel_->obj)
+		bpf_program__set_autoload(prog, false);
+
+	std::vector<std::string> chosen;
+	for (const auto &f : features()) {
+		const Candidate *pick = nullptr;
+		for (const auto &c : f.candidates)
+			if (available(kernel, c)) {
+				pick = &c;
+				break;
+			}
+		if (!pick) {
+			if (f.required)
+				return usage_error("find a hook for", f.name,
+						   "the kernel has neither tp_btf nor the tracepoint "
+						   "sock:inet_sock_set_state (is tracefs mounted?)");
+			degraded.push_back({f.name, f.impact});
+			continue;
+		}
+		log.push_back(f.name + ": " + kind_name(pick->kind) + "/" + pick->target);
+		for (const auto &name : pick->progs) {
+			prog = bpf_object__find_program_by_name(t->skel_->obj, name.c_str());
+			if (!prog)
+				return sys_error("find BPF program", name, ENOENT);
+			bpf_program__set_autoload(prog, true);
+			chosen.push_back(name);
+		}
+	}
+
+	auto *ro = t->skel_->rodata;
+	ro->filter_family = cfg.family;
+	ro->filter_netns = cfg.netns;
+	ro->filter_pid = cfg.pid;
+	ro->filter_lports = cfg.lports.has_value();
+	ro->filter_dports = cfg.dports.has_value();
+
+	// The timer tracepoints are matched against timer callbacks by address.
+	auto tw_fn = kernel.ksym("tw_timer_handler");
+	auto ka_fn = kernel.ksym("tcp_keepalive_timer");
+	if (!tw_fn)
+		degraded.push_back({"TIME_WAIT", "tw_timer_handler not in /proc/kallsyms "
+						 "(kptr_restrict?): no TIME_WAIT entry/exit"});
+	if (!ka_fn)
+		degraded.push_back({"keepalive probes", "tcp_keepalive_timer not in /proc/kallsyms"});
+	ro->tw_timer_fn = tw_fn ? tw_fn->first : 0;
+	ro->keepalive_timer_fn = ka_fn ? ka_fn->first : 0;
+	// TCP_TIMEWAIT_LEN is 60 * HZ jiffies: needed to date a late FIN_WAIT2 -> TIME_WAIT
+	auto hz = KernelProbe::config_hz();
+	if (!hz)
+		log.push_back("CONFIG_HZ unknown (no kernel config): assuming 250");
+	ro->ns_per_jiffy = 1000000000ull / hz.value_or(250);
+	// __mod_timer() may be inlined into its callers: any of them marks a re-arm
+	size_t n = 0;
+	for (const char *f : {"__mod_timer", "mod_timer", "mod_timer_pending", "timer_reduce"}) {
+		auto r = kernel.ksym(f);
+		if (r && n < std::size(ro->rearm_lo)) {
+			ro->rearm_lo[n] = r->first;
+			ro->rearm_hi[n] = r->second;
+			n++;
+		}
+	}
+
+	err = tcpscope_bpf__load(t->skel_);
+	if (err)
+		return Error{"load BPF programs", "", -err,
+			     err == -EPERM ? "tcpscope needs root (CAP_BPF, CAP_PERFMON)"
+					   : "run with -v for libbpf's log"};
+	if (cfg.lports)
+		fill_ports(t->skel_->maps.ports, 0, *cfg.lports);
+	if (cfg.dports)
+		fill_ports(t->skel_->maps.ports, 1, *cfg.dports);
+
+	for (const auto &name : chosen) {
+		prog = bpf_object__find_program_by_name(t->skel_->obj, name.c_str());
+		if (!bpf_program__autoload(prog))
+			continue;
+		struct bpf_link *link;
+		if (bpf_program__type(prog) == BPF_PROG_TYPE_SOCK_OPS) {
+			std::string root = KernelProbe::cgroup2_root();
+			int fd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			link = fd < 0 ? nullptr : bpf_program__attach_cgroup(prog, fd);
+			err = errno;
+			if (fd >= 0)
+				close(fd);
+			errno = err;
+		} else {
+			link = bpf_program__attach(prog);
+		}
+		if (!link) {
+			err = errno;
+			if (name == "handle_set_state" || name == "handle_set_state_tp")
+				return sys_error("attach BPF program", name, err);
+			degraded.push_back({name, std::string("attach failed: ") + strerror(err)});
+			continue;
+		}
+		t->links_.push_back(link);
+	}
+
+	t->rb_ = ring_buffer__new(bpf_map__fd(t->skel_->maps.events), on_sample, t.get(), nullptr);
+	if (!t->rb_)
+		return sys_error("create ring buffer", "events", errno);
+	return t;
+}
+
+Tracer::~Tracer()
+{
+	ring_buffer__free(rb_);
+	for (auto *l : links_)
+		bpf_link__destroy(l);
+	tcpscope_bpf__destroy(skel_);
+}
+
+int Tracer::on_sample(void *ctx, void *data, size_t size)
+{
+	auto *self = static_cast<Tracer *>(ctx);
+	const RawEvent *e = decode(data, size);
+
+	return e ? self->sink_(*e) : 0;
+}
+
+int Tracer::poll(int timeout_ms)
+{
+	return ring_buffer__poll(rb_, timeout_ms);
+}
+
+KernelStats Tracer::stats() const
+{
+	int ncpu = libbpf_num_possible_cpus();
+	std::vector<uint64_t> vals(ncpu > 0 ? ncpu : 1);
+	uint64_t sum[STAT_MAX] = {};
+
+	for (uint32_t i = 0; i < STAT_MAX; i++) {
+		if (bpf_map__lookup_elem(skel_->maps.stats, &i, sizeof(i), vals.data(),
+					 vals.size() * sizeof(uint64_t), 0))
+			continue;
+		for (auto v : vals)
+			sum[i] += v;
+	}
+	return {sum[STAT_EVENTS], sum[STAT_LOST], sum[STAT_CONN_FULL], sum[STAT_FILTERED]};
+}
+
+} // namespace tcpscope

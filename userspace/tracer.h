@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: GPL-2.0
+// Owner of the BPF side: picks hooks for the running kernel, loads the skeleton, attaches,
+// and drains the ring buffer. Move-only; everything is released in the destructor.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "error.h"
+#include "event.h"
+#include "ports.h"
+
+struct tcpscope_bpf;
+struct bpf_link;
+struct ring_buffer;
+
+namespace tcpscope {
+
+struct TracerConfig {
+	unsigned family = 0;
+	uint32_t netns = 0;
+	uint32_t pid = 0;
+	std::optional<PortSet> lports;
+	std::optional<PortSet> dports;
+};
+
+struct KernelStats {
+	uint64_t events = 0;    // records submitted to the ring buffer
+	uint64_t lost = 0;      // ring buffer full: records dropped
+	uint64_t conn_full = 0; // connection table full: connections not tracked
+	uint64_t filtered = 0;  // dropped by in-kernel filters
+};
+
+// A hook the kernel could not give us, and what is missing because of it.
+struct Degraded {
+	std::string feature;
+	std::string impact;
+};
+
+class Tracer {
+      public:
+	using Sink = std::function<int(const RawEvent &)>;
+
+	// Loads and attaches. Notes on chosen hooks go to `log` (shown with -v), features
+	// this kernel cannot provide to `degraded`.
+	static Result<std::unique_ptr<Tracer>> open(const TracerConfig &cfg, Sink sink,
+						    std::vector<std::string> &log,
+						    std::vector<Degraded> &degraded);
+	~Tracer();
+	Tracer(const Tracer &) = delete;
+	Tracer &operator=(const Tracer &) = delete;
+
+	// Waits up to timeout_ms for events and hands each to the sink. Returns the number
+	// consumed or a negative errno (or the sink's negative return).
+	int poll(int timeout_ms);
+	KernelStats stats() const;
+
+      private:
+	Tracer() = default;
+	static int on_sample(void *ctx, void *data, size_t size);
+
+	struct tcpscope_bpf *skel_ = nullptr;
+	std::vector<struct bpf_link *> links_;
+	struct ring_buffer *rb_ = nullptr;
+	Sink sink_;
+};
+
+} // namespace tcpscope
