@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <sys/socket.h>
 
+#include <cctype>
 #include <ctime>
 #include <iterator>
 
@@ -196,7 +197,7 @@ class CsvFormatter : public Formatter {
 			if (has_dur(e))
 				fmt::format_to(it, "{}", e.dur_ns / 1000);
 		} else {
-			out.push_back(',');
+			out.append(std::string_view(",,")); // old, new; dur_us follows
 		}
 		out.push_back(',');
 		if (has_owner(e)) {
@@ -259,8 +260,14 @@ class TextFormatter : public Formatter {
 			double rel = e.ts_ns >= clock_.start_ns ? (e.ts_ns - clock_.start_ns) / 1e9 : 0;
 			fmt::format_to(it, "{:<15.6f} ", rel);
 		}
-		if (has_owner(e))
-			fmt::format_to(it, "{:<7} {:<15} ", e.pid, comm_of(e));
+		if (has_owner(e)) {
+			// one event per line: no control characters from a task name
+			char comm[sizeof(e.comm)];
+			std::string_view raw = comm_of(e);
+			for (size_t i = 0; i < raw.size(); i++)
+				comm[i] = std::isprint(static_cast<unsigned char>(raw[i])) ? raw[i] : '?';
+			fmt::format_to(it, "{:<7} {:<15} ", e.pid, std::string_view(comm, raw.size()));
+		}
 		else
 			fmt::format_to(it, "{:<7} {:<15} ", "-", "-");
 		endpoint(a, e.family, e.saddr, e.sport);

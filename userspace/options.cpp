@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include <charconv>
+#include <cmath>
 #include <iostream>
 
 #include "states.h"
@@ -76,6 +77,15 @@ Result<Command> parse_cli(int argc, const char *const *argv)
 		return usage_error("parse", "command line", e.what());
 	}
 
+	// CLI11 wraps negative numbers into unsigned options and lets NaN through its checks
+	for (const char *opt : {"--count", "--pid"})
+		for (const auto &r : watch->get_option(opt)->results())
+			if (!r.empty() && r[0] == '-')
+				return usage_error("parse", "command line",
+						   std::string(opt) + ": '" + r + "' is negative");
+	if (!std::isfinite(w.duration))
+		return usage_error("parse", "command line",
+				   "--duration: not a finite number of seconds");
 	if (v4 && v6)
 		return usage_error("parse", "command line", "-4 and -6 exclude each other");
 	w.family = v4 ? AF_INET : v6 ? AF_INET6 : 0;

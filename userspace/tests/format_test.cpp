@@ -95,6 +95,7 @@ constexpr const char *kJsonV4Head =
 	R"({"event":"state","ts_ns":2500000000,"cookie":42,"family":"ipv4",)"
 	R"("saddr":"127.0.0.1","sport":5000,"daddr":"127.0.0.2","dport":80,)";
 constexpr const char *kOwner = R"("pid":1234,"comm":"curl","cgroup":7,)";
+constexpr const char *kSynEst = R"("old":"SYN_SENT","new":"ESTABLISHED",)";
 constexpr const char *kNoOwner = R"("pid":null,"comm":null,"cgroup":null,)";
 
 TEST(JsonFormat, NoHeader)
@@ -105,7 +106,7 @@ TEST(JsonFormat, NoHeader)
 TEST(JsonFormat, StateIpv4)
 {
 	EXPECT_EQ(render(OutputFormat::json, ipv4_event(EV_STATE)),
-		  std::string(kJsonV4Head) + R"("old":"SYN_SENT","new":"ESTABLISHED","dur_us":1500,)" +
+		  std::string(kJsonV4Head) + kSynEst + R"("dur_us":1500,)" +
 			  kOwner + R"("netns":4026531840})" + "\n");
 }
 
@@ -139,7 +140,7 @@ TEST(JsonFormat, NoDuration)
 	e.flags = EVF_NO_DUR;
 
 	EXPECT_EQ(render(OutputFormat::json, e),
-		  std::string(kJsonV4Head) + R"("old":"SYN_SENT","new":"ESTABLISHED","dur_us":null,)" +
+		  std::string(kJsonV4Head) + kSynEst + R"("dur_us":null,)" +
 			  kOwner + R"("netns":4026531840})" + "\n");
 }
 
@@ -149,12 +150,12 @@ TEST(JsonFormat, NoOwner)
 	e.flags = EVF_NO_OWNER;
 
 	EXPECT_EQ(render(OutputFormat::json, e),
-		  std::string(kJsonV4Head) + R"("old":"SYN_SENT","new":"ESTABLISHED","dur_us":1500,)" +
+		  std::string(kJsonV4Head) + kSynEst + R"("dur_us":1500,)" +
 			  kNoOwner + R"("netns":4026531840})" + "\n");
 
 	e.flags = EVF_NO_OWNER | EVF_NO_DUR;
 	EXPECT_EQ(render(OutputFormat::json, e),
-		  std::string(kJsonV4Head) + R"("old":"SYN_SENT","new":"ESTABLISHED","dur_us":null,)" +
+		  std::string(kJsonV4Head) + kSynEst + R"("dur_us":null,)" +
 			  kNoOwner + R"("netns":4026531840})" + "\n");
 }
 
@@ -165,8 +166,9 @@ TEST(JsonFormat, Late)
 	e.flags = EVF_LATE;
 
 	EXPECT_EQ(render(OutputFormat::json, e),
-		  std::string(kJsonV4Head) + R"("old":"TIME_WAIT","new":"CLOSE","dur_us":60000000,)" +
-			  kOwner + R"("netns":4026531840,"late":true,"cause":"timer"})" + "\n");
+		  std::string(kJsonV4Head) + R"("old":"TIME_WAIT","new":"CLOSE",)" +
+			  R"("dur_us":60000000,)" + kOwner +
+			  R"("netns":4026531840,"late":true,"cause":"timer"})" + "\n");
 	EXPECT_EQ(render(OutputFormat::json, ipv4_event(EV_STATE)).find("\"late\""),
 		  std::string::npos);
 }
@@ -175,7 +177,8 @@ TEST(JsonFormat, Late)
 TEST(JsonFormat, TwLeaveHasCause)
 {
 	const std::string tail = R"("old":"TIME_WAIT","new":"CLOSE","dur_us":60000000,)" +
-				 std::string(kOwner) + R"("netns":4026531840,"cause":"timer"})" + "\n";
+				 std::string(kOwner) + R"("netns":4026531840,"cause":"timer"})" +
+				 "\n";
 	RawEvent e = tw_leave_event();
 
 	EXPECT_EQ(render(OutputFormat::json, e, View::lifecycle), kJsonV4Head + tail);
@@ -236,8 +239,9 @@ TEST(JsonFormat, KeepaliveHasProbe)
 
 TEST(JsonFormat, Conn)
 {
-	const std::string head = R"({"event":"conn","ts_ns":2500000000,"cookie":42,"family":"ipv4",)"
-				 R"("saddr":"127.0.0.1","sport":5000,"daddr":"127.0.0.2","dport":80,)";
+	const std::string head =
+		R"({"event":"conn","ts_ns":2500000000,"cookie":42,"family":"ipv4",)"
+		R"("saddr":"127.0.0.1","sport":5000,"daddr":"127.0.0.2","dport":80,)";
 	const std::string path = R"("path":["SYN_SENT","ESTABLISHED","FIN_WAIT1","FIN_WAIT2",)"
 				 R"("TIME_WAIT","CLOSE"],)";
 	RawEvent e = conn_event();
@@ -303,12 +307,13 @@ TEST(JsonFormat, CommEscaping)
 	test::set_comm(e, "a\"b\\c\x01"
 			  "d");
 	EXPECT_EQ(render(OutputFormat::json, e),
-		  std::string(kJsonV4Head) + R"("old":"SYN_SENT","new":"ESTABLISHED","dur_us":1500,)" +
+		  std::string(kJsonV4Head) + kSynEst + R"("dur_us":1500,)" +
 			  R"("pid":1234,"comm":"a\"b\\c\u0001d","cgroup":7,"netns":4026531840})" +
 			  "\n");
 
 	test::set_comm(e, "\t\n\x1f\x7f\xe9/");
-	EXPECT_NE(render(OutputFormat::json, e).find(R"("comm":"\u0009\u000a\u001f\u007f\u00e9/",)"),
+	EXPECT_NE(render(OutputFormat::json, e)
+			  .find(R"("comm":"\u0009\u000a\u001f\u007f\u00e9/",)"),
 		  std::string::npos);
 
 	test::set_comm(e, "");
@@ -437,8 +442,8 @@ TEST(CsvFormat, EveryRowHasTheHeaderColumns)
 					continue;
 				std::string row = render(OutputFormat::csv, e, v, c);
 				EXPECT_EQ(csv_fields(row).size(), ncol)
-					<< "type " << unsigned(e.type) << " flags " << e.flags << ": "
-					<< row;
+					<< "type " << unsigned(e.type) << " flags " << e.flags
+					<< ": " << row;
 			}
 		}
 	}
@@ -467,18 +472,18 @@ TEST(CsvFormat, StateRowUnknownOwnerAndDuration)
 TEST(CsvFormat, TwLeaveAndKeepaliveRows)
 {
 	EXPECT_EQ(render(OutputFormat::csv, tw_leave_event(), View::raw),
-		  "tw_leave,2500000000,,42,ipv4,127.0.0.1,5000,127.0.0.2,80,TIME_WAIT,CLOSE,60000000,"
-		  "1234,\"curl\",7,4026531840,timer,,,,,,,\n");
+		  "tw_leave,2500000000,,42,ipv4,127.0.0.1,5000,127.0.0.2,80,TIME_WAIT,CLOSE,"
+		  "60000000,1234,\"curl\",7,4026531840,timer,,,,,,,\n");
 	EXPECT_EQ(render(OutputFormat::csv, keepalive_event()),
-		  "keepalive,2500000000,,42,ipv4,127.0.0.1,5000,127.0.0.2,80,ESTABLISHED,ESTABLISHED,"
-		  "1500,1234,\"curl\",7,4026531840,,3,,,,,,\n");
+		  "keepalive,2500000000,,42,ipv4,127.0.0.1,5000,127.0.0.2,80,ESTABLISHED,"
+		  "ESTABLISHED,1500,1234,\"curl\",7,4026531840,,3,,,,,,\n");
 }
 
 TEST(CsvFormat, ConnRow)
 {
 	EXPECT_EQ(render(OutputFormat::csv, conn_event()),
-		  "conn,2500000000,,42,ipv4,127.0.0.1,5000,127.0.0.2,80,,,,1234,\"curl\",7,4026531840,"
-		  ",,active,3whs,active_4way,"
+		  "conn,2500000000,,42,ipv4,127.0.0.1,5000,127.0.0.2,80,,,,1234,\"curl\",7,"
+		  "4026531840,,,active,3whs,active_4way,"
 		  "SYN_SENT>ESTABLISHED>FIN_WAIT1>FIN_WAIT2>TIME_WAIT>CLOSE,60123,0\n");
 }
 
@@ -529,8 +534,8 @@ TEST(CsvFormat, WallTime)
 	c.realtime_off = kRealtimeOff;
 
 	EXPECT_EQ(render(OutputFormat::csv, ipv4_event(EV_STATE), View::lifecycle, c),
-		  "state,2500000000,2023-11-14T22:13:20.123456Z,42,ipv4,127.0.0.1,5000,127.0.0.2,80,"
-		  "SYN_SENT,ESTABLISHED,1500,1234,\"curl\",7,4026531840,,,,,,,,\n");
+		  "state,2500000000,2023-11-14T22:13:20.123456Z,42,ipv4,127.0.0.1,5000,"
+		  "127.0.0.2,80,SYN_SENT,ESTABLISHED,1500,1234,\"curl\",7,4026531840,,,,,,,,\n");
 }
 
 // ---- text ----

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include <initializer_list>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -79,8 +80,8 @@ TEST(ParseCli, WatchIpv4PortsJsonCount)
 TEST(ParseCli, WatchEveryOption)
 {
 	WatchOptions w = watch({"watch", "--ipv6", "--localport", "8000-8009", "--remoteport",
-				"443,8443", "--pid", "1", "-T", "--raw", "--csv", "-v", "--duration",
-				"1.5", "--count", "18446744073709551615"});
+				"443,8443", "--pid", "1", "-T", "--raw", "--csv", "-v",
+				"--duration", "1.5", "--count", "18446744073709551615"});
 
 	EXPECT_EQ(w.family, unsigned(AF_INET6));
 	ASSERT_TRUE(w.lports.has_value());
@@ -197,6 +198,13 @@ struct BadCli {
 	const char *in_message; // substring of Error::message()
 };
 
+void PrintTo(const BadCli &b, std::ostream *os)
+{
+	*os << "tcpscope";
+	for (const char *a : b.args)
+		*os << " '" << a << "'";
+}
+
 class ParseCliBad : public ::testing::TestWithParam<BadCli> {};
 
 TEST_P(ParseCliBad, Rejected)
@@ -226,19 +234,25 @@ INSTANTIATE_TEST_SUITE_P(
 		BadCli{{"watch", "-L", ""}, "failed to parse port list '': empty list"},
 		BadCli{{"watch", "-D", "80,"}, "failed to parse port list '80,': '' is not a port"},
 		BadCli{{"watch", "-D", "9-3"}, "'9-3' is an empty range"},
-		BadCli{{"watch", "--state", "FOO"}, "failed to parse --state 'FOO': not a TCP state"},
+		BadCli{{"watch", "--state", "FOO"},
+		       "failed to parse --state 'FOO': not a TCP state"},
 		BadCli{{"watch", "--state", ""}, "failed to parse --state '': not a TCP state"},
 		BadCli{{"watch", "--count", "0"}, "failed to parse command line: "},
 		BadCli{{"watch", "--count", "-3"}, "failed to parse command line: "},
+		BadCli{{"watch", "--count", "-1"}, "failed to parse command line: "},
+		BadCli{{"watch", "--count=-1"}, "failed to parse command line: "},
 		BadCli{{"watch", "--count", "many"}, "failed to parse command line: "},
 		BadCli{{"watch", "--duration", "-1"}, "failed to parse command line: "},
 		BadCli{{"watch", "--duration", "0"}, "failed to parse command line: "},
 		BadCli{{"watch", "--duration", "soon"}, "failed to parse command line: "},
+		BadCli{{"watch", "--duration", "nan"}, "failed to parse command line: "},
+		BadCli{{"watch", "--duration", "inf"}, "failed to parse command line: "},
 		BadCli{{"watch", "-p", "0"}, "failed to parse command line: "},
 		BadCli{{"watch", "-p", "4194305"}, "failed to parse command line: "},
 		BadCli{{"watch", "-p", "init"}, "failed to parse command line: "},
 		BadCli{{"watch", "--netns", "0"}, "failed to parse --netns '0'"},
-		BadCli{{"watch", "--netns", "/nonexistent"}, "failed to parse --netns '/nonexistent'"},
+		BadCli{{"watch", "--netns", "/nonexistent"},
+		       "failed to parse --netns '/nonexistent'"},
 		BadCli{{"watch", "--bogus"}, "failed to parse command line: "},
 		BadCli{{"watch", "-x"}, "failed to parse command line: "},
 		BadCli{{"watch", "extra"}, "failed to parse command line: "},

@@ -2,6 +2,7 @@
 // Tests parse_ports(): the -L/-D port list syntax, its edges and its error messages.
 #include <gtest/gtest.h>
 
+#include <ostream>
 #include <string>
 
 #include "ports.h"
@@ -114,6 +115,11 @@ struct BadPorts {
 	const char *piece; // quoted in the message as '<piece>'
 };
 
+void PrintTo(const BadPorts &b, std::ostream *os)
+{
+	*os << "'" << b.spec << "'";
+}
+
 class ParsePortsBad : public ::testing::TestWithParam<BadPorts> {};
 
 TEST_P(ParsePortsBad, ErrorNamesThePiece)
@@ -131,17 +137,17 @@ TEST_P(ParsePortsBad, ErrorNamesThePiece)
 		<< msg;
 }
 
-INSTANTIATE_TEST_SUITE_P(Pieces, ParsePortsBad,
-			 ::testing::Values(BadPorts{"0", "0"}, BadPorts{"65536", "65536"},
-					   BadPorts{"-1", "-1"}, BadPorts{"80,", ""},
-					   BadPorts{",80", ""}, BadPorts{"80-", "80-"},
-					   BadPorts{"9-3", "9-3"}, BadPorts{"abc", "abc"},
-					   BadPorts{"80 81", "80 81"}, BadPorts{"1-2-3", "1-2-3"},
-					   BadPorts{"+80", "+80"}, BadPorts{"80,,443", ""},
-					   BadPorts{"443,0-10", "0-10"}, BadPorts{"100000", "100000"},
-					   BadPorts{"0x50", "0x50"}, BadPorts{" 80", " 80"},
-					   BadPorts{"80,abc,443", "abc"}, BadPorts{"-", "-"},
-					   BadPorts{"1-65536", "1-65536"}, BadPorts{"000080", "000080"}));
+INSTANTIATE_TEST_SUITE_P(
+	Pieces, ParsePortsBad,
+	::testing::Values(BadPorts{"0", "0"}, BadPorts{"65536", "65536"}, BadPorts{"-1", "-1"},
+			  BadPorts{"80,", ""}, BadPorts{",80", ""}, BadPorts{"80-", "80-"},
+			  BadPorts{"9-3", "9-3"}, BadPorts{"abc", "abc"},
+			  BadPorts{"80 81", "80 81"}, BadPorts{"1-2-3", "1-2-3"},
+			  BadPorts{"+80", "+80"}, BadPorts{"80,,443", ""},
+			  BadPorts{"443,0-10", "0-10"}, BadPorts{"100000", "100000"},
+			  BadPorts{"0x50", "0x50"}, BadPorts{" 80", " 80"},
+			  BadPorts{"80,abc,443", "abc"}, BadPorts{"-", "-"},
+			  BadPorts{"1-65536", "1-65536"}, BadPorts{"000080", "000080"}));
 
 TEST(ParsePorts, ExactMessages)
 {

@@ -56,18 +56,23 @@ TEST(States, RoundTrip)
 	}
 }
 
+char lower(char c)
+{
+	return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+}
+
 TEST(States, CaseInsensitive)
 {
 	for (const auto &s : kStates) {
-		std::string lower, mixed;
+		std::string low, mixed;
 		bool up = false;
 
 		for (const char *p = s.name; *p; p++) {
-			lower += static_cast<char>(std::tolower(static_cast<unsigned char>(*p)));
-			mixed += up ? *p : static_cast<char>(std::tolower(static_cast<unsigned char>(*p)));
+			low += lower(*p);
+			mixed += up ? *p : lower(*p);
 			up = !up;
 		}
-		EXPECT_EQ(parse_state(lower), std::optional<unsigned>(s.num)) << lower;
+		EXPECT_EQ(parse_state(low), std::optional<unsigned>(s.num)) << low;
 		EXPECT_EQ(parse_state(mixed), std::optional<unsigned>(s.num)) << mixed;
 	}
 	EXPECT_EQ(parse_state("time_wait"), std::optional<unsigned>(6u));
@@ -77,8 +82,10 @@ TEST(States, CaseInsensitive)
 TEST(States, TcpPrefix)
 {
 	for (const auto &s : kStates) {
-		EXPECT_EQ(parse_state(std::string("TCP_") + s.name), std::optional<unsigned>(s.num));
-		EXPECT_EQ(parse_state(std::string("tcp_") + s.name), std::optional<unsigned>(s.num));
+		const std::optional<unsigned> want = s.num;
+
+		EXPECT_EQ(parse_state(std::string("TCP_") + s.name), want);
+		EXPECT_EQ(parse_state(std::string("tcp_") + s.name), want);
 	}
 	EXPECT_EQ(parse_state("tcp_time_wait"), std::optional<unsigned>(6u));
 	EXPECT_EQ(parse_state("Tcp_Listen"), std::optional<unsigned>(10u));

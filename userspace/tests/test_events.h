@@ -19,8 +19,10 @@ constexpr uint32_t kNetns = 4026531840u;
 // Fills comm with up to TCPSCOPE_COMM_LEN bytes; NUL-terminated only when shorter.
 inline void set_comm(RawEvent &e, std::string_view comm)
 {
+	const size_t n = comm.size() < sizeof(e.comm) ? comm.size() : sizeof(e.comm);
+
 	std::memset(e.comm, 0, sizeof(e.comm));
-	std::memcpy(e.comm, comm.data(), comm.size() < sizeof(e.comm) ? comm.size() : sizeof(e.comm));
+	std::memcpy(e.comm, comm.data(), n);
 }
 
 // States packed 4 bits each, oldest in the low bits, as the kernel builds EV_CONN.path.

@@ -1,0 +1,415 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0
+"""Host tests of tcpscope's observer: real loopback connections in fresh network namespaces,
+checked against `tcpscope watch --json` for exact per-connection paths and summaries.
+Needs root and a kernel with BPF and BTF. Output is KTAP."""
+
+import argparse
+import os
+import re
+import socket
+import struct
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tcpscope_lib import (NetNS, Scope, Skip, cookie_of, expect_eq, has_summary, run, sh,  # noqa: E402
+                          states, summary, transitions)
+
+TCPSCOPE = None
+OPEN_PATH = ["CLOSE", "SYN_SENT", "ESTABLISHED"]
+PASSIVE_OPEN = ["LISTEN", "SYN_RECV", "ESTABLISHED"]
+
+
+def listener(addr="127.0.0.1", family=socket.AF_INET, fastopen=0):
+    s = socket.socket(family, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if fastopen:
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_FASTOPEN, fastopen)
+    s.bind((addr, 0))
+    s.listen(16)
+    return s
+
+
+def pair(srv):
+    c = socket.create_connection(srv.getsockname()[:2], timeout=5)
+    a, _ = srv.accept()
+    return c, a, c.getsockname()[1], srv.getsockname()[1]
+
+
+def check_summary(evs, cookie, open_, handshake, close, path, probes=0):
+    s = summary(evs, cookie)
+    if s is None:
+        raise AssertionError("no single summary for cookie %d" % cookie)
+    expect_eq((s["open"], s["handshake"], s["close"], s["path"], s["keepalive_probes"]),
+              (open_, handshake, close, path, probes), "summary of %d" % cookie)
+    return s
+
+
+def in_netns(fn):
+    """Runs fn(ns, scope) with a fresh netns and tcpscope filtered to it."""
+    def wrapper():
+        ns = NetNS()
+        scope = None
+        try:
+            scope = Scope(TCPSCOPE, "--netns", ns.path)
+            fn(ns, scope)
+        finally:
+            if scope:
+                scope.stop()
+            ns.delete()
+    wrapper.__name__ = fn.__name__
+    return wrapper
+
+
+@in_netns
+def active_close_3way_then_netns_teardown(ns, scope):
+    with ns:
+        srv = listener()
+        c, a, cport, sport = pair(srv)
+        c.close()
+        expect_eq(a.recv(1), b"", "server sees EOF")
+        a.close()  # the ACK of the client's FIN is still delayed: it rides on this FIN
+        srv.close()
+    evs = scope.wait_for(lambda e: any(x["event"] == "conn" and x["sport"] == sport
+                                       for x in e), what="server summary")
+    cc, sc = cookie_of(evs, cport, sport), cookie_of(evs, sport, cport)
+    expect_eq(states(evs, cc), OPEN_PATH + ["FIN_WAIT1", "FIN_WAIT2", "TIME_WAIT"],
+              "client path")
+    server_path = PASSIVE_OPEN + ["CLOSE_WAIT", "LAST_ACK", "CLOSE"]
+    expect_eq(states(evs, sc), server_path, "server path")
+    check_summary(evs, sc, "passive", "3whs", "passive", server_path)
+    # TIME_WAIT lasts 60 s; tearing the namespace down purges it now
+    ns.delete()
+    evs = scope.wait_for(has_summary(cc), timeout=30, what="client summary")
+    leave = [(e["old"], e["new"], e["cause"]) for e in evs
+             if e["cookie"] == cc and e.get("cause")]
+    expect_eq(leave, [("TIME_WAIT", "CLOSE", "netns")], "TIME_WAIT exit")
+    check_summary(evs, cc, "active", "3whs", "active_3way",
+                  OPEN_PATH + ["FIN_WAIT1", "FIN_WAIT2", "TIME_WAIT", "CLOSE"])
+
+
+@in_netns
+def active_close_4way_quickack(ns, scope):
+    with ns:
+        srv = listener()
+        c, a, cport, sport = pair(srv)
+        c.close()
+        expect_eq(a.recv(1), b"", "server sees EOF")
+        a.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)  # ACK the FIN now
+        scope.wait_for(lambda e: any(x["sport"] == cport and x.get("new") == "FIN_WAIT2"
+                                     for x in e), what="client in FIN_WAIT2")
+        a.close()
+        srv.close()
+    evs = scope.wait_for(lambda e: any(x["event"] == "conn" and x["sport"] == sport
+                                       for x in e), what="server summary")
+    sc = cookie_of(evs, sport, cport)
+    server_path = PASSIVE_OPEN + ["CLOSE_WAIT", "LAST_ACK", "CLOSE"]
+    check_summary(evs, sc, "passive", "3whs", "passive", server_path)
+    ns.delete()
+    cc = cookie_of(evs, cport, sport)
+    evs = scope.wait_for(has_summary(cc), timeout=30, what="client summary")
+    client_path = OPEN_PATH + ["FIN_WAIT1", "FIN_WAIT2", "TIME_WAIT", "CLOSE"]
+    expect_eq(states(evs, cc), client_path, "client path")
+    check_summary(evs, cc, "active", "3whs", "active_4way", client_path)
+
+
+@in_netns
+def timewait_killed_by_port_reuse(ns, scope):
+    with ns:
+        srv = listener()
+        c, a, cport, sport = pair(srv)
+        a.close()  # the server closes first: its socket goes to TIME_WAIT
+        expect_eq(c.recv(1), b"", "client sees EOF")
+        c.close()
+        evs = scope.wait_for(lambda e: any(x["sport"] == sport and x["dport"] == cport and
+                                           x.get("new") == "TIME_WAIT" for x in e),
+                             what="server TIME_WAIT")
+        sc = cookie_of(evs, sport, cport)
+        scope.wait_for(has_summary(cookie_of(evs, cport, sport)), what="client summary")
+        # same 4-tuple again: the SYN reaches the timewait socket, which is killed
+        c2 = socket.socket()
+        c2.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        c2.bind(("127.0.0.1", cport))
+        c2.settimeout(10)
+        c2.connect(("127.0.0.1", sport))
+        a2, _ = srv.accept()
+        evs = scope.wait_for(has_summary(sc), what="server summary")
+        leave = [(e["old"], e["new"], e["cause"]) for e in evs
+                 if e["cookie"] == sc and e.get("cause")]
+        expect_eq(leave, [("TIME_WAIT", "CLOSE", "kill")], "TIME_WAIT exit")
+        check_summary(evs, sc, "passive", "3whs", "active_3way",
+                      PASSIVE_OPEN + ["FIN_WAIT1", "FIN_WAIT2", "TIME_WAIT", "CLOSE"])
+        for s in (c2, a2, srv):
+            s.close()
+
+
+@in_netns
+def abort_with_linger_zero(ns, scope):
+    with ns:
+        srv = listener()
+        c, a, cport, sport = pair(srv)
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        c.close()  # RST instead of FIN
+        try:
+            a.recv(1)
+        except ConnectionResetError:
+            pass
+        a.close()
+        srv.close()
+    evs = scope.wait_for(lambda e: sum(x["event"] == "conn" for x in e) == 2, what="summaries")
+    cc, sc = cookie_of(evs, cport, sport), cookie_of(evs, sport, cport)
+    check_summary(evs, cc, "active", "3whs", "abort", OPEN_PATH + ["CLOSE"])
+    check_summary(evs, sc, "passive", "3whs", "rst_received", PASSIVE_OPEN + ["CLOSE"])
+
+
+@in_netns
+def rst_sent_on_close_with_unread_data(ns, scope):
+    with ns:
+        srv = listener()
+        c, a, cport, sport = pair(srv)
+        c.sendall(b"unread")
+        scope.wait_for(lambda e: True)  # nothing to wait for: data is queued synchronously
+        time_limit = time.monotonic() + 5
+        while a.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) and time.monotonic() < time_limit:
+            import select
+            if select.select([a], [], [], 5)[0]:
+                break
+        a.close()  # unread data: the kernel resets the connection
+        try:
+            c.recv(1)
+        except ConnectionResetError:
+            pass
+        c.close()
+        srv.close()
+    evs = scope.wait_for(lambda e: sum(x["event"] == "conn" for x in e) == 2, what="summaries")
+    cc, sc = cookie_of(evs, cport, sport), cookie_of(evs, sport, cport)
+    check_summary(evs, sc, "passive", "3whs", "rst_sent", PASSIVE_OPEN + ["CLOSE"])
+    check_summary(evs, cc, "active", "3whs", "rst_received", OPEN_PATH + ["CLOSE"])
+
+
+@in_netns
+def connection_refused(ns, scope):
+    with ns:
+        srv = listener()
+        port = srv.getsockname()[1]
+        srv.close()
+        c = socket.socket()
+        try:
+            c.connect(("127.0.0.1", port))
+            raise AssertionError("connect to a closed port succeeded")
+        except ConnectionRefusedError:
+            pass
+        cport = c.getsockname()[1]
+        c.close()
+    evs = scope.wait_for(lambda e: any(x["event"] == "conn" for x in e), what="summary")
+    cc = cookie_of(evs, cport, port)
+    expect_eq(transitions(evs, cc), [("CLOSE", "SYN_SENT"), ("SYN_SENT", "CLOSE")], "path")
+    check_summary(evs, cc, "active", "none", "rst_received", ["CLOSE", "SYN_SENT", "CLOSE"])
+
+
+def keepalive_socket(s, idle, intvl, cnt):
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, idle)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, intvl)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, cnt)
+
+
+@in_netns
+def keepalive_answered(ns, scope):
+    with ns:
+        srv = listener()
+        c, a, cport, sport = pair(srv)
+        keepalive_socket(c, 1, 1, 5)
+        evs = scope.wait_for(lambda e: sum(x["event"] == "keepalive" for x in e) >= 2,
+                             timeout=15, what="two keepalive probes")
+        c.close()
+        a.close()
+        srv.close()
+    cc = cookie_of(evs, cport, sport)
+    probes = [(e["probe"], e["old"]) for e in evs if e["event"] == "keepalive"][:2]
+    # each probe is answered, so icsk_probes_out is back to 0 before the next one
+    expect_eq(probes, [(1, "ESTABLISHED"), (1, "ESTABLISHED")], "probes")
+    ns.delete()  # the client closed first: its summary comes when TIME_WAIT ends
+    evs = scope.wait_for(has_summary(cc), timeout=30, what="client summary")
+    n = sum(e["event"] == "keepalive" and e["cookie"] == cc for e in evs)
+    expect_eq(summary(evs, cc)["keepalive_probes"], n, "probe count in summary")
+
+
+def keepalive_unanswered():
+    """Client in one netns, server behind a veth in another that blackholes its replies."""
+    a_ns, b_ns = NetNS("tka"), NetNS("tkb")
+    scope = None
+    try:
+        a_ns.ip("link", "add", "veth_a", "type", "veth", "peer", "name", "veth_b",
+                "netns", b_ns.name)
+        a_ns.ip("addr", "add", "10.200.0.1/24", "dev", "veth_a")
+        b_ns.ip("addr", "add", "10.200.0.2/24", "dev", "veth_b")
+        a_ns.ip("link", "set", "veth_a", "up")
+        b_ns.ip("link", "set", "veth_b", "up")
+        scope = Scope(TCPSCOPE, "--netns", a_ns.path)
+        with b_ns:
+            srv = listener("10.200.0.2")
+        with a_ns:
+            c = socket.create_connection(("10.200.0.2", srv.getsockname()[1]), timeout=5)
+        with b_ns:
+            a, _ = srv.accept()
+        cport, sport = c.getsockname()[1], srv.getsockname()[1]
+        b_ns.ip("route", "add", "blackhole", "10.200.0.1/32")  # the server's ACKs vanish
+        with a_ns:
+            keepalive_socket(c, 1, 1, 3)
+            c.settimeout(30)
+            try:
+                c.recv(1)
+                raise AssertionError("recv returned on a dead connection")
+            except OSError as e:  # ETIMEDOUT is a TimeoutError too, with errno set
+                expect_eq(e.errno, 110, "errno (ETIMEDOUT, not the 30 s socket timeout)")
+            c.close()
+        evs = scope.wait_for(lambda e: any(x["event"] == "conn" for x in e), what="summary")
+        cc = cookie_of(evs, cport, sport)
+        probes = [e["probe"] for e in evs if e["event"] == "keepalive" and e["cookie"] == cc]
+        expect_eq(probes, [1, 2, 3], "probe numbers")
+        check_summary(evs, cc, "active", "3whs", "keepalive_timeout", OPEN_PATH + ["CLOSE"],
+                      probes=3)
+        a.close()
+        srv.close()
+    finally:
+        if scope:
+            scope.stop()
+        a_ns.delete()
+        b_ns.delete()
+
+
+@in_netns
+def fastopen(ns, scope):
+    ns.sysctl("net.ipv4.tcp_fastopen", 3)
+    with ns:
+        srv = listener(fastopen=8)
+        addr = srv.getsockname()
+        ports = []
+        for _ in range(2):  # the first only fetches a cookie; the second carries data
+            c = socket.socket()
+            c.sendto(b"hello", socket.MSG_FASTOPEN, addr)
+            a, _ = srv.accept()
+            expect_eq(a.recv(5), b"hello", "payload")
+            ports.append(c.getsockname()[1])
+            c.close()
+            a.close()
+        srv.close()
+    sport = addr[1]
+    scope.wait_for(lambda e: sum(x["event"] == "conn" for x in e) == 2, what="server summaries")
+    ns.delete()  # the clients closed first: their TIME_WAIT ends with the namespace
+    evs = scope.wait_for(lambda e: sum(x["event"] == "conn" for x in e) == 4, timeout=30,
+                         what="client summaries")
+    got = [(summary(evs, cookie_of(evs, p, sport))["handshake"],
+            summary(evs, cookie_of(evs, sport, p))["handshake"]) for p in ports]
+    expect_eq(got, [("3whs", "3whs"), ("fastopen", "fastopen")], "handshakes (client, server)")
+
+
+@in_netns
+def ipv6_and_port_filter(ns, scope):
+    with ns:
+        srv6 = listener("::1", socket.AF_INET6)
+        sport = srv6.getsockname()[1]
+        other = listener("::1", socket.AF_INET6)
+        filt = Scope(TCPSCOPE, "--netns", ns.path, "-6", "-L", str(sport))
+        try:
+            c, a, cport, _ = pair(srv6)
+            c2, a2, _, oport = pair(other)
+            for s in (c, a, c2, a2, other):
+                s.close()
+            evs = filt.wait_for(lambda e: any(x["event"] == "conn" for x in e), what="summary")
+        finally:
+            filt.stop()
+        srv6.close()
+    # only sockets whose local port is sport: the listener and the accepted child
+    expect_eq(sorted({(e["sport"], e["family"], e["saddr"]) for e in evs}),
+              [(sport, "ipv6", "::1")], "filtered sockets")
+    sc = cookie_of(evs, sport, cport)
+    expect_eq(states(evs, sc), PASSIVE_OPEN + ["CLOSE_WAIT", "LAST_ACK", "CLOSE"], "path")
+    unfiltered = scope.wait_for(lambda e: any(x["sport"] == oport for x in e), what="other")
+    expect_eq(any(e["daddr"] == "::1" for e in unfiltered), True, "unfiltered IPv6")
+
+
+def cli_errors():
+    for args, code, needle in [
+        (["watch", "-4", "-6"], 2, "-4 and -6"),
+        (["watch", "-L", "80,99999"], 2, "'99999'"),
+        (["watch", "--state", "BOGUS"], 2, "not a TCP state"),
+        (["watch", "--json", "--csv"], 2, "excludes"),
+        (["watch", "--netns", "/nonexistent"], 2, "No such file"),
+        (["bogus"], 2, "subcommand"),
+    ]:
+        p = subprocess.run([TCPSCOPE, *args], capture_output=True, text=True, timeout=10)
+        expect_eq(p.returncode, code, "exit code of %s" % args)
+        if needle not in p.stderr or p.stdout:
+            raise AssertionError("%s: stderr %r lacks %r" % (args, p.stderr, needle))
+        if "libbpf" in p.stderr:
+            raise AssertionError("%s: libbpf noise: %r" % (args, p.stderr))
+    p = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                        TCPSCOPE, "watch", "--count", "1"], capture_output=True, text=True,
+                       timeout=20)
+    expect_eq(p.returncode, 1, "exit code without privileges")
+    expect_eq(p.stderr.count("\n"), 1, "one line of error: %r" % p.stderr)
+
+
+def timewait_expires_after_60s():
+    """The one test that waits: TIME_WAIT ends by its timer after TCP_TIMEWAIT_LEN."""
+    ns = NetNS()
+    scope = Scope(TCPSCOPE, "--netns", ns.path)
+    try:
+        with ns:
+            srv = listener()
+            c, a, cport, sport = pair(srv)
+            c.close()
+            a.recv(1)
+            a.close()
+            srv.close()
+        evs = scope.wait_for(lambda e: any(x.get("new") == "TIME_WAIT" for x in e),
+                             what="TIME_WAIT")
+        cc = cookie_of(evs, cport, sport)
+        evs = scope.wait_for(has_summary(cc), timeout=75, what="TIME_WAIT expiry")
+        leave = [e for e in evs if e["cookie"] == cc and e.get("cause")]
+        expect_eq([(e["old"], e["cause"]) for e in leave], [("TIME_WAIT", "timer")], "exit")
+        secs = leave[0]["dur_us"] / 1e6
+        if not 59.0 <= secs <= 61.5:
+            raise AssertionError("TIME_WAIT lasted %.3f s, not 60" % secs)
+    finally:
+        scope.stop()
+        ns.delete()
+
+
+def main():
+    global TCPSCOPE
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--tcpscope", required=True)
+    ap.add_argument("--quick", action="store_true", help="skip the 60 s expiry test")
+    ap.add_argument("tests", nargs="*")
+    opts = ap.parse_args()
+    TCPSCOPE = os.path.abspath(opts.tcpscope)
+    tests = [
+        ("active_close_3way_then_netns_teardown", active_close_3way_then_netns_teardown),
+        ("active_close_4way_quickack", active_close_4way_quickack),
+        ("timewait_killed_by_port_reuse", timewait_killed_by_port_reuse),
+        ("abort_with_linger_zero", abort_with_linger_zero),
+        ("rst_sent_on_close_with_unread_data", rst_sent_on_close_with_unread_data),
+        ("connection_refused", connection_refused),
+        ("keepalive_answered", keepalive_answered),
+        ("keepalive_unanswered", keepalive_unanswered),
+        ("fastopen", fastopen),
+        ("ipv6_and_port_filter", ipv6_and_port_filter),
+        ("cli_errors", cli_errors),
+    ]
+    if not opts.quick:
+        tests.append(("timewait_expires_after_60s", timewait_expires_after_60s))
+    if opts.tests:
+        tests = [t for t in tests if t[0] in opts.tests]
+    if os.geteuid() != 0:
+        print("TAP version 13\n1..0 # SKIP needs root")
+        return 4
+    return run(tests)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,191 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Helpers for tcpscope's host tests: KTAP output, network namespaces entered with setns(2),
+and a running `tcpscope watch --json` whose events can be waited on with a bound."""
+
+import ctypes
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+import traceback
+
+KSFT_PASS, KSFT_FAIL, KSFT_SKIP = 0, 1, 4
+CLONE_NEWNET = 0x40000000
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+class Skip(Exception):
+    """The kernel or machine lacks what the test needs (KTAP SKIP, never a pass)."""
+
+
+def sh(*cmd, check=True):
+    return subprocess.run(cmd, check=check, capture_output=True, text=True)
+
+
+def _setns(fd):
+    if _libc.setns(fd, CLONE_NEWNET) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, "setns: " + os.strerror(err))
+
+
+class NetNS:
+    """A fresh named netns with lo up. `with ns:` runs the body inside it (this thread)."""
+
+    _seq = 0
+
+    def __init__(self, prefix="tsc"):
+        NetNS._seq += 1
+        self.name = "%s%d_%d" % (prefix, os.getpid(), NetNS._seq)
+        self.path = "/run/netns/" + self.name
+        sh("ip", "netns", "add", self.name)
+        sh("ip", "-n", self.name, "link", "set", "lo", "up")
+        self.inode = os.stat(self.path).st_ino
+        self._saved = []
+
+    def __enter__(self):
+        self._saved.append(os.open("/proc/self/ns/net", os.O_RDONLY))
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            _setns(fd)
+        finally:
+            os.close(fd)
+        return self
+
+    def __exit__(self, *exc):
+        fd = self._saved.pop()
+        try:
+            _setns(fd)
+        finally:
+            os.close(fd)
+
+    def sysctl(self, key, value):
+        sh("ip", "netns", "exec", self.name, "sysctl", "-qw", "%s=%s" % (key, value))
+
+    def ip(self, *args):
+        return sh("ip", "-n", self.name, *args)
+
+    def delete(self):
+        sh("ip", "netns", "del", self.name, check=False)
+
+
+class Scope:
+    """`tcpscope watch --json ARGS...` in the background, events collected as dicts."""
+
+    def __init__(self, binary, *args, ready_timeout=15):
+        self.cmd = [binary, "watch", "--json", *args]
+        self.proc = subprocess.Popen(self.cmd, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True)
+        self.events = []
+        self.stderr = []
+        self.cond = threading.Condition()
+        self.ready = False
+        threading.Thread(target=self._read_out, daemon=True).start()
+        threading.Thread(target=self._read_err, daemon=True).start()
+        with self.cond:
+            if not self.cond.wait_for(lambda: self.ready or self.proc.poll() is not None,
+                                      ready_timeout):
+                self.stop()
+                raise AssertionError("tcpscope not ready after %ds" % ready_timeout)
+        if not self.ready:
+            raise AssertionError("tcpscope exited early: %s" % "".join(self.stderr))
+
+    def _read_out(self):
+        for line in self.proc.stdout:
+            ev = json.loads(line)
+            with self.cond:
+                self.events.append(ev)
+                self.cond.notify_all()
+
+    def _read_err(self):
+        for line in self.proc.stderr:
+            with self.cond:
+                self.stderr.append(line)
+                if line.startswith("Tracing TCP"):
+                    self.ready = True
+                self.cond.notify_all()
+
+    def wait_for(self, pred, timeout=10, what="condition"):
+        """Waits until pred(events) is true; returns the events. Fails after timeout."""
+        with self.cond:
+            if not self.cond.wait_for(lambda: pred(self.events), timeout):
+                raise AssertionError("timed out after %ss waiting for %s; events:\n%s" % (
+                    timeout, what, "\n".join(json.dumps(e) for e in self.events)))
+            return list(self.events)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        time.sleep(0)  # let reader threads drain
+        return self.proc.returncode
+
+
+# Views of an event list
+
+def cookie_of(events, sport, dport):
+    """Cookie of the socket whose local port is sport and remote port dport."""
+    for e in events:
+        if e["sport"] == sport and e["dport"] == dport:
+            return e["cookie"]
+    raise AssertionError("no events for %d -> %d" % (sport, dport))
+
+
+def transitions(events, cookie, kinds=("state",)):
+    return [(e["old"], e["new"]) for e in events
+            if e["cookie"] == cookie and e["event"] in kinds]
+
+
+def states(events, cookie):
+    """The lifecycle path as a list of states: first old state, then each new state."""
+    tr = transitions(events, cookie)
+    return [tr[0][0]] + [n for _, n in tr] if tr else []
+
+
+def summary(events, cookie):
+    s = [e for e in events if e["cookie"] == cookie and e["event"] == "conn"]
+    return s[0] if len(s) == 1 else None
+
+
+def has_summary(cookie):
+    return lambda evs: any(e["cookie"] == cookie and e["event"] == "conn" for e in evs)
+
+
+def expect_eq(got, want, what):
+    if got != want:
+        raise AssertionError("%s: got %r, want %r" % (what, got, want))
+
+
+# KTAP runner
+
+def run(tests):
+    """tests: list of (name, fn). Prints KTAP and the closing 'N passed, N failed' line."""
+    print("TAP version 13")
+    print("1..%d" % len(tests), flush=True)
+    passed = failed = skipped = 0
+    for i, (name, fn) in enumerate(tests, 1):
+        start = time.monotonic()
+        try:
+            fn()
+        except Skip as e:
+            skipped += 1
+            print("ok %d %s # SKIP %s" % (i, name, e), flush=True)
+            continue
+        except Exception:
+            failed += 1
+            for line in traceback.format_exc().splitlines():
+                print("# " + line)
+            print("not ok %d %s" % (i, name), flush=True)
+            continue
+        passed += 1
+        print("ok %d %s # %.1fs" % (i, name, time.monotonic() - start), flush=True)
+    print("# Totals: pass:%d fail:%d xfail:0 xpass:0 skip:%d error:0" % (passed, failed, skipped))
+    print("%d passed, %d failed, %d skipped" % (passed, failed, skipped), flush=True)
+    if failed:
+        return KSFT_FAIL
+    return KSFT_SKIP if skipped and not passed else KSFT_PASS
