@@ -34,15 +34,15 @@ run: deps all
 	$(BUILD)/tcpscope watch
 
 # Every test. Host tests need root and a kernel with BPF + BTF.
-check: deps all
-	$(MAKE) --no-print-directory test-unit
-	$(MAKE) --no-print-directory test-host
+check: deps all $(BUILD)/unit_tests
+	tools/run-checks.sh $(BUILD) $(PYTHON)
 
 test-unit: $(BUILD)/unit_tests
 	$(BUILD)/unit_tests
 
+# Host tests alone; QUICK=1 leaves out the 60 s TIME_WAIT expiry test.
 test-host: $(BUILD)/tcpscope
-	$(PYTHON) selftests/tcpscope/run_host_tests.py --tcpscope $(BUILD)/tcpscope
+	$(PYTHON) selftests/tcpscope/observer_test.py --tcpscope $(BUILD)/tcpscope $(if $(QUICK),--quick)
 
 $(BUILD) $(BUILD)/tests:
 	mkdir -p $@

@@ -6,7 +6,7 @@ Needs root and a kernel with BPF and BTF. Output is KTAP."""
 
 import argparse
 import os
-import re
+import signal
 import socket
 import struct
 import subprocess
@@ -332,6 +332,81 @@ def ipv6_and_port_filter(ns, scope):
     expect_eq(any(e["daddr"] == "::1" for e in unfiltered), True, "unfiltered IPv6")
 
 
+TCPSTATES = "/usr/sbin/tcpstates"
+
+
+def compare_with_tcpstates():
+    """bcc's tcpstates and `tcpscope --raw` on one workload: tcpscope reports every transition
+    tcpstates does, per socket and in order, plus the TIME_WAIT entry and exit it cannot see."""
+    if not os.access(TCPSTATES, os.X_OK):
+        raise Skip("%s not installed (Debian package libbpf-tools)" % TCPSTATES)
+    if not os.path.exists("/sys/kernel/tracing/events/sock"):
+        sh("mount", "-t", "tracefs", "nodev", "/sys/kernel/tracing", check=False)
+    ts = subprocess.Popen(["stdbuf", "-oL", TCPSTATES], stdout=subprocess.PIPE,
+                          stderr=subprocess.DEVNULL, text=True)
+    ns = NetNS()
+    scope = None
+    try:
+        header = ts.stdout.readline()  # printed once its programs are attached
+        if not header.startswith("SKADDR"):
+            raise AssertionError("tcpstates did not start: %r" % header)
+        scope = Scope(TCPSCOPE, "--netns", ns.path, "--raw")
+        with ns:
+            srv = listener()
+            sport = srv.getsockname()[1]
+            clients = []
+            for kind in ("client_first", "server_first", "abort"):
+                c, a, cport, _ = pair(srv)
+                clients.append(cport)
+                if kind == "abort":
+                    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                first, second = (a, c) if kind == "server_first" else (c, a)
+                first.close()
+                try:
+                    second.recv(1)
+                except ConnectionResetError:
+                    pass
+                second.close()
+            srv.close()
+        scope.wait_for(lambda e: any(x["sport"] == sport and x.get("new") == "CLOSE" and
+                                     x.get("old") == "LISTEN" for x in e), what="listener close")
+        ns.delete()  # ends both TIME_WAITs
+        evs = scope.wait_for(lambda e: sum(x["event"] == "tw_leave" for x in e) == 2,
+                             timeout=30, what="two TIME_WAIT exits")
+    finally:
+        ts.send_signal(signal.SIGINT)
+        out, _ = ts.communicate(timeout=10)
+        if scope:
+            scope.stop()
+        ns.delete()
+
+    # tcpstates names sockets by address, which the slab reuses: a socket's life starts at
+    # CLOSE -> X (connect, listen) or LISTEN -> SYN_RECV (a new child)
+    current, lives = {}, []
+    for line in out.splitlines():
+        f = line.split()
+        if len(f) != 11 or f[8] != "->":  # SKADDR PID COMM LADDR LPORT RADDR RPORT A -> B MS
+            continue
+        skaddr, lport, rport, old, new = f[0], int(f[4]), int(f[6]), f[7], f[9]
+        if skaddr not in current or old == "CLOSE" or (old, new) == ("LISTEN", "SYN_RECV"):
+            current[skaddr] = {"ports": None, "tr": []}
+            lives.append(current[skaddr])
+        rec = current[skaddr]
+        rec["tr"].append((old, new))
+        if lport and (lport == sport or rport == sport) and rec["ports"] is None:
+            rec["ports"] = (lport, rport)
+    ours_all = [r for r in lives if r["ports"]]
+    expect_eq(len(ours_all), 1 + 2 * len(clients), "sockets tcpstates saw (listener + pairs)")
+    for rec in ours_all:
+        cookie = cookie_of(evs, *rec["ports"])
+        expect_eq(transitions(evs, cookie), rec["tr"], "transitions of %s" % (rec["ports"],))
+    # what only tcpscope sees: the two active closers' TIME_WAIT (the abort never had one)
+    tw = sorted((e["event"], e["sport"], e["new"]) for e in evs if e["event"].startswith("tw_"))
+    expect_eq(tw, sorted([("tw_enter", clients[0], "TIME_WAIT"), ("tw_leave", clients[0], "CLOSE"),
+                          ("tw_enter", sport, "TIME_WAIT"), ("tw_leave", sport, "CLOSE")]),
+              "TIME_WAIT events")
+
+
 def cli_errors():
     for args, code, needle in [
         (["watch", "-4", "-6"], 2, "-4 and -6"),
@@ -400,6 +475,7 @@ def main():
         ("fastopen", fastopen),
         ("ipv6_and_port_filter", ipv6_and_port_filter),
         ("cli_errors", cli_errors),
+        ("compare_with_tcpstates", compare_with_tcpstates),
     ]
     if not opts.quick:
         tests.append(("timewait_expires_after_60s", timewait_expires_after_60s))
