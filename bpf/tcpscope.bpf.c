@@ -27,10 +27,11 @@ const volatile bool filter_dports = false; /* ports map, slot 1 */
 /* Timer callbacks the timer tracepoints are matched against, from kallsyms. */
 const volatile __u64 tw_timer_fn = 0; /* tw_timer_handler */
 const volatile __u64 keepalive_timer_fn = 0; /* tcp_keepalive_timer */
-/* Code ranges of __mod_timer() and its callers: a timer_cancel from there is a re-arm */
-#define REARM_RANGES 4
-const volatile __u64 rearm_lo[REARM_RANGES] = {};
-const volatile __u64 rearm_hi[REARM_RANGES] = {};
+/* Code ranges where a timer_cancel is not a kill: __mod_timer() and its callers detach
+ * before re-queueing, and the expiry path (__run_timers) detaches before calling back. */
+#define KEEP_RANGES 8
+const volatile __u64 keep_lo[KEEP_RANGES] = {};
+const volatile __u64 keep_hi[KEEP_RANGES] = {};
 const volatile __u64 ns_per_jiffy = 4000000; /* 1e9 / CONFIG_HZ */
 
 struct tuple {
@@ -387,6 +388,8 @@ static __always_inline struct conn *conn_new(const struct sock *sk, __u64 cookie
 		zero.open = OPEN_ACTIVE;
 		zero.facts |= F_SEEN_OPEN;
 		owner_from_current(&zero);
+	} else if (old == TCP_LISTEN && new == TCP_CLOSE) {
+		zero.facts |= F_LISTENER; /* a listener that predates tcpscope: no summary */
 	} else if (old == TCP_CLOSE && new == TCP_LISTEN) {
 		zero.facts |= F_LISTENER;
 		owner_from_current(&zero);
@@ -562,7 +565,8 @@ int handle_set_state_tp(struct trace_event_raw_inet_sock_set_state *ctx)
  *   armed first (timer_start)        tcp_time_wait() -> inet_twsk_schedule(): entry
  *   re-armed with a new substate      orphaned FIN_WAIT2 got the peer's FIN: -> TIME_WAIT
  *   expired (timer_expire_entry)      tw_timer_handler() -> inet_twsk_kill(): cause timer
- *   cancelled outside __mod_timer()   inet_twsk_deschedule_put(): RST, port reuse, abort,
+ *   cancelled elsewhere than in       inet_twsk_deschedule_put(): RST, port reuse, abort,
+ *   __mod_timer() or __run_timers()
  *                                     or netns teardown (inet_twsk_purge)
  */
 static __always_inline struct inet_timewait_sock *tw_of(struct timer_list *t)
@@ -642,15 +646,14 @@ static __always_inline void late_substate(struct inet_timewait_sock *tw, struct 
 					  __u64 cookie, __u64 now)
 {
 	const struct sock_common *skc = &tw->__tw_common;
-	__u64 left = BPF_CORE_READ(tw, tw_timer.expires) - bpf_jiffies64();
-	__u64 tw_len = 60 * (1000000000ULL / ns_per_jiffy);
+	/* signed: an expiring timer runs late, up to a wheel granule past expires */
+	__s64 left = (__s64)(BPF_CORE_READ(tw, tw_timer.expires) - bpf_jiffies64());
+	__s64 in_tw = 60 * (__s64)(1000000000ULL / ns_per_jiffy) - left;
 	struct tcpscope_event *e;
 	__u64 ts, dur = 0;
 	__u16 flags = EVF_LATE;
 
-	if ((__s64)left < 0)
-		left = 0;
-	ts = now - (tw_len > left ? tw_len - left : 0) * ns_per_jiffy;
+	ts = now - (in_tw > 0 ? (__u64)in_tw : 0) * ns_per_jiffy;
 	if (c) {
 		dur = c->ts_state && ts > c->ts_state ? ts - c->ts_state : 0;
 		enter_state(c, TCP_TIME_WAIT, ts, &flags);
@@ -715,9 +718,9 @@ static __always_inline int on_tw_leave(struct inet_timewait_sock *tw, __u8 cause
 	return 0;
 }
 
-/* Was this timer_cancel issued by __mod_timer() (detach before re-queueing)? The caller's
- * frames tell: a kill comes from timer_shutdown_sync()/timer_delete_sync() instead. */
-static __always_inline bool cancel_is_rearm(void *ctx)
+/* Was this timer_cancel a re-arm or the expiry's own detach? The caller's frames tell: a
+ * kill comes from timer_shutdown_sync()/timer_delete_sync() instead. */
+static __always_inline bool cancel_is_not_kill(void *ctx)
 {
 	__u64 ips[8] = {};
 	long n = bpf_get_stack(ctx, ips, sizeof(ips), 0);
@@ -725,8 +728,8 @@ static __always_inline bool cancel_is_rearm(void *ctx)
 	for (int i = 0; i < 8; i++) {
 		if (i * 8 >= n)
 			break;
-		for (int j = 0; j < REARM_RANGES; j++)
-			if (rearm_lo[j] && ips[i] >= rearm_lo[j] && ips[i] < rearm_hi[j])
+		for (int j = 0; j < KEEP_RANGES; j++)
+			if (keep_lo[j] && ips[i] >= keep_lo[j] && ips[i] < keep_hi[j])
 				return true;
 	}
 	return false;
@@ -817,7 +820,7 @@ int BPF_PROG(handle_timer_cancel, struct timer_list *t)
 {
 	__u64 fn = timer_fn(t);
 
-	if (!fn || fn != tw_timer_fn || cancel_is_rearm(ctx))
+	if (!fn || fn != tw_timer_fn || cancel_is_not_kill(ctx))
 		return 0;
 	return on_tw_leave(tw_of(t), TW_CAUSE_KILL);
 }

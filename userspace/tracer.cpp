@@ -58,7 +58,7 @@ std::vector<Feature> features()
 		 false,
 		 {{K::tp_btf, "tcp_destroy_sock", {"handle_destroy"}}}},
 		{"segment facts (sockops)",
-		 "three-way closes reported as active_4way; SYN_SENT may show local port 0", false,
+		 "three-way closes reported as active_4way; SYN_SENT reported at the next event", false,
 		 {{K::sockops, "", {"handle_sockops"}}}},
 	};
 }
@@ -169,16 +169,21 @@ Result<std::unique_ptr<Tracer>> Tracer::open(const TracerConfig &cfg, Sink sink,
 	if (!hz)
 		log.push_back("CONFIG_HZ unknown (no kernel config): assuming 250");
 	ro->ns_per_jiffy = 1000000000ull / hz.value_or(250);
-	// __mod_timer() may be inlined into its callers: any of them marks a re-arm
+	// timer_cancel from these is a re-arm (__mod_timer() and its callers, which may inline
+	// it) or the expiry's detach (__run_timers(), which inlines expire_timers()): not a kill
 	size_t n = 0;
-	for (const char *f : {"__mod_timer", "mod_timer", "mod_timer_pending", "timer_reduce"}) {
+	for (const char *f : {"__mod_timer", "mod_timer", "mod_timer_pending", "timer_reduce",
+			      "__run_timers", "expire_timers", "__run_timer_base", "run_timer_softirq"}) {
 		auto r = kernel.ksym(f);
-		if (r && n < std::size(ro->rearm_lo)) {
-			ro->rearm_lo[n] = r->first;
-			ro->rearm_hi[n] = r->second;
+		if (r && n < std::size(ro->keep_lo)) {
+			ro->keep_lo[n] = r->first;
+			ro->keep_hi[n] = r->second;
 			n++;
 		}
 	}
+	if (tw_fn && !kernel.ksym("__run_timers") && !kernel.ksym("expire_timers"))
+		degraded.push_back({"TIME_WAIT exit cause", "timer expiry path not in kallsyms: "
+							   "expiries may be reported twice"});
 
 	err = tcpscope_bpf__load(t->skel_);
 	if (err)

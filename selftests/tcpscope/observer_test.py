@@ -6,6 +6,7 @@ Needs root and a kernel with BPF and BTF. Output is KTAP."""
 
 import argparse
 import os
+import select
 import signal
 import socket
 import struct
@@ -36,6 +37,16 @@ def pair(srv):
     c = socket.create_connection(srv.getsockname()[:2], timeout=5)
     a, _ = srv.accept()
     return c, a, c.getsockname()[1], srv.getsockname()[1]
+
+
+def close_then_drain(first, second):
+    """Closes first, then reads second until EOF or reset, and closes it too."""
+    first.close()
+    try:
+        second.recv(1)
+    except ConnectionResetError:
+        pass
+    second.close()
 
 
 def check_summary(evs, cookie, open_, handshake, close, path, probes=0):
@@ -151,12 +162,7 @@ def abort_with_linger_zero(ns, scope):
         srv = listener()
         c, a, cport, sport = pair(srv)
         c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        c.close()  # RST instead of FIN
-        try:
-            a.recv(1)
-        except ConnectionResetError:
-            pass
-        a.close()
+        close_then_drain(c, a)  # RST instead of FIN
         srv.close()
     evs = scope.wait_for(lambda e: sum(x["event"] == "conn" for x in e) == 2, what="summaries")
     cc, sc = cookie_of(evs, cport, sport), cookie_of(evs, sport, cport)
@@ -170,18 +176,8 @@ def rst_sent_on_close_with_unread_data(ns, scope):
         srv = listener()
         c, a, cport, sport = pair(srv)
         c.sendall(b"unread")
-        scope.wait_for(lambda e: True)  # nothing to wait for: data is queued synchronously
-        time_limit = time.monotonic() + 5
-        while a.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) and time.monotonic() < time_limit:
-            import select
-            if select.select([a], [], [], 5)[0]:
-                break
-        a.close()  # unread data: the kernel resets the connection
-        try:
-            c.recv(1)
-        except ConnectionResetError:
-            pass
-        c.close()
+        expect_eq(select.select([a], [], [], 5)[0], [a], "data arrived")
+        close_then_drain(a, c)  # unread data: the kernel resets the connection
         srv.close()
     evs = scope.wait_for(lambda e: sum(x["event"] == "conn" for x in e) == 2, what="summaries")
     cc, sc = cookie_of(evs, cport, sport), cookie_of(evs, sport, cport)
@@ -360,13 +356,7 @@ def compare_with_tcpstates():
                 clients.append(cport)
                 if kind == "abort":
                     c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                first, second = (a, c) if kind == "server_first" else (c, a)
-                first.close()
-                try:
-                    second.recv(1)
-                except ConnectionResetError:
-                    pass
-                second.close()
+                close_then_drain(*((a, c) if kind == "server_first" else (c, a)))
             srv.close()
         scope.wait_for(lambda e: any(x["sport"] == sport and x.get("new") == "CLOSE" and
                                      x.get("old") == "LISTEN" for x in e), what="listener close")
