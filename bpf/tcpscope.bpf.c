@@ -394,7 +394,7 @@ static __always_inline struct conn *conn_new(const struct sock *sk, __u64 cookie
 		zero.facts |= F_LISTENER;
 		owner_from_current(&zero);
 	} else if (old == TCP_LISTEN && new == TCP_SYN_RECV) {
-		/* a child made in softirq: inherit the listener's owner until accept() */
+		/* a child made in softirq: it inherits the listener's owner (no accept() hook) */
 		struct listen_key key = { .netns = skc_netns(&sk->__sk_common),
 					  .port = BPF_CORE_READ(sk, __sk_common.skc_num) };
 		struct owner *o = bpf_map_lookup_elem(&listeners, &key);

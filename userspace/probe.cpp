@@ -24,31 +24,9 @@ KernelProbe::~KernelProbe()
 	btf__free(btf_);
 }
 
-bool KernelProbe::btf_func(const std::string &name) const
-{
-	return btf_ && btf__find_by_name_kind(btf_, name.c_str(), BTF_KIND_FUNC) > 0;
-}
-
 bool KernelProbe::btf_tracepoint(const std::string &name) const
 {
 	return btf_ && btf__find_by_name_kind(btf_, ("btf_trace_" + name).c_str(), BTF_KIND_TYPEDEF) > 0;
-}
-
-std::optional<int64_t> KernelProbe::enum_value(const std::string &name) const
-{
-	if (!btf_)
-		return std::nullopt;
-	// anonymous enums (like the LINUX_MIB_* one) cannot be found by type name: scan them
-	for (uint32_t id = 1; id < btf__type_cnt(btf_); id++) {
-		const struct btf_type *t = btf__type_by_id(btf_, id);
-		if (!btf_is_enum(t))
-			continue;
-		const struct btf_enum *e = btf_enum(t);
-		for (uint16_t i = 0; i < btf_vlen(t); i++, e++)
-			if (name == btf__name_by_offset(btf_, e->name_off))
-				return e->val;
-	}
-	return std::nullopt;
 }
 
 void KernelProbe::load_kallsyms()

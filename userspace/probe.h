@@ -22,9 +22,7 @@ class KernelProbe {
 	KernelProbe &operator=(const KernelProbe &) = delete;
 
 	bool has_btf() const { return btf_ != nullptr; }
-	bool btf_func(const std::string &name) const;     // fentry/fexit target
 	bool btf_tracepoint(const std::string &name) const; // tp_btf target
-	std::optional<int64_t> enum_value(const std::string &name) const;
 	bool tracepoint(const std::string &category, const std::string &name) const;
 
 	// Kernel text symbol [start, end) from /proc/kallsyms; nullopt when absent or when
