@@ -119,6 +119,15 @@ struct {
 	__type(value, struct kactx);
 } kactxs SEC(".maps");
 
+/* Passive children whose LISTEN->SYN_RECV came too early to be keyed (see on_state): socket
+ * address -> time of that transition. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, __u64);
+} embryos SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 2);
@@ -145,6 +154,10 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 4 << 20);
 } events SEC(".maps");
+
+struct inet_connection_sock___ka {
+	struct timer_list icsk_keepalive_timer;
+} __attribute__((preserve_access_index));
 
 /* ns_common.count became __ns_ref in 6.18: both spelled out, whatever vmlinux.h says */
 struct ns_common___old {
@@ -436,18 +449,16 @@ static __always_inline bool aborted(const struct sock *sk, int old)
 	return (sk_flags & (1UL << linger)) && BPF_CORE_READ(sk, sk_lingertime) == 0;
 }
 
-static __always_inline int on_state(const struct sock *sk, int old, int new, const bool btf)
+static __noinline int state_change(const struct sock *sk, int old, int new, __u64 now,
+				   const bool btf)
 {
 	const struct sock_common *skc = &sk->__sk_common;
 	struct tcpscope_event *e;
-	__u64 now, cookie, dur = 0;
+	__u64 cookie, dur = 0;
 	__u16 flags = 0;
 	struct conn *c;
 	bool handoff;
 
-	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP || !tracked(skc))
-		return 0;
-	now = bpf_ktime_get_ns();
 	cookie = sk_cookie(sk, btf);
 	c = conn_lookup(cookie);
 	if (c && c->state == TCP_CLOSE && old == TCP_CLOSE) {
@@ -543,6 +554,34 @@ static __always_inline int on_state(const struct sock *sk, int old, int new, con
 	/* The summary waits for tcp_destroy_sock (close() may still send a RST after CLOSE)
 	 * or, after a handoff, for the timewait socket to leave. */
 	return 0;
+}
+
+static __always_inline int on_state(const struct sock *sk, int old, int new, const bool btf)
+{
+	__u64 now, key = (__u64)sk, *parked;
+
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP || !tracked(&sk->__sk_common))
+		return 0;
+	now = bpf_ktime_get_ns();
+	/* On older kernels (6.1), inet_csk_clone_lock() sets SYN_RECV on the child before it
+	 * copies the ports and the request's cookie in: the child still carries the
+	 * listener's. No port is 0 in a real child, so such an early event is parked under
+	 * the socket's address and played back, with its own time, at the next transition. */
+	if (old == TCP_LISTEN && new == TCP_SYN_RECV &&
+	    !BPF_CORE_READ(sk, __sk_common.skc_dport)) {
+		bpf_map_update_elem(&embryos, &key, &now, BPF_ANY);
+		return 0;
+	}
+	if (old == TCP_SYN_RECV) {
+		parked = bpf_map_lookup_elem(&embryos, &key);
+		if (parked) {
+			__u64 then = *parked;
+
+			bpf_map_delete_elem(&embryos, &key);
+			state_change(sk, TCP_LISTEN, TCP_SYN_RECV, then, btf);
+		}
+	}
+	return state_change(sk, old, new, now, btf);
 }
 
 SEC("tp_btf/inet_sock_set_state")
@@ -736,10 +775,19 @@ static __always_inline bool cancel_is_not_kill(void *ctx)
 }
 
 /* Keepalive: tcp_keepalive_timer() runs on sk->sk_timer; when it sends a probe it bumps
- * icsk_probes_out, then re-arms the timer. The re-arm inside the expiry tells. */
+ * icsk_probes_out, then re-arms the timer. The re-arm inside the expiry tells. Stable
+ * kernels that took the MPTCP timer fix (Debian's 6.1) keep it in icsk_keepalive_timer. */
+static __always_inline struct sock *keepalive_sock(struct timer_list *t)
+{
+	if (bpf_core_field_exists(struct inet_connection_sock___ka, icsk_keepalive_timer))
+		return (void *)t - bpf_core_field_offset(struct inet_connection_sock___ka,
+							 icsk_keepalive_timer);
+	return (void *)t - bpf_core_field_offset(struct sock, sk_timer);
+}
+
 static __always_inline int on_keepalive_expire(struct timer_list *t)
 {
-	struct sock *sk = (void *)t - bpf_core_field_offset(struct sock, sk_timer);
+	struct sock *sk = keepalive_sock(t);
 	const struct inet_connection_sock *icsk = (void *)sk;
 	struct kactx *k;
 	__u32 idx = 0;
@@ -754,7 +802,7 @@ static __always_inline int on_keepalive_expire(struct timer_list *t)
 
 static __always_inline int on_keepalive_rearm(struct timer_list *t)
 {
-	struct sock *sk = (void *)t - bpf_core_field_offset(struct sock, sk_timer);
+	struct sock *sk = keepalive_sock(t);
 	const struct inet_connection_sock *icsk = (void *)sk;
 	const struct sock_common *skc = &sk->__sk_common;
 	struct tcpscope_event *e;
