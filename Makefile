@@ -22,7 +22,17 @@ BPF_OBJS   := $(BUILD)/probe.o $(BUILD)/tracer.o $(BUILD)/watch.o
 UNIT_SRCS  := $(wildcard userspace/tests/*.cpp)
 UNIT_OBJS  := $(patsubst userspace/tests/%.cpp,$(BUILD)/tests/%.o,$(UNIT_SRCS))
 
-.PHONY: all deps run check test-unit test-host install uninstall format format-check clean
+# The kernel's own kselftest framework (Debian's linux-source-6.1), unpacked into the build
+# tree with our suite linked in as its "tcpscope" target; the installed tree (run_kselftest.sh,
+# kselftest-list.txt, tcpscope/) is what runs on this host and inside the VMs.
+KSFT_SRC    ?= /usr/src/linux-source-6.1.tar.xz
+KSFT_TREE   := $(BUILD)/ksft/linux
+KSFT_DIR    := $(KSFT_TREE)/tools/testing/selftests
+KSFT_OUT    := $(BUILD)/kselftest
+VM_KERNELS  ?= 6.1 6.12
+
+.PHONY: all deps run check test-unit test-host selftests vmtest install uninstall format \
+	format-check clean
 
 all: $(BUILD)/tcpscope
 
@@ -33,16 +43,39 @@ deps:
 run: deps all
 	$(BUILD)/tcpscope watch
 
-# Every test. Host tests need root and a kernel with BPF + BTF.
-check: deps all $(BUILD)/unit_tests
-	tools/run-checks.sh $(BUILD) $(PYTHON)
+# Every test: unit tests, the kselftests on this host, then in QEMU on each of VM_KERNELS.
+# Needs root and a kernel with BPF + BTF.
+check: deps all $(BUILD)/unit_tests selftests
+	tools/run-checks.sh $(BUILD) unit host $(addprefix vm:,$(VM_KERNELS))
 
 test-unit: $(BUILD)/unit_tests
 	$(BUILD)/unit_tests
 
-# Host tests alone; QUICK=1 leaves out the 60 s TIME_WAIT expiry test.
-test-host: $(BUILD)/tcpscope
-	$(PYTHON) selftests/tcpscope/observer_test.py --tcpscope $(BUILD)/tcpscope $(if $(QUICK),--quick)
+# The kselftests on this host alone; QUICK=1 leaves out the 60 s TIME_WAIT expiry test.
+test-host: selftests
+	$(if $(QUICK),TCPSCOPE_QUICK=1) tools/run-checks.sh $(BUILD) host
+
+# The kselftests in QEMU (tools/vm/run) on Debian's 6.1 and 6.12 kernels.
+vmtest: deps selftests
+	$(if $(QUICK),TCPSCOPE_QUICK=1) tools/run-checks.sh $(BUILD) $(addprefix vm:,$(VM_KERNELS))
+
+$(KSFT_DIR)/lib.mk: | $(BUILD)
+	@test -r $(KSFT_SRC) || { echo "$(KSFT_SRC) missing: run make deps (linux-source-6.1)" >&2; exit 1; }
+	@echo "  UNPACK  kselftest framework from $(KSFT_SRC)"
+	@mkdir -p $(KSFT_TREE)
+	@tar -xJf $(KSFT_SRC) -C $(KSFT_TREE) --strip-components=1 --wildcards \
+		'*/tools/testing/selftests/Makefile' '*/tools/testing/selftests/lib.mk' \
+		'*/tools/testing/selftests/kselftest*' '*/tools/testing/selftests/run_kselftest.sh' \
+		'*/scripts/subarch.include'
+	@ln -sfn $(CURDIR)/selftests/tcpscope $(KSFT_DIR)/tcpscope
+	@touch $@
+
+selftests: $(KSFT_DIR)/lib.mk $(BUILD)/tcpscope
+	@rm -rf $(KSFT_OUT)
+	@$(MAKE) -s --no-print-directory -C $(KSFT_DIR) TARGETS=tcpscope \
+		O=$(abspath $(BUILD)/ksft/obj) KSFT_INSTALL_PATH=$(abspath $(KSFT_OUT)) \
+		KSFT_DIR=$(abspath $(KSFT_DIR)) TCPSCOPE=$(abspath $(BUILD)/tcpscope) install >/dev/null
+	@echo "  KSFT    $(KSFT_OUT)/run_kselftest.sh: $$(tr '\n' ' ' < $(KSFT_OUT)/kselftest-list.txt)"
 
 $(BUILD) $(BUILD)/tests:
 	mkdir -p $@

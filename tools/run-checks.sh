@@ -1,28 +1,72 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Runs every test suite of `make check` and closes with one "N passed, N failed, N skipped"
-# line over all of them. Exit status: 0 when nothing failed, 1 otherwise.
-# Usage: tools/run-checks.sh BUILD_DIR PYTHON
+# Runs test suites and closes with one "N passed, N failed, N skipped" line over all of them.
+# Exit status: 0 when nothing failed, 1 otherwise.
+# Usage: tools/run-checks.sh BUILD_DIR SUITE...
+#   unit      the gtest unit tests ($BUILD/unit_tests)
+#   host      the installed kselftests ($BUILD/kselftest/run_kselftest.sh) on this kernel
+#   vm:K      the same kselftests inside QEMU on Debian kernel series K (tools/vm/run)
+# Environment: TCPSCOPE_QUICK=1 leaves out the 60 s TIME_WAIT expiry test;
+# VM_TIMEOUT (seconds, default 1200) bounds each VM run.
 set -uo pipefail
-build=$1 python=$2
+build=$1
+shift
+ksft=$build/kselftest
 pass=0 fail=0 skip=0
+here=$(dirname "$(readlink -f "$0")")
 
-echo "== unit tests (gtest)"
-"$build/unit_tests" 2>&1 | tee "$build/unit_tests.log"
-unit_rc=${PIPESTATUS[0]}
-p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) tests\?\.$/\1/p' "$build/unit_tests.log")
-f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) tests\?, listed below:$/\1/p' "$build/unit_tests.log")
-pass=$((pass + ${p:-0})) fail=$((fail + ${f:-0}))
-if [ "$unit_rc" -ne 0 ] && [ "${f:-0}" -eq 0 ]; then fail=$((fail + 1)); fi
+add() { # add "P passed, F failed, S skipped" from a log's last such line
+	local p f s
+	read -r p f s < <(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped$/\1 \2 \3/p' \
+		"$1" | tail -n 1)
+	pass=$((pass + ${p:-0})) fail=$((fail + ${f:-0})) skip=$((skip + ${s:-0}))
+	echo "== $2: ${p:-0} passed, ${f:-0} failed, ${s:-0} skipped"
+}
 
-echo "== host tests (root, real BPF on $(uname -r))"
-"$python" selftests/tcpscope/observer_test.py --tcpscope "$build/tcpscope" 2>&1 |
-	tee "$build/host_tests.log"
-host_rc=${PIPESTATUS[0]}
-read -r p f s < <(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped$/\1 \2 \3/p' \
-	"$build/host_tests.log" | tail -n 1)
-pass=$((pass + ${p:-0})) fail=$((fail + ${f:-0})) skip=$((skip + ${s:-0}))
-if [ "$host_rc" -ne 0 ] && [ "$host_rc" -ne 4 ] && [ "${f:-0}" -eq 0 ]; then fail=$((fail + 1)); fi
+ksft_count() { # LOG NAME: count a run_kselftest.sh log, every listed program must report
+	"$here/ktap_count.py" --expect "$(wc -l <"$ksft/kselftest-list.txt")" "$1" >"$1.count"
+	add "$1.count" "$2"
+}
+
+for suite in "$@"; do
+	case $suite in
+	unit)
+		echo "== unit tests (gtest)"
+		"$build/unit_tests" 2>&1 | tee "$build/unit_tests.log"
+		rc=${PIPESTATUS[0]}
+		p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) tests\?\.$/\1/p' "$build/unit_tests.log")
+		f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) tests\?, listed below:$/\1/p' \
+			"$build/unit_tests.log")
+		if [ "$rc" -ne 0 ] && [ "${f:-0}" -eq 0 ]; then f=1; fi
+		echo "${p:-0} passed, ${f:-0} failed, 0 skipped" >"$build/unit_tests.count"
+		add "$build/unit_tests.count" "unit tests"
+		;;
+	host)
+		echo "== kselftests on this host ($(uname -r))"
+		log=$build/kselftest-host.log
+		TCPSCOPE_QUICK=${TCPSCOPE_QUICK:-} "$ksft/run_kselftest.sh" 2>&1 | tee "$log"
+		ksft_count "$log" "kselftests on $(uname -r)"
+		;;
+	vm:*)
+		k=${suite#vm:}
+		echo "== kselftests in QEMU on Debian's $k kernel"
+		log=$build/kselftest-vm-$k.log
+		"$here/vm/run" --kernel "$k" --timeout "${VM_TIMEOUT:-1200}" \
+			--console-log "$build/vm-$k-console.log" -- \
+			env TCPSCOPE_QUICK="${TCPSCOPE_QUICK:-}" "$ksft/run_kselftest.sh" 2>&1 | tee "$log"
+		rc=${PIPESTATUS[0]}
+		ksft_count "$log" "kselftests on $k"
+		if [ "$rc" -eq 124 ] || [ "$rc" -eq 125 ]; then
+			echo "== the $k VM failed (exit $rc), counted as one more failure"
+			fail=$((fail + 1))
+		fi
+		;;
+	*)
+		echo "run-checks: unknown suite '$suite' (unit, host, vm:6.1, vm:6.12)" >&2
+		exit 2
+		;;
+	esac
+done
 
 echo "== all suites"
 echo "$pass passed, $fail failed, $skip skipped"

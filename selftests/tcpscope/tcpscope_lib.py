@@ -128,6 +128,16 @@ class Scope:
 
 # Views of an event list
 
+def tcpext(name):
+    """A TcpExt counter of the calling thread's network namespace (/proc/net/netstat)."""
+    with open("/proc/thread-self/net/netstat") as f:
+        lines = f.read().splitlines()
+    for hdr, val in zip(lines[::2], lines[1::2]):
+        if hdr.startswith("TcpExt:"):
+            return dict(zip(hdr.split()[1:], map(int, val.split()[1:])))[name]
+    raise KeyError(name)
+
+
 def cookie_of(events, sport, dport):
     """Cookie of the socket whose local port is sport and remote port dport."""
     for e in events:
