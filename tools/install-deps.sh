@@ -7,7 +7,8 @@ set -eu
 # build: clang/llvm (BPF), bpftool (vmlinux.h, skeletons), libbpf/libelf/zlib, C++ libraries
 # tests: gtest, python3, iproute2 (netns, veth), libbpf-tools (bcc's tcpstates, compared against)
 # VM test bed (tools/vm): QEMU, busybox-static (the guest's initramfs), the kernel's own
-#   kselftest framework from linux-source-6.1 (its install step uses rsync), and Debian's 6.1 and 6.12 kernels with headers
+#   kselftest framework from linux-source-6.1 (its install step uses rsync), and Debian's
+#   6.1 and 6.12 kernels with headers
 PKGS="make pkg-config g++ clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
 libcli11-dev libfmt-dev libgtest-dev python3 iproute2 libbpf-tools \
 qemu-system-x86 busybox-static linux-source-6.1 rsync xz-utils"
