@@ -31,7 +31,13 @@ KSFT_DIR    := $(KSFT_TREE)/tools/testing/selftests
 KSFT_OUT    := $(BUILD)/kselftest
 VM_KERNELS  ?= 6.1 6.12
 
-.PHONY: all deps run check test-unit test-host selftests vmtest install uninstall format \
+# tcpscope.ko for every kernel with a kbuild tree here (Debian's linux-headers-*), one build
+# directory per kernel release; KMOD_KVERS="6.1.0-56-amd64" picks some.
+KMOD_SRCS  := $(wildcard kmod/*.c kmod/*.h) kmod/Kbuild
+KMOD_KVERS ?= $(patsubst /lib/modules/%/build/Makefile,%,$(wildcard /lib/modules/*/build/Makefile))
+KMOD_KOS   := $(foreach k,$(KMOD_KVERS),$(BUILD)/kmod/$(k)/tcpscope.ko)
+
+.PHONY: all deps run check test-unit test-host selftests vmtest kmod install uninstall format \
 	format-check clean
 
 all: $(BUILD)/tcpscope
@@ -70,11 +76,19 @@ $(KSFT_DIR)/lib.mk: | $(BUILD)
 	@ln -sfn $(CURDIR)/selftests/tcpscope $(KSFT_DIR)/tcpscope
 	@touch $@
 
-selftests: $(KSFT_DIR)/lib.mk $(BUILD)/tcpscope
+kmod: $(KMOD_KOS)
+
+$(BUILD)/kmod/%/tcpscope.ko: $(KMOD_SRCS)
+	@mkdir -p $(@D) && cp $(KMOD_SRCS) $(@D)/
+	@echo "  KMOD    $@"
+	@$(MAKE) -s -C /lib/modules/$*/build M=$(abspath $(@D)) modules
+
+selftests: $(KSFT_DIR)/lib.mk $(BUILD)/tcpscope $(KMOD_KOS)
 	@rm -rf $(KSFT_OUT)
 	@$(MAKE) -s --no-print-directory -C $(KSFT_DIR) TARGETS=tcpscope \
 		O=$(abspath $(BUILD)/ksft/obj) KSFT_INSTALL_PATH=$(abspath $(KSFT_OUT)) \
-		KSFT_DIR=$(abspath $(KSFT_DIR)) TCPSCOPE=$(abspath $(BUILD)/tcpscope) install >/dev/null
+		KSFT_DIR=$(abspath $(KSFT_DIR)) TCPSCOPE=$(abspath $(BUILD)/tcpscope) \
+		KMOD_BUILD=$(abspath $(BUILD)/kmod) install >/dev/null
 	@echo "  KSFT    $(KSFT_OUT)/run_kselftest.sh: $$(tr '\n' ' ' < $(KSFT_OUT)/kselftest-list.txt)"
 
 $(BUILD) $(BUILD)/tests:

@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /proc/sys/net/tcpscope: per-netns knobs, stricter than the kernel's own sysctls.
+ *
+ *   fin_timeout        mirrors net.ipv4.tcp_fin_timeout (seconds, 1..120)
+ *   fastopen           mirrors net.ipv4.tcp_fastopen (known TFO_* bits only)
+ *   restore_on_unload  1: give mirrored values back at unload (default), 0: keep them
+ *
+ * A read shows the kernel's live value. A write is parsed whole (one integer, decimal or
+ * 0x/0 prefixed, surrounding blanks allowed); anything else - empty, garbage, trailing
+ * text, overflow, out of range, unknown bits - fails with EINVAL and changes nothing.
+ * Each accepted write is journaled (/proc/net/tcpscope/journal). Writes need CAP_NET_ADMIN
+ * over the netns: the kernel's net sysctl permissions, checked again here.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/capability.h>
+#include <linux/proc_fs.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <net/tcp.h>
+
+#include "compat.h"
+#include "tcpscope.h"
+
+#define TS_FIN_TIMEOUT_MAX_S (TCP_FIN_TIMEOUT_MAX / HZ)	/* TCP_LINGER2's cap: 120 s */
+#define TS_FASTOPEN_BITS (TFO_CLIENT_ENABLE | TFO_SERVER_ENABLE | TFO_CLIENT_NO_COOKIE | \
+			  TFO_SERVER_COOKIE_NOT_REQD | TFO_SERVER_WO_SOCKOPT1)
+
+static const char *const knob_names[TS_NKNOBS] = {
+	[TS_FIN_TIMEOUT] = "fin_timeout",
+	[TS_FASTOPEN] = "fastopen",
+	[TS_RESTORE_ON_UNLOAD] = "restore_on_unload",
+};
+
+const char *ts_knob_name(enum ts_knob knob)
+{
+	return knob < TS_NKNOBS ? knob_names[knob] : "?";
+}
+
+/* The whole write as one integer, or -EINVAL. */
+static int parse_int(const void *buffer, size_t len, loff_t pos, int *val)
+{
+	char buf[32], *s;
+
+	if (pos || !len || len >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, buffer, len);
+	buf[len] = '\0';
+	s = strim(buf);
+	if (!*s || kstrtoint(s, 0, val))
+		return -EINVAL;
+	return 0;
+}
+
+static void journal(struct tcpscope_net *tn, enum ts_knob knob, int old, int new)
+{
+	struct ts_journal_entry *e = &tn->journal[tn->journal_total % TS_JOURNAL_LEN];
+
+	lockdep_assert_held(&tn->lock);
+	e->time = ktime_get_real_seconds();
+	e->knob = knob;
+	e->old = old;
+	e->new = new;
+	e->pid = task_tgid_vnr(current);
+	get_task_comm(e->comm, current);
+	tn->journal_total++;
+}
+
+/* the kernel field a knob mirrors, and the factor from the knob's unit to the field's */
+static int *mirrored(struct net *net, struct tcpscope_net *tn, enum ts_knob knob,
+		     struct ts_mirror **m, int *scale)
+{
+	*scale = 1;
+	switch (knob) {
+	case TS_FIN_TIMEOUT:
+		*m = &tn->fin_timeout;
+		*scale = HZ;
+		return &net->ipv4.sysctl_tcp_fin_timeout;
+	case TS_FASTOPEN:
+		*m = &tn->fastopen;
+		return &net->ipv4.sysctl_tcp_fastopen;
+	default:
+		*m = NULL;
+		return &tn->restore_on_unload;
+	}
+}
+
+static bool valid(enum ts_knob knob, int val)
+{
+	switch (knob) {
+	case TS_FIN_TIMEOUT:
+		return val >= 1 && val <= TS_FIN_TIMEOUT_MAX_S;
+	case TS_FASTOPEN:
+		return val >= 0 && !(val & ~TS_FASTOPEN_BITS);
+	case TS_RESTORE_ON_UNLOAD:
+		return val == 0 || val == 1;
+	default:
+		return false;
+	}
+}
+
+static int knob_handler(ts_ctl_table *table, int write, void *buffer, size_t *lenp,
+			loff_t *ppos)
+{
+	struct tcpscope_net *tn = table->data;
+	struct net *net = table->extra1;
+	enum ts_knob knob = (enum ts_knob)(unsigned long)table->extra2;
+	struct ctl_table tmp = *table;
+	struct ts_mirror *m;
+	int *field, scale, val, old, err;
+
+	field = mirrored(net, tn, knob, &m, &scale);
+	if (!write) {
+		val = READ_ONCE(*field) / scale;
+		tmp.data = &val;
+		tmp.maxlen = sizeof(val);
+		return proc_dointvec(&tmp, 0, buffer, lenp, ppos);
+	}
+	if (!ns_capable(net->user_ns, CAP_NET_ADMIN))
+		return -EPERM;
+	err = parse_int(buffer, *lenp, *ppos, &val);
+	if (err || !valid(knob, val))
+		return -EINVAL;
+
+	mutex_lock(&tn->lock);
+	old = READ_ONCE(*field);
+	if (m && !m->changed) {
+		m->orig = old;
+		m->changed = true;
+	}
+	WRITE_ONCE(*field, val * scale);
+	if (m)
+		m->set = val * scale;
+	journal(tn, knob, old / scale, val);
+	mutex_unlock(&tn->lock);
+	*ppos += *lenp;
+	return 0;
+}
+
+static const struct ctl_table knob_template[] = {
+	{ .procname = "fin_timeout", .maxlen = sizeof(int), .mode = 0644,
+	  .proc_handler = knob_handler, .extra2 = (void *)TS_FIN_TIMEOUT },
+	{ .procname = "fastopen", .maxlen = sizeof(int), .mode = 0644,
+	  .proc_handler = knob_handler, .extra2 = (void *)TS_FASTOPEN },
+	{ .procname = "restore_on_unload", .maxlen = sizeof(int), .mode = 0644,
+	  .proc_handler = knob_handler, .extra2 = (void *)TS_RESTORE_ON_UNLOAD },
+};
+
+static int journal_show(struct seq_file *seq, void *v)
+{
+	struct tcpscope_net *tn = ts_net(seq_file_single_net(seq));
+	u64 i, first;
+
+	mutex_lock(&tn->lock);
+	first = tn->journal_total > TS_JOURNAL_LEN ? tn->journal_total - TS_JOURNAL_LEN : 0;
+	seq_printf(seq, "# writes %llu, last %llu kept\n", tn->journal_total,
+		   tn->journal_total - first);
+	seq_puts(seq, "# TIME KNOB OLD NEW PID COMM\n");
+	for (i = first; i < tn->journal_total; i++) {
+		struct ts_journal_entry *e = &tn->journal[i % TS_JOURNAL_LEN];
+
+		seq_printf(seq, "%ptT %s %d %d %d %s\n", &e->time, ts_knob_name(e->knob),
+			   e->old, e->new, e->pid, e->comm);
+	}
+	mutex_unlock(&tn->lock);
+	return 0;
+}
+
+int ts_knobs_init(struct net *net, struct tcpscope_net *tn)
+{
+	size_t i, n = ARRAY_SIZE(knob_template);
+
+	/* per-netns copy: .data must point at per-net memory (ensure_safe_net_sysctl) */
+	tn->table = kcalloc(n + TS_SYSCTL_SENTINEL, sizeof(*tn->table), GFP_KERNEL);
+	if (!tn->table)
+		return -ENOMEM;
+	memcpy(tn->table, knob_template, sizeof(knob_template));
+	for (i = 0; i < n; i++) {
+		tn->table[i].data = tn;
+		tn->table[i].extra1 = net;
+	}
+	tn->sysctl_hdr = ts_register_sysctl(net, "net/tcpscope", tn->table, n);
+	if (!tn->sysctl_hdr)
+		goto fail;
+	if (!proc_create_net_single("journal", 0444, tn->proc_dir, journal_show, NULL)) {
+		unregister_net_sysctl_table(tn->sysctl_hdr);
+		goto fail;
+	}
+	return 0;
+fail:
+	kfree(tn->table);
+	return -ENOMEM;
+}
+
+/* Give back a mirrored value unless told not to or someone else changed it since. */
+static void restore(struct net *net, struct tcpscope_net *tn, enum ts_knob knob)
+{
+	struct ts_mirror *m;
+	int scale, *field = mirrored(net, tn, knob, &m, &scale);
+
+	if (!m->changed)
+		return;
+	if (!tn->restore_on_unload) {
+		pr_info("%s: %s left at %d (restore_on_unload=0)\n", net == &init_net ? "init_net" :
+			"netns", ts_knob_name(knob), READ_ONCE(*field) / scale);
+		return;
+	}
+	if (READ_ONCE(*field) != m->set) {
+		pr_info("%s changed by someone else since tcpscope set it; left as is\n",
+			ts_knob_name(knob));
+		return;
+	}
+	WRITE_ONCE(*field, m->orig);
+}
+
+void ts_knobs_exit(struct net *net, struct tcpscope_net *tn)
+{
+	remove_proc_entry("journal", tn->proc_dir);
+	unregister_net_sysctl_table(tn->sysctl_hdr);	/* waits for running handlers */
+	kfree(tn->table);
+	if (!check_net(net))
+		return;	/* the netns is going away: nothing to give back to */
+	restore(net, tn, TS_FIN_TIMEOUT);
+	restore(net, tn, TS_FASTOPEN);
+}

@@ -1,0 +1,188 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# tcpscope.ko as a whole: 100 load/unload cycles under loopback churn with a clean dmesg and
+# no per-CPU memory leaked; mirrored values given back at unload (or kept when asked, or
+# when someone else changed them since); exact transition counts for one connection; and
+# /proc/net/tcpscope/states equal to `ss -tan` and /proc/net/sockstat. KTAP output.
+# The module comes from modules/<release>/tcpscope.ko beside this script or $TCPSCOPE_KO.
+dir=$(dirname "$(readlink -f "$0")")
+ksft_skip=4
+ko=${TCPSCOPE_KO:-$dir/modules/$(uname -r)/tcpscope.ko}
+FIN=/proc/sys/net/ipv4/tcp_fin_timeout
+TFO=/proc/sys/net/ipv4/tcp_fastopen
+KNOBS=/proc/sys/net/tcpscope
+ns=tsk$$
+
+if [ "$(id -u)" -ne 0 ]; then echo "SKIP: needs root"; exit $ksft_skip; fi
+if [ ! -e /proc/modules ]; then echo "SKIP: kernel without loadable modules"; exit $ksft_skip; fi
+if [ ! -r "$ko" ]; then echo "SKIP: no tcpscope.ko for $(uname -r) at $ko"; exit $ksft_skip; fi
+
+n=0 failed=0
+result() { # STATUS NAME
+	n=$((n + 1))
+	if [ "$1" -eq 0 ]; then echo "ok $n $2"; else echo "not ok $n $2"; failed=$((failed + 1)); fi
+}
+fail() { echo "# FAIL: $*"; return 1; }
+load() { grep -q '^tcpscope ' /proc/modules || insmod "$ko"; }
+unload() { ! grep -q '^tcpscope ' /proc/modules || rmmod tcpscope; }
+cleanup() {
+	[ -n "${churn:-}" ] && kill "$churn" 2>/dev/null
+	ip netns del "$ns" 2>/dev/null
+	unload
+	echo "$fin0" >$FIN
+	echo "$tfo0" >$TFO
+}
+trap cleanup EXIT
+fin0=$(cat $FIN) tfo0=$(cat $TFO)
+unload
+ip netns add "$ns" && ip -n "$ns" link set lo up
+
+# Connections opened and closed on loopback as fast as python can, until killed.
+churn_start() {
+	ip netns exec "$ns" python3 -c '
+import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(64)
+while True:
+    c = socket.create_connection(s.getsockname()); a, _ = s.accept()
+    c.close(); a.close()
+' &
+	churn=$!
+}
+
+kernel_trouble() { # dmesg lines after line $1 that mean the kernel is unhappy
+	dmesg | tail -n +"$(($1 + 1))" |
+		grep -E 'WARNING:|BUG:|Oops|general protection|refcount_t|list_(add|del) corruption|leak'
+}
+
+percpu_kb() { awk '/^Percpu:/ { print $2 }' /proc/meminfo; }
+
+load_unload_100_under_churn() {
+	local before pcpu0 pcpu1 i
+	before=$(dmesg | wc -l)
+	churn_start
+	load && unload || return 1  # the first load may allocate for good (module memory)
+	pcpu0=$(percpu_kb)
+	for i in $(seq 100); do
+		load || fail "insmod #$i" || return 1
+		cat /proc/net/tcpscope/transitions /proc/net/tcpscope/states >/dev/null ||
+			fail "reading /proc/net/tcpscope #$i" || return 1
+		unload || fail "rmmod #$i" || return 1
+	done
+	pcpu1=$(percpu_kb)
+	kill "$churn"; wait "$churn" 2>/dev/null; churn=
+	echo "# per-CPU memory ${pcpu0} kB before, ${pcpu1} kB after 100 cycles"
+	[ -z "$(kernel_trouble "$before")" ] || { kernel_trouble "$before" | sed 's/^/# /'; return 1; }
+	# each cycle allocates 16x16 counters per CPU per netns: a leak would show at once
+	[ "$((pcpu1 - pcpu0))" -lt 64 ] || fail "per-CPU memory grew by $((pcpu1 - pcpu0)) kB"
+}
+
+unload_restores_changed_values() {
+	load
+	echo 17 >$KNOBS/fin_timeout && echo 0x401 >$KNOBS/fastopen || return 1
+	[ "$(cat $FIN) $(cat $TFO)" = "17 1025" ] || fail "write did not reach the kernel" || return 1
+	ip netns exec "$ns" sh -c "echo 9 >$KNOBS/fin_timeout" || return 1
+	unload
+	[ "$(cat $FIN) $(cat $TFO)" = "$fin0 $tfo0" ] ||
+		fail "after unload: $(cat $FIN) $(cat $TFO), want $fin0 $tfo0"
+}
+
+restore_on_unload_0_keeps_values() {
+	load
+	echo 23 >$KNOBS/fin_timeout && echo 0 >$KNOBS/restore_on_unload || return 1
+	unload
+	[ "$(cat $FIN)" = 23 ] || fail "fin_timeout $(cat $FIN) after unload, want 23 kept"
+	local rc=$?
+	echo "$fin0" >$FIN
+	return $rc
+}
+
+unload_leaves_values_changed_by_others() {
+	load
+	echo 25 >$KNOBS/fin_timeout && echo 26 >$FIN || return 1
+	unload
+	[ "$(cat $FIN)" = 26 ] || fail "fin_timeout $(cat $FIN) after unload, want 26 (not ours)"
+	local rc=$?
+	echo "$fin0" >$FIN
+	return $rc
+}
+
+# One connection in a fresh netns: every full-socket transition counted exactly once.
+transitions_of_one_connection() {
+	local got want
+	load
+	ip netns del "$ns"; ip netns add "$ns" && ip -n "$ns" link set lo up
+	ip netns exec "$ns" python3 -c '
+import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen()
+c = socket.create_connection(s.getsockname()); a, _ = s.accept()
+c.close(); a.recv(1); a.close(); s.close()
+' || return 1
+	want="CLOSE LISTEN 1
+CLOSE SYN_SENT 1
+CLOSE_WAIT LAST_ACK 1
+ESTABLISHED CLOSE_WAIT 1
+ESTABLISHED FIN_WAIT1 1
+FIN_WAIT1 FIN_WAIT2 1
+FIN_WAIT2 CLOSE 1
+LAST_ACK CLOSE 1
+LISTEN CLOSE 1
+LISTEN SYN_RECV 1
+SYN_RECV ESTABLISHED 1
+SYN_SENT ESTABLISHED 1"
+	got=$(ip netns exec "$ns" grep -v '^#' /proc/net/tcpscope/transitions | LC_ALL=C sort)
+	[ "$got" = "$want" ] || { echo "$got" | sed 's/^/# got: /'; return 1; }
+}
+
+# Sockets left in several states, some made before the module loaded: the states file
+# equals ss -tan per state and sockstat's tw, and the exact numbers the workload implies.
+states_equal_ss_and_sockstat() {
+	unload
+	ip netns del "$ns"; ip netns add "$ns" && ip -n "$ns" link set lo up
+	ip netns exec "$ns" python3 - "$ko" <<'EOF'
+import socket, subprocess, sys, time
+def pair(srv):
+    c = socket.create_connection(srv.getsockname()); a, _ = srv.accept(); return c, a
+srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen()
+keep = [srv]
+keep += pair(srv)                      # 2 ESTABLISHED, made before the module loads
+subprocess.run(["insmod", sys.argv[1]], check=True)
+keep += pair(srv)                      # 2 more ESTABLISHED
+c, a = pair(srv); c.shutdown(socket.SHUT_WR); keep += [c, a]   # FIN_WAIT2 + CLOSE_WAIT
+for _ in range(3):                     # 3 TIME_WAIT
+    c, a = pair(srv); c.close(); a.recv(1); a.close()
+deadline = time.time() + 5
+want = {"LISTEN": 1, "ESTABLISHED": 4, "FIN_WAIT2": 1, "CLOSE_WAIT": 1, "TIME_WAIT": 3}
+names = {"ESTAB": "ESTABLISHED", "SYN-SENT": "SYN_SENT", "SYN-RECV": "SYN_RECV",
+         "FIN-WAIT-1": "FIN_WAIT1", "FIN-WAIT-2": "FIN_WAIT2", "TIME-WAIT": "TIME_WAIT",
+         "CLOSE-WAIT": "CLOSE_WAIT", "LAST-ACK": "LAST_ACK", "LISTEN": "LISTEN",
+         "CLOSING": "CLOSING"}
+while True:
+    with open("/proc/net/tcpscope/states") as f:
+        ours = dict((k, int(v)) for k, v in (l.split() for l in f))
+    ss = {}
+    for line in subprocess.run(["ss", "-tanH"], capture_output=True, text=True).stdout.splitlines():
+        st = names[line.split()[0]]
+        ss[st] = ss.get(st, 0) + 1
+    with open("/proc/net/sockstat") as f:
+        tcp = next(l.split() for l in f if l.startswith("TCP:"))
+    tw = int(tcp[tcp.index("tw") + 1])
+    states = {k: v for k, v in ours.items() if k != "tw_sockets" and v}
+    if (states, ours["tw_sockets"]) == (ss, tw) == (want, 3) or time.time() > deadline:
+        break
+    time.sleep(0.05)
+print("# tcpscope %s tw_sockets %d" % (states, ours["tw_sockets"]))
+print("# ss -tan  %s sockstat tw %d" % (ss, tw))
+sys.exit(0 if (states, ours["tw_sockets"]) == (ss, tw) == (want, 3) else 1)
+EOF
+}
+
+echo "TAP version 13"
+echo "1..6"
+for t in load_unload_100_under_churn unload_restores_changed_values \
+	restore_on_unload_0_keeps_values unload_leaves_values_changed_by_others \
+	transitions_of_one_connection states_equal_ss_and_sockstat; do
+	$t
+	result $? $t
+done
+echo "# $((n - failed)) passed, $failed failed, 0 skipped"
+[ "$failed" -eq 0 ]
