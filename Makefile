@@ -37,7 +37,7 @@ KMOD_SRCS  := $(wildcard kmod/*.c kmod/*.h) kmod/Kbuild
 KMOD_KVERS ?= $(patsubst /lib/modules/%/build/Makefile,%,$(wildcard /lib/modules/*/build/Makefile))
 KMOD_KOS   := $(foreach k,$(KMOD_KVERS),$(BUILD)/kmod/$(k)/tcpscope.ko)
 
-.PHONY: all deps run check test-unit test-host selftests vmtest kmod install uninstall format \
+.PHONY: all deps run check test-unit test-host selftests vmtest kmod install install-dkms uninstall format \
 	format-check clean
 
 all: $(BUILD)/tcpscope
@@ -117,11 +117,34 @@ $(BUILD)/tcpscope: $(LIB_OBJS) $(BPF_OBJS) $(BUILD)/main.o
 $(BUILD)/unit_tests: $(LIB_OBJS) $(BUILD)/watch.o $(BUILD)/tracer.o $(BUILD)/probe.o $(UNIT_OBJS)
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS) -lgtest -lgtest_main -pthread
 
+KREL        := $(shell uname -r)
+KMOD_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' kmod/dkms.conf)
+
+# The agent, and tcpscope.ko for the running kernel when it takes modules and has headers.
 install: $(BUILD)/tcpscope
 	install -D -m 0755 $(BUILD)/tcpscope $(DESTDIR)$(PREFIX)/sbin/tcpscope
+	@if [ ! -e /proc/modules ]; then \
+		echo "install: tcpscope.ko skipped: $(KREL) has no loadable module support"; \
+	elif [ ! -e /lib/modules/$(KREL)/build/Makefile ]; then \
+		echo "install: tcpscope.ko skipped: no headers for $(KREL) (linux-headers-$(KREL))"; \
+	else \
+		$(MAKE) --no-print-directory kmod KMOD_KVERS=$(KREL) && \
+		$(MAKE) -C /lib/modules/$(KREL)/build M=$(abspath $(BUILD)/kmod/$(KREL)) \
+			INSTALL_MOD_PATH=$(DESTDIR) INSTALL_MOD_DIR=extra modules_install && \
+		depmod $(if $(DESTDIR),-b $(DESTDIR)) $(KREL); \
+	fi
+
+# The module's sources under /usr/src for DKMS, which rebuilds it for every new kernel.
+install-dkms:
+	install -d $(DESTDIR)/usr/src/tcpscope-$(KMOD_VERSION)
+	install -m 0644 $(KMOD_SRCS) kmod/dkms.conf $(DESTDIR)/usr/src/tcpscope-$(KMOD_VERSION)/
+	@if [ -z "$(DESTDIR)" ] && command -v dkms >/dev/null; then \
+		dkms add -m tcpscope -v $(KMOD_VERSION) && dkms autoinstall; \
+	else echo "install-dkms: sources in $(DESTDIR)/usr/src/tcpscope-$(KMOD_VERSION); run dkms add -m tcpscope -v $(KMOD_VERSION)"; fi
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/sbin/tcpscope
+	rm -f $(DESTDIR)/lib/modules/$(KREL)/extra/tcpscope.ko
 
 FORMAT_SRCS := $(wildcard userspace/*.cpp userspace/*.h userspace/tests/*.cpp bpf/*.c bpf/*.h)
 format:

@@ -5,14 +5,15 @@
 # Usage: tools/run-checks.sh BUILD_DIR SUITE...
 #   unit      the gtest unit tests ($BUILD/unit_tests)
 #   host      the installed kselftests ($BUILD/kselftest/run_kselftest.sh) on this kernel
-#   vm:K      the same kselftests inside QEMU on Debian kernel series K (tools/vm/run)
+#   vm:K      the same kselftests inside QEMU on Debian kernel series K (tools/vm/run);
+#             all vm suites run at once, after the others, their logs shown in turn
 # Environment: TCPSCOPE_QUICK=1 leaves out the 60 s TIME_WAIT expiry test;
 # VM_TIMEOUT (seconds, default 1200) bounds each VM run.
 set -uo pipefail
 build=$1
 shift
 ksft=$build/kselftest
-pass=0 fail=0 skip=0
+pass=0 fail=0 skip=0 vms=""
 here=$(dirname "$(readlink -f "$0")")
 
 add() { # add "P passed, F failed, S skipped" from a log's last such line
@@ -48,18 +49,7 @@ for suite in "$@"; do
 		ksft_count "$log" "kselftests on $(uname -r)"
 		;;
 	vm:*)
-		k=${suite#vm:}
-		echo "== kselftests in QEMU on Debian's $k kernel"
-		log=$build/kselftest-vm-$k.log
-		"$here/vm/run" --kernel "$k" --timeout "${VM_TIMEOUT:-1200}" \
-			--console-log "$build/vm-$k-console.log" -- \
-			env TCPSCOPE_QUICK="${TCPSCOPE_QUICK:-}" "$ksft/run_kselftest.sh" 2>&1 | tee "$log"
-		rc=${PIPESTATUS[0]}
-		ksft_count "$log" "kselftests on $k"
-		if [ "$rc" -eq 124 ] || [ "$rc" -eq 125 ]; then
-			echo "== the $k VM failed (exit $rc), counted as one more failure"
-			fail=$((fail + 1))
-		fi
+		vms="$vms ${suite#vm:}"
 		;;
 	*)
 		echo "run-checks: unknown suite '$suite' (unit, host, vm:6.1, vm:6.12)" >&2
@@ -67,6 +57,30 @@ for suite in "$@"; do
 		;;
 	esac
 done
+
+# The guests run side by side: each QEMU (single-threaded TCG) keeps one host CPU busy.
+if [ -n "$vms" ]; then
+	for k in $vms; do
+		echo "== kselftests in QEMU on Debian's $k kernel: started, log $build/kselftest-vm-$k.log"
+		"$here/vm/run" --kernel "$k" --timeout "${VM_TIMEOUT:-1200}" \
+			--console-log "$build/vm-$k-console.log" -- \
+			env TCPSCOPE_QUICK="${TCPSCOPE_QUICK:-}" "$ksft/run_kselftest.sh" \
+			>"$build/kselftest-vm-$k.log" 2>&1 &
+		eval "pid_${k//./_}=$!"
+	done
+	for k in $vms; do
+		eval "pid=\$pid_${k//./_}"
+		wait "$pid"
+		rc=$?
+		echo "== kselftests in QEMU on Debian's $k kernel"
+		cat "$build/kselftest-vm-$k.log"
+		ksft_count "$build/kselftest-vm-$k.log" "kselftests on $k"
+		if [ "$rc" -eq 124 ] || [ "$rc" -eq 125 ]; then
+			echo "== the $k VM failed (exit $rc), counted as one more failure"
+			fail=$((fail + 1))
+		fi
+	done
+fi
 
 echo "== all suites"
 echo "$pass passed, $fail failed, $skip skipped"
