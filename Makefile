@@ -138,9 +138,16 @@ install: $(BUILD)/tcpscope
 install-dkms:
 	install -d $(DESTDIR)/usr/src/tcpscope-$(KMOD_VERSION)
 	install -m 0644 $(KMOD_SRCS) kmod/dkms.conf $(DESTDIR)/usr/src/tcpscope-$(KMOD_VERSION)/
-	@if [ -z "$(DESTDIR)" ] && command -v dkms >/dev/null; then \
-		dkms add -m tcpscope -v $(KMOD_VERSION) && dkms autoinstall; \
-	else echo "install-dkms: sources in $(DESTDIR)/usr/src/tcpscope-$(KMOD_VERSION); run dkms add -m tcpscope -v $(KMOD_VERSION)"; fi
+	@if [ -n "$(DESTDIR)" ] || ! command -v dkms >/dev/null; then \
+		echo "install-dkms: sources in $(DESTDIR)/usr/src/tcpscope-$(KMOD_VERSION);" \
+			"register them with: dkms add -m tcpscope -v $(KMOD_VERSION)"; \
+	else \
+		dkms status -m tcpscope -v $(KMOD_VERSION) | grep -q . || \
+			dkms add -m tcpscope -v $(KMOD_VERSION); \
+		if [ -e /lib/modules/$(KREL)/build/Makefile ]; then \
+			dkms install -m tcpscope -v $(KMOD_VERSION) -k $(KREL); \
+		else echo "install-dkms: no headers for $(KREL): DKMS builds for kernels installed later"; fi; \
+	fi
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/sbin/tcpscope
