@@ -4,6 +4,9 @@
  *
  *   fin_timeout        mirrors net.ipv4.tcp_fin_timeout (seconds, 1..120)
  *   fastopen           mirrors net.ipv4.tcp_fastopen (known TFO_* bits only)
+ *   delack_max_ms      cap on the delayed-ACK timer of connections established from now
+ *                      on (0 = the kernel's 200 ms), applied per socket at ESTABLISHED the
+ *                      way TCP_BPF_DELACK_MAX does (icsk_delack_max), rounded to jiffies
  *   restore_on_unload  1: give mirrored values back at unload (default), 0: keep them
  *
  * A read shows the kernel's live value. A write is parsed whole (one integer, decimal or
@@ -31,6 +34,7 @@
 static const char *const knob_names[TS_NKNOBS] = {
 	[TS_FIN_TIMEOUT] = "fin_timeout",
 	[TS_FASTOPEN] = "fastopen",
+	[TS_DELACK_MAX_MS] = "delack_max_ms",
 	[TS_RESTORE_ON_UNLOAD] = "restore_on_unload",
 };
 
@@ -81,6 +85,9 @@ static int *mirrored(struct net *net, struct tcpscope_net *tn, enum ts_knob knob
 	case TS_FASTOPEN:
 		*m = &tn->fastopen;
 		return &net->ipv4.sysctl_tcp_fastopen;
+	case TS_DELACK_MAX_MS:
+		*m = NULL;
+		return &tn->delack_max_ms;
 	default:
 		*m = NULL;
 		return &tn->restore_on_unload;
@@ -94,6 +101,10 @@ static bool valid(enum ts_knob knob, int val)
 		return val >= 1 && val <= TS_FIN_TIMEOUT_MAX_S;
 	case TS_FASTOPEN:
 		return val >= 0 && !(val & ~TS_FASTOPEN_BITS);
+	case TS_DELACK_MAX_MS:	/* the bounds bpf_setsockopt(TCP_BPF_DELACK_MAX) enforces */
+		return val == 0 || (val > 0 && val <= 1000 &&
+				    msecs_to_jiffies(val) >= TCP_TIMEOUT_MIN &&
+				    msecs_to_jiffies(val) <= TCP_DELACK_MAX);
 	case TS_RESTORE_ON_UNLOAD:
 		return val == 0 || val == 1;
 	default:
@@ -124,6 +135,12 @@ static int knob_handler(ts_ctl_table *table, int write, void *buffer, size_t *le
 	if (err || !valid(knob, val))
 		return -EINVAL;
 
+	if (knob == TS_DELACK_MAX_MS) {	/* reported back as applied: whole jiffies */
+		unsigned int j = val ? msecs_to_jiffies(val) : 0;
+
+		val = jiffies_to_msecs(j);
+		WRITE_ONCE(tn->delack_max_jiffies, j);
+	}
 	mutex_lock(&tn->lock);
 	old = READ_ONCE(*field);
 	if (m && !m->changed) {
@@ -144,6 +161,8 @@ static const struct ctl_table knob_template[] = {
 	  .proc_handler = knob_handler, .extra2 = (void *)TS_FIN_TIMEOUT },
 	{ .procname = "fastopen", .maxlen = sizeof(int), .mode = 0644,
 	  .proc_handler = knob_handler, .extra2 = (void *)TS_FASTOPEN },
+	{ .procname = "delack_max_ms", .maxlen = sizeof(int), .mode = 0644,
+	  .proc_handler = knob_handler, .extra2 = (void *)TS_DELACK_MAX_MS },
 	{ .procname = "restore_on_unload", .maxlen = sizeof(int), .mode = 0644,
 	  .proc_handler = knob_handler, .extra2 = (void *)TS_RESTORE_ON_UNLOAD },
 };
@@ -192,6 +211,21 @@ int ts_knobs_init(struct net *net, struct tcpscope_net *tn)
 fail:
 	kfree(tn->table);
 	return -ENOMEM;
+}
+
+/* A connection of this netns reached ESTABLISHED (probe context, socket locked): cap its
+ * delayed-ACK timer as the kernel's own TCP_BPF_DELACK_MAX would at the sockops
+ * ACTIVE/PASSIVE_ESTABLISHED callbacks, which run at these same points. */
+void ts_on_established(struct sock *sk)
+{
+	struct tcpscope_net *tn = ts_net(sock_net(sk));
+	unsigned int j;
+
+	if (!READ_ONCE(tn->pcpu))
+		return;	/* the netns is going away */
+	j = READ_ONCE(tn->delack_max_jiffies);
+	if (j)
+		inet_csk(sk)->icsk_delack_max = j;
 }
 
 /* Give back a mirrored value unless told not to or someone else changed it since. */

@@ -7,7 +7,8 @@
  *
  * The tracepoint is not exported to modules, so it is found by name with
  * for_each_kernel_tracepoint() and probed with tracepoint_probe_register(). The probe runs
- * in any context (often softirq) with preemption off: it only bumps per-CPU counters.
+ * in any context (often softirq) with preemption off: it bumps per-CPU counters and, when
+ * a connection is established, applies the netns' delayed-ACK cap to it.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -27,6 +28,8 @@ static void probe_set_state(void *data, const struct sock *sk, const int oldstat
 	if (sk->sk_protocol != IPPROTO_TCP)
 		return;
 	ts_count_transition(sk, oldstate, newstate);
+	if (newstate == TCP_ESTABLISHED)
+		ts_on_established((struct sock *)sk);
 }
 
 static void find_tracepoint(struct tracepoint *tp, void *priv)

@@ -21,7 +21,7 @@ struct ts_pcpu {
 	u64 trans[TS_NSTATES][TS_NSTATES];	/* [old][new] transitions since load */
 };
 
-enum ts_knob { TS_FIN_TIMEOUT, TS_FASTOPEN, TS_RESTORE_ON_UNLOAD, TS_NKNOBS };
+enum ts_knob { TS_FIN_TIMEOUT, TS_FASTOPEN, TS_DELACK_MAX_MS, TS_RESTORE_ON_UNLOAD, TS_NKNOBS };
 
 struct ts_journal_entry {
 	time64_t time;			/* wall clock, seconds */
@@ -47,6 +47,8 @@ struct tcpscope_net {
 	struct mutex lock;		/* knob writes, mirrors, journal */
 	struct ts_mirror fin_timeout, fastopen;
 	int restore_on_unload;
+	int delack_max_ms;		/* as applied: rounded to jiffies, 0 = kernel default */
+	unsigned int delack_max_jiffies;	/* read by the probe; 0 = leave sockets alone */
 	struct ts_journal_entry journal[TS_JOURNAL_LEN];
 	u64 journal_total;
 };
@@ -65,5 +67,6 @@ void ts_knobs_exit(struct net *net, struct tcpscope_net *tn);
 int ts_stats_init(struct net *net, struct tcpscope_net *tn);
 void ts_stats_exit(struct net *net, struct tcpscope_net *tn);
 void ts_count_transition(const struct sock *sk, int oldstate, int newstate);
+void ts_on_established(struct sock *sk);
 
 #endif /* TCPSCOPE_H */

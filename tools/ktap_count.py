@@ -17,8 +17,8 @@ non-zero exit) while none of its cases failed counts one failure more, so nothin
 import re
 import sys
 
-TOP = re.compile(r"^(not )?ok \d+ (.*?)(?: # (SKIP|TIMEOUT)\b.*)?$")
-CASE = re.compile(r"^# (not )?ok \d+ (.*?)(?: # (SKIP)\b.*)?$", re.IGNORECASE)
+TOP = re.compile(r"^(not )?ok \d+\b ?(.*?)(?:\s*# (SKIP|TIMEOUT)\b.*)?$")
+CASE = re.compile(r"^# (not )?ok \d+\b ?(.*?)(?:\s*# (SKIP)\b.*)?$", re.IGNORECASE)
 
 
 def count(lines):

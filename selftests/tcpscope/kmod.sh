@@ -176,11 +176,75 @@ sys.exit(0 if (states, ours["tw_sockets"]) == (ss, tw) == (want, 3) else 1)
 EOF
 }
 
+# The server's delayed ACK of a request, measured on the wire (AF_PACKET on lo, kernel
+# timestamps) in a fresh netns: about 40 ms (TCP_ATO_MIN) by default, at most the cap with
+# delack_max_ms=12. Each round the server asks for a delayed ACK (TCP_QUICKACK 0) and answers
+# 300 ms later, so the ACK goes out alone when the delayed-ACK timer fires.
+delack_delay_ms() { # prints the median delay of the server's pure ACKs, then each of 5
+	ip netns exec "$ns" python3 - <<'EOF'
+import socket, struct, threading, time
+SO_TIMESTAMPNS = 35
+cap = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
+cap.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+cap.bind(("lo", 0))
+cap.settimeout(0.1)
+srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen()
+port = srv.getsockname()[1]
+c = socket.create_connection(("127.0.0.1", port)); a, _ = srv.accept()
+pkts, done = [], threading.Event()
+def capture():
+    while not done.is_set():
+        try:
+            data, anc, _, addr = cap.recvmsg(65535, 64)
+        except socket.timeout:
+            continue
+        if addr[2] != socket.PACKET_OUTGOING or len(data) < 14 + 20 or data[14 + 9] != 6:
+            continue
+        sec, nsec = struct.unpack("qq", anc[0][2][:16])
+        ip = data[14:]
+        ihl, tot = (ip[0] & 15) * 4, struct.unpack("!H", ip[2:4])[0]
+        sp, dp = struct.unpack("!HH", ip[ihl:ihl + 4])
+        payload = tot - ihl - (ip[ihl + 12] >> 4) * 4
+        pkts.append((sec + nsec / 1e9, sp, dp, payload))
+t = threading.Thread(target=capture); t.start()
+time.sleep(0.2)
+for _ in range(5):
+    a.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 0)
+    c.send(b"q"); a.recv(1)
+    time.sleep(0.3)
+    a.send(b"r"); c.recv(1)
+time.sleep(0.1); done.set(); t.join()
+delays, req = [], None
+for ts, sp, dp, payload in pkts:
+    if dp == port and payload:
+        req = ts
+    elif sp == port and req is not None:
+        if not payload:
+            delays.append((ts - req) * 1000)
+        req = None
+delays.sort()
+print("%.1f %s" % (delays[len(delays) // 2] if len(delays) == 5 else -1,
+                   " ".join("%.1f" % d for d in delays)))
+EOF
+}
+
+delack_max_ms_shortens_delayed_ack() {
+	local def capped
+	load
+	ip netns del "$ns"; ip netns add "$ns" && ip -n "$ns" link set lo up
+	def=$(delack_delay_ms) || return 1
+	ip netns exec "$ns" sh -c "echo 12 >$KNOBS/delack_max_ms" || return 1
+	capped=$(delack_delay_ms) || return 1
+	echo "# delayed ACK (median, then each of 5): default ${def} ms; delack_max_ms=12: ${capped} ms"
+	awk -v d="${def%% *}" -v c="${capped%% *}" 'BEGIN { exit !(d >= 36 && c >= 0 && c <= 20) }'
+}
+
 echo "TAP version 13"
-echo "1..6"
+echo "1..7"
 for t in load_unload_100_under_churn unload_restores_changed_values \
 	restore_on_unload_0_keeps_values unload_leaves_values_changed_by_others \
-	transitions_of_one_connection states_equal_ss_and_sockstat; do
+	transitions_of_one_connection states_equal_ss_and_sockstat \
+	delack_max_ms_shortens_delayed_ack; do
 	$t
 	result $? $t
 done
