@@ -14,6 +14,7 @@ build=$1
 shift
 ksft=$build/kselftest
 pass=0 fail=0 skip=0 vms=""
+declare -A pids
 here=$(dirname "$(readlink -f "$0")")
 
 add() { # add "P passed, F failed, S skipped" from a log's last such line
@@ -66,11 +67,10 @@ if [ -n "$vms" ]; then
 			--console-log "$build/vm-$k-console.log" -- \
 			env TCPSCOPE_QUICK="${TCPSCOPE_QUICK:-}" "$ksft/run_kselftest.sh" \
 			>"$build/kselftest-vm-$k.log" 2>&1 &
-		eval "pid_${k//./_}=$!"
+		pids[$k]=$!
 	done
 	for k in $vms; do
-		eval "pid=\$pid_${k//./_}"
-		wait "$pid"
+		wait "${pids[$k]}"
 		rc=$?
 		echo "== kselftests in QEMU on Debian's $k kernel"
 		cat "$build/kselftest-vm-$k.log"

@@ -86,24 +86,24 @@ unload_restores_changed_values() {
 		fail "after unload: $(cat $FIN) $(cat $TFO), want $fin0 $tfo0"
 }
 
+fin_after_unload() { # WANT WHY: unload, check tcp_fin_timeout, put the original back
+	local got
+	unload
+	got=$(cat $FIN)
+	echo "$fin0" >$FIN
+	[ "$got" = "$1" ] || fail "fin_timeout $got after unload, want $1 ($2)"
+}
+
 restore_on_unload_0_keeps_values() {
 	load
 	echo 23 >$KNOBS/fin_timeout && echo 0 >$KNOBS/restore_on_unload || return 1
-	unload
-	[ "$(cat $FIN)" = 23 ] || fail "fin_timeout $(cat $FIN) after unload, want 23 kept"
-	local rc=$?
-	echo "$fin0" >$FIN
-	return $rc
+	fin_after_unload 23 "kept"
 }
 
 unload_leaves_values_changed_by_others() {
 	load
 	echo 25 >$KNOBS/fin_timeout && echo 26 >$FIN || return 1
-	unload
-	[ "$(cat $FIN)" = 26 ] || fail "fin_timeout $(cat $FIN) after unload, want 26 (not ours)"
-	local rc=$?
-	echo "$fin0" >$FIN
-	return $rc
+	fin_after_unload 26 "not ours"
 }
 
 # One connection in a fresh netns: every full-socket transition counted exactly once.
