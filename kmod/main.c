@@ -3,12 +3,13 @@
  * tcpscope.ko: TCP state statistics per network namespace in /proc/net/tcpscope and knobs in
  * /proc/sys/net/tcpscope, the companion of the tcpscope agent for hosts that want `cat` and
  * `sysctl` rather than an agent. This file ties the parts together: per-netns state
- * (pernet_operations) and the probe on the sock:inet_sock_set_state tracepoint.
+ * (pernet_operations) and the probes on two tracepoints: sock:inet_sock_set_state for
+ * every state change and tcp:tcp_probe for every segment an established socket receives.
  *
- * The tracepoint is not exported to modules, so it is found by name with
- * for_each_kernel_tracepoint() and probed with tracepoint_probe_register(). The probe runs
- * in any context (often softirq) with preemption off: it bumps per-CPU counters and, when
- * a connection is established, applies the netns' delayed-ACK cap to it.
+ * The tracepoints are not exported to modules, so they are found by name with
+ * for_each_kernel_tracepoint() and probed with tracepoint_probe_register(). The probes run
+ * in any context (often softirq) with preemption off and the socket locked: they bump
+ * per-CPU counters and apply the netns' delayed-ACK knobs (ack.c).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -20,7 +21,7 @@
 
 unsigned int tcpscope_net_id __read_mostly;
 
-static struct tracepoint *tp_set_state;
+static struct tracepoint *tp_set_state, *tp_segment;
 
 static void probe_set_state(void *data, const struct sock *sk, const int oldstate,
 			    const int newstate)
@@ -30,12 +31,16 @@ static void probe_set_state(void *data, const struct sock *sk, const int oldstat
 	ts_count_transition(sk, oldstate, newstate);
 	if (newstate == TCP_ESTABLISHED)
 		ts_on_established((struct sock *)sk);
+	else if (newstate == TCP_CLOSE)
+		ts_on_close(sk);
 }
 
-static void find_tracepoint(struct tracepoint *tp, void *priv)
+static void find_tracepoints(struct tracepoint *tp, void *priv)
 {
 	if (!strcmp(tp->name, "inet_sock_set_state"))
 		tp_set_state = tp;
+	else if (!strcmp(tp->name, "tcp_probe"))
+		tp_segment = tp;
 }
 
 static int __net_init tcpscope_net_init(struct net *net)
@@ -80,28 +85,45 @@ static int __init tcpscope_init(void)
 {
 	int err;
 
-	for_each_kernel_tracepoint(find_tracepoint, NULL);
-	if (!tp_set_state) {
-		pr_err("tracepoint sock:inet_sock_set_state not found\n");
+	for_each_kernel_tracepoint(find_tracepoints, NULL);
+	if (!tp_set_state || !tp_segment) {
+		pr_err("tracepoint %s not found\n",
+		       tp_set_state ? "tcp:tcp_probe" : "sock:inet_sock_set_state");
 		return -ENOENT;
 	}
-	err = register_pernet_subsys(&tcpscope_net_ops);
+	err = ts_ack_init();
 	if (err)
 		return err;
+	err = register_pernet_subsys(&tcpscope_net_ops);
+	if (err)
+		goto out_ack;
 	err = tracepoint_probe_register(tp_set_state, probe_set_state, NULL);
-	if (err) {
-		unregister_pernet_subsys(&tcpscope_net_ops);
-		return err;
-	}
+	if (err)
+		goto out_pernet;
+	err = tracepoint_probe_register(tp_segment, ts_on_segment, NULL);
+	if (err)
+		goto out_set_state;
 	pr_info("loaded: /proc/net/tcpscope, /proc/sys/net/tcpscope\n");
 	return 0;
+
+out_set_state:
+	tracepoint_probe_unregister(tp_set_state, probe_set_state, NULL);
+	tracepoint_synchronize_unregister();
+out_pernet:
+	unregister_pernet_subsys(&tcpscope_net_ops);
+out_ack:
+	ts_ack_exit();
+	return err;
 }
 
 static void __exit tcpscope_exit(void)
 {
+	tracepoint_probe_unregister(tp_segment, ts_on_segment, NULL);
 	tracepoint_probe_unregister(tp_set_state, probe_set_state, NULL);
 	tracepoint_synchronize_unregister();
 	unregister_pernet_subsys(&tcpscope_net_ops);
+	ts_ack_exit();
+	rcu_barrier();	/* kfree_rcu() of quick-ACK entries and ack_ports lists */
 	pr_info("unloaded\n");
 }
 

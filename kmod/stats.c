@@ -4,19 +4,30 @@
  *
  *   transitions  "OLD NEW COUNT" for every (old, new) pair seen since the module loaded
  *                (per-CPU counters fed by the sock:inet_sock_set_state probe)
+ *   counters     "NAME VALUE" since the module loaded: TIME_WAIT entered and left, what
+ *                the delayed-ACK knobs were applied to, and the kernel's own SNMP counters
+ *                for keepalive probes, delayed ACKs and Fast Open outcomes as deltas
  *   states       sockets of this netns per state now, counted like `ss -tan` does: the
  *                listening hash and the established hash walked under their bucket locks,
  *                timewait sockets under their substate, request sockets as SYN_RECV; then
  *                "tw_sockets", the count /proc/net/sockstat shows as "tw"
  *   journal      the knob writes (knobs.c)
  *
- * Reading "transitions" costs O(CPUs); "states" O(hash buckets + sockets of all netns
- * sharing the hash table), like /proc/net/tcp.
+ * Reading "transitions" and "counters" costs O(CPUs); "states" O(hash buckets + sockets of
+ * all netns sharing the hash table), like /proc/net/tcp.
+ *
+ * TIME_WAIT is invisible to the tracepoint: tcp_time_wait() hashes a timewait socket in
+ * the full socket's place (inet_twsk_hashdance) and then closes the full socket, whose
+ * FIN_WAIT2/CLOSING -> CLOSE change the probe sees with the socket already unhashed. Every
+ * other way to CLOSE from those states (orphan timeout without timewait, reset, timewait
+ * table full) closes a socket that is still hashed. "Left" follows without a probe: the
+ * timewait sockets now = those at load + entered - left.
  */
 #include <linux/proc_fs.h>
 #include <linux/seq_file.h>
 #include <net/inet_hashtables.h>
 #include <net/inet_timewait_sock.h>
+#include <net/ip.h>
 #include <net/tcp.h>
 
 #include "tcpscope.h"
@@ -39,8 +50,79 @@ void ts_count_transition(const struct sock *sk, int oldstate, int newstate)
 {
 	struct ts_pcpu __percpu *pcpu = READ_ONCE(ts_net(sock_net(sk))->pcpu);
 
-	if (pcpu && (unsigned int)oldstate < TS_NSTATES && (unsigned int)newstate < TS_NSTATES)
-		this_cpu_inc(pcpu->trans[oldstate][newstate]);
+	if (!pcpu || (unsigned int)oldstate >= TS_NSTATES || (unsigned int)newstate >= TS_NSTATES)
+		return;
+	this_cpu_inc(pcpu->trans[oldstate][newstate]);
+	if (newstate == TCP_CLOSE && (oldstate == TCP_FIN_WAIT2 || oldstate == TCP_CLOSING) &&
+	    sk_unhashed(sk))
+		this_cpu_inc(pcpu->tw_entered);
+}
+
+/* The timewait sockets of this netns, as /proc/net/sockstat counts them ("tw"). */
+int ts_tw_sockets(const struct net *net)
+{
+	return refcount_read(&net->ipv4.tcp_death_row.tw_refcount) - 1;
+}
+
+static const int mib_ids[TS_NMIB] = {
+	[TS_MIB_KEEPALIVE] = LINUX_MIB_TCPKEEPALIVE,
+	[TS_MIB_DELAYED_ACKS] = LINUX_MIB_DELAYEDACKS,
+	[TS_MIB_TFO_ACTIVE] = LINUX_MIB_TCPFASTOPENACTIVE,
+	[TS_MIB_TFO_ACTIVE_FAIL] = LINUX_MIB_TCPFASTOPENACTIVEFAIL,
+	[TS_MIB_TFO_PASSIVE] = LINUX_MIB_TCPFASTOPENPASSIVE,
+	[TS_MIB_TFO_PASSIVE_FAIL] = LINUX_MIB_TCPFASTOPENPASSIVEFAIL,
+	[TS_MIB_TFO_COOKIE_REQD] = LINUX_MIB_TCPFASTOPENCOOKIEREQD,
+	[TS_MIB_TFO_LISTEN_OVERFLOW] = LINUX_MIB_TCPFASTOPENLISTENOVERFLOW,
+	[TS_MIB_TFO_BLACKHOLE] = LINUX_MIB_TCPFASTOPENBLACKHOLE,
+};
+
+static const char *const mib_names[TS_NMIB] = {
+	[TS_MIB_KEEPALIVE] = "keepalive_probes",
+	[TS_MIB_DELAYED_ACKS] = "delayed_acks",
+	[TS_MIB_TFO_ACTIVE] = "fastopen_active",
+	[TS_MIB_TFO_ACTIVE_FAIL] = "fastopen_active_fail",
+	[TS_MIB_TFO_PASSIVE] = "fastopen_passive",
+	[TS_MIB_TFO_PASSIVE_FAIL] = "fastopen_passive_fail",
+	[TS_MIB_TFO_COOKIE_REQD] = "fastopen_cookie_reqd",
+	[TS_MIB_TFO_LISTEN_OVERFLOW] = "fastopen_listen_overflow",
+	[TS_MIB_TFO_BLACKHOLE] = "fastopen_blackhole",
+};
+
+static unsigned long mib_read(struct net *net, enum ts_mib m)
+{
+	return snmp_fold_field(net->mib.net_statistics, mib_ids[m]);
+}
+
+static int counters_show(struct seq_file *seq, void *v)
+{
+	struct net *net = seq_file_single_net(seq);
+	struct tcpscope_net *tn = ts_net(net);
+	struct ts_pcpu __percpu *pcpu = tn->pcpu;
+	u64 entered = 0, delack = 0, quick = 0, quick_failed = 0;
+	long long left;
+	int cpu, tw, m;
+
+	if (!pcpu)
+		return 0;
+	tw = ts_tw_sockets(net);	/* before the sum: a close in flight is not "left" */
+	for_each_possible_cpu(cpu) {
+		const struct ts_pcpu *c = per_cpu_ptr(pcpu, cpu);
+
+		entered += c->tw_entered;
+		delack += c->delack_applied;
+		quick += c->quickack_applied;
+		quick_failed += c->quickack_failed;
+	}
+	left = (long long)tn->tw0 + entered - tw;
+	seq_puts(seq, "# NAME VALUE (this netns, since tcpscope.ko loaded)\n");
+	seq_printf(seq, "timewait_entered %llu\n", entered);
+	seq_printf(seq, "timewait_left %llu\n", left > 0 ? left : 0);
+	seq_printf(seq, "delack_max_applied %llu\n", delack);
+	seq_printf(seq, "quickack_applied %llu\n", quick);
+	seq_printf(seq, "quickack_failed %llu\n", quick_failed);
+	for (m = 0; m < TS_NMIB; m++)
+		seq_printf(seq, "%s %lu\n", mib_names[m], mib_read(net, m) - tn->mib0[m]);
+	return 0;
 }
 
 static int transitions_show(struct seq_file *seq, void *v)
@@ -127,24 +209,29 @@ static int states_show(struct seq_file *seq, void *v)
 	count_established(net, h, count);
 	for (i = 0; i < ARRAY_SIZE(shown); i++)
 		seq_printf(seq, "%s %lu\n", state_name(shown[i]), count[shown[i]]);
-	seq_printf(seq, "tw_sockets %d\n",
-		   refcount_read(&net->ipv4.tcp_death_row.tw_refcount) - 1);
+	seq_printf(seq, "tw_sockets %d\n", ts_tw_sockets(net));
 	return 0;
 }
 
 int ts_stats_init(struct net *net, struct tcpscope_net *tn)
 {
+	int m;
+
 	tn->pcpu_mem = alloc_percpu(struct ts_pcpu);
 	if (!tn->pcpu_mem)
 		return -ENOMEM;
+	for (m = 0; m < TS_NMIB; m++)
+		tn->mib0[m] = mib_read(net, m);
 	tn->proc_dir = proc_net_mkdir(net, "tcpscope", net->proc_net);
 	if (!tn->proc_dir)
 		goto fail;
 	if (!proc_create_net_single("transitions", 0444, tn->proc_dir, transitions_show, NULL) ||
-	    !proc_create_net_single("states", 0444, tn->proc_dir, states_show, NULL)) {
+	    !proc_create_net_single("states", 0444, tn->proc_dir, states_show, NULL) ||
+	    !proc_create_net_single("counters", 0444, tn->proc_dir, counters_show, NULL)) {
 		remove_proc_subtree("tcpscope", net->proc_net);
 		goto fail;
 	}
+	tn->tw0 = ts_tw_sockets(net);
 	WRITE_ONCE(tn->pcpu, tn->pcpu_mem);	/* counting starts */
 	return 0;
 fail:

@@ -3,7 +3,8 @@
 # tcpscope.ko as a whole: 100 load/unload cycles under loopback churn with a clean dmesg and
 # no per-CPU memory leaked; mirrored values given back at unload (or kept when asked, or
 # when someone else changed them since); exact transition counts for one connection; and
-# /proc/net/tcpscope/states equal to `ss -tan` and /proc/net/sockstat. KTAP output.
+# /proc/net/tcpscope/states equal to `ss -tan` and /proc/net/sockstat; and the delayed-ACK
+# knobs (delack_max_ms, quickack, ack_ports) measured on the wire. KTAP output.
 # The module comes from modules/<release>/tcpscope.ko beside this script or $TCPSCOPE_KO.
 dir=$(dirname "$(readlink -f "$0")")
 ksft_skip=4
@@ -64,7 +65,10 @@ load_unload_100_under_churn() {
 	pcpu0=$(percpu_kb)
 	for i in $(seq 100); do
 		load || fail "insmod #$i" || return 1
-		cat /proc/net/tcpscope/transitions /proc/net/tcpscope/states >/dev/null ||
+		# quick-ACK sockets are live in the set when the module goes
+		ip netns exec "$ns" sh -c "echo 1 >$KNOBS/quickack" || fail "quickack #$i" || return 1
+		cat /proc/net/tcpscope/transitions /proc/net/tcpscope/states \
+			/proc/net/tcpscope/counters >/dev/null ||
 			fail "reading /proc/net/tcpscope #$i" || return 1
 		unload || fail "rmmod #$i" || return 1
 	done
@@ -180,15 +184,15 @@ EOF
 # timestamps) in a fresh netns: about 40 ms (TCP_ATO_MIN) by default, at most the cap with
 # delack_max_ms=12. Each round the server asks for a delayed ACK (TCP_QUICKACK 0) and answers
 # 300 ms later, so the ACK goes out alone when the delayed-ACK timer fires.
-delack_delay_ms() { # prints the median delay of the server's pure ACKs, then each of 5
-	ip netns exec "$ns" python3 - <<'EOF'
-import socket, struct, threading, time
+delack_delay_ms() { # [PORT]: prints the median delay of the server's pure ACKs, then each of 5
+	ip netns exec "$ns" python3 - "${1:-0}" <<'EOF'
+import socket, struct, sys, threading, time
 SO_TIMESTAMPNS = 35
 cap = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
 cap.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
 cap.bind(("lo", 0))
 cap.settimeout(0.1)
-srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen()
+srv = socket.socket(); srv.bind(("127.0.0.1", int(sys.argv[1]))); srv.listen()
 port = srv.getsockname()[1]
 c = socket.create_connection(("127.0.0.1", port)); a, _ = srv.accept()
 pkts, done = [], threading.Event()
@@ -239,12 +243,49 @@ delack_max_ms_shortens_delayed_ack() {
 	awk -v d="${def%% *}" -v c="${capped%% *}" 'BEGIN { exit !(d >= 36 && c >= 0 && c <= 20) }'
 }
 
+counter() { ip netns exec "$ns" awk -v k="$1" '$1 == k { print $2 }' /proc/net/tcpscope/counters; }
+
+# quickack=1: the server ACKs the request at once although it asked to delay (TCP_QUICKACK
+# 0); both ends of the one connection are quick-ACK sockets.
+quickack_acks_at_once() {
+	local def quick
+	load
+	ip netns del "$ns"; ip netns add "$ns" && ip -n "$ns" link set lo up
+	def=$(delack_delay_ms) || return 1
+	ip netns exec "$ns" sh -c "echo 1 >$KNOBS/quickack" || return 1
+	quick=$(delack_delay_ms) || return 1
+	echo "# delayed ACK (median, then each of 5): default ${def} ms; quickack=1: ${quick} ms"
+	[ "$(counter quickack_applied) $(counter quickack_failed)" = "2 0" ] ||
+		fail "quickack_applied $(counter quickack_applied), failed $(counter quickack_failed), want 2 0" ||
+		return 1
+	awk -v d="${def%% *}" -v q="${quick%% *}" 'BEGIN { exit !(d >= 36 && q >= 0 && q <= 5) }'
+}
+
+# ack_ports limits quickack (and delack_max_ms) to connections with a listed port: a
+# server on 5001 keeps its delayed ACK with ack_ports=5002 and loses it with 5001.
+ack_ports_limits_the_knobs() {
+	local other listed
+	load
+	ip netns del "$ns"; ip netns add "$ns" && ip -n "$ns" link set lo up
+	ip netns exec "$ns" sh -c "echo 1 >$KNOBS/quickack && echo 5002 >$KNOBS/ack_ports" ||
+		return 1
+	other=$(delack_delay_ms 5001) || return 1
+	[ "$(counter quickack_applied)" = 0 ] || fail "applied to port 5001 with ack_ports=5002" ||
+		return 1
+	ip netns exec "$ns" sh -c "echo 5001 >$KNOBS/ack_ports" || return 1
+	listed=$(delack_delay_ms 5001) || return 1
+	echo "# delayed ACK on port 5001 (median, then each of 5): ack_ports=5002 ${other} ms; ack_ports=5001 ${listed} ms"
+	[ "$(counter quickack_applied)" = 2 ] || fail "quickack_applied $(counter quickack_applied), want 2" ||
+		return 1
+	awk -v o="${other%% *}" -v l="${listed%% *}" 'BEGIN { exit !(o >= 36 && l >= 0 && l <= 5) }'
+}
+
 echo "TAP version 13"
-echo "1..7"
+echo "1..9"
 for t in load_unload_100_under_churn unload_restores_changed_values \
 	restore_on_unload_0_keeps_values unload_leaves_values_changed_by_others \
 	transitions_of_one_connection states_equal_ss_and_sockstat \
-	delack_max_ms_shortens_delayed_ack; do
+	delack_max_ms_shortens_delayed_ack quickack_acks_at_once ack_ports_limits_the_knobs; do
 	$t
 	result $? $t
 done

@@ -3,80 +3,11 @@
  * tcpscope.ko's knobs in /proc/sys/net/tcpscope, each test in a private network namespace:
  * a read shows the mirrored kernel sysctl, a write changes it, bad input fails with EINVAL
  * and changes nothing, the init netns never sees a child netns' write, and every accepted
- * write lands in /proc/net/tcpscope/journal.
- *
- * The module is loaded before the tests (from modules/<release>/tcpscope.ko beside this
- * program, or $TCPSCOPE_KO) and unloaded after them if this program loaded it. Without
- * module support or a module built for this kernel every test is skipped with the reason.
+ * write lands in /proc/net/tcpscope/journal. Then the knobs' effect on real connections:
+ * fin_timeout sets how long an orphaned FIN_WAIT2 socket lives, fastopen turns data in the
+ * SYN on and off. (kmod.sh measures the delayed-ACK knobs on the wire.)
  */
-#include "netns_util.h"	/* first: it defines _GNU_SOURCE */
-
-#include <sys/syscall.h>
-#include <sys/utsname.h>
-
-#include "kselftest_harness.h"
-
-#define KNOB_DIR "/proc/sys/net/tcpscope/"
-
-static const char *skip_reason;
-
-/* The 6.1 harness runs a test's body even after SKIP() in its FIXTURE_SETUP: every body
- * starts with this too. */
-#define SKIP_WITHOUT_MODULE()                                   \
-	do {                                                    \
-		if (skip_reason)                                \
-			SKIP(return, "%s", skip_reason);        \
-	} while (0)
-static bool loaded_here;
-static pid_t main_pid;	/* the harness forks a child per test; only main unloads */
-
-static int load_module(void)
-{
-	char path[1024], self[512];
-	const char *env = getenv("TCPSCOPE_KO");
-	struct utsname u;
-	ssize_t n;
-	int fd, ret;
-
-	if (access(KNOB_DIR "fin_timeout", F_OK) == 0)
-		return 0; /* already loaded */
-	if (access("/proc/modules", F_OK)) {
-		skip_reason = "kernel without loadable module support";
-		return -1;
-	}
-	uname(&u);
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	self[n > 0 ? n : 0] = '\0';
-	if (n > 0)
-		*strrchr(self, '/') = '\0';
-	snprintf(path, sizeof(path), "%s/modules/%s/tcpscope.ko", self, u.release);
-	fd = open(env ? env : path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		skip_reason = "no tcpscope.ko built for this kernel (set TCPSCOPE_KO)";
-		return -1;
-	}
-	ret = syscall(SYS_finit_module, fd, "", 0);
-	close(fd);
-	if (ret) {
-		skip_reason = "finit_module(tcpscope.ko) failed";
-		return -1;
-	}
-	loaded_here = true;
-	return 0;
-}
-
-static void __attribute__((constructor)) setup_module(void)
-{
-	main_pid = getpid();
-	load_module();
-}
-
-static void __attribute__((destructor)) unload_module(void)
-{
-	if (loaded_here && getpid() == main_pid && syscall(SYS_delete_module, "tcpscope", 0))
-		perror("delete_module(tcpscope)");
-}
-
+#include "kmod_util.h"
 
 FIXTURE(knob) {
 	char knob[128];
@@ -205,41 +136,49 @@ TEST_F(knob, writes_are_journaled)
 	EXPECT_STREQ(want, last + strlen(last) - strlen(want));
 }
 
-/* CONFIG_HZ of the running kernel from /boot/config-<release>, or 0 */
-static int kernel_hz(void)
-{
-	char path[300], line[128];
-	struct utsname u;
-	int hz = 0;
-	FILE *f;
-
-	uname(&u);
-	snprintf(path, sizeof(path), "/boot/config-%s", u.release);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "CONFIG_HZ=%d", &hz) == 1)
-			break;
-	fclose(f);
-	return hz;
-}
-
-/* delack_max_ms mirrors nothing: the module applies it to new connections (kmod.sh
- * measures the effect); here its value handling. */
+/* The delayed-ACK knobs mirror nothing: the module applies them to new connections
+ * (kmod.sh measures the effect); here their value handling. */
 FIXTURE(delack) {
 	int hz;
+	int init_ports;	/* ack_ports of the init netns, opened before unshare */
 };
 
 FIXTURE_SETUP(delack)
 {
+	self->init_ports = -1;
 	SKIP_WITHOUT_MODULE();
 	self->hz = kernel_hz();
+	self->init_ports = open(KNOB_DIR "ack_ports", O_RDONLY);
+	ASSERT_LE(0, self->init_ports);
 	ASSERT_EQ(0, netns_enter_new());
 }
 
 FIXTURE_TEARDOWN(delack)
 {
+	if (self->init_ports >= 0)
+		close(self->init_ports);
+}
+
+/* A knob's value as text, without the newline; "" when it cannot be read. */
+static const char *read_text(int fd, char *buf, size_t size)
+{
+	ssize_t n = pread(fd, buf, size - 1, 0);
+
+	buf[n > 0 ? n : 0] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return buf;
+}
+
+static const char *knob_text(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY);
+
+	buf[0] = '\0';
+	if (fd >= 0) {
+		read_text(fd, buf, size);
+		close(fd);
+	}
+	return buf;
 }
 
 #define DELACK KNOB_DIR "delack_max_ms"
@@ -276,6 +215,157 @@ TEST_F(delack, bad_input_is_einval_and_changes_nothing)
 		EXPECT_EQ(100, sysctl_read_long(DELACK));
 	}
 	ASSERT_LE(10, i);
+}
+
+#define QUICKACK KNOB_DIR "quickack"
+#define ACK_PORTS KNOB_DIR "ack_ports"
+
+TEST_F(delack, quickack_is_0_or_1)
+{
+	static const char *const bad[] = { "\n", "-1", "2", "abc", "1x", "0x", " ", "1 1",
+		"99999999999999999999", "2147483648", "-0x1", "true", NULL };
+	int i;
+
+	SKIP_WITHOUT_MODULE();
+	ASSERT_EQ(0, sysctl_read_long(QUICKACK));
+	ASSERT_EQ(0, sysctl_write(QUICKACK, "1"));
+	ASSERT_EQ(1, sysctl_read_long(QUICKACK));
+	for (i = 0; bad[i]; i++) {
+		EXPECT_EQ(-EINVAL, sysctl_write(QUICKACK, bad[i])) TH_LOG("writing \"%s\"", bad[i]);
+		EXPECT_EQ(1, sysctl_read_long(QUICKACK));
+	}
+	ASSERT_LE(10, i);
+	ASSERT_EQ(0, sysctl_write(QUICKACK, "0\n"));
+	ASSERT_EQ(0, sysctl_read_long(QUICKACK));
+}
+
+TEST_F(delack, ack_ports_list_reads_back_canonical)
+{
+	static const struct { const char *in, *out; } good[] = {
+		{ "80", "80" }, { "80,443 8000-8099\n", "80,443,8000-8099" },
+		{ " 1 , 2\t3 ", "1,2,3" }, { "65535-65535", "65535" }, { "1-65535", "1-65535" },
+		{ "1,2,3,4,5,6,7,8", "1,2,3,4,5,6,7,8" }, { "all", "all" },
+	};
+	char buf[256];
+	size_t i;
+
+	SKIP_WITHOUT_MODULE();
+	ASSERT_STREQ("all", knob_text(ACK_PORTS, buf, sizeof(buf)));
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		ASSERT_EQ(0, sysctl_write(ACK_PORTS, good[i].in)) TH_LOG("writing \"%s\"", good[i].in);
+		EXPECT_STREQ(good[i].out, knob_text(ACK_PORTS, buf, sizeof(buf)));
+	}
+	/* the init netns keeps its own list */
+	EXPECT_STREQ("all", read_text(self->init_ports, buf, sizeof(buf)));
+}
+
+TEST_F(delack, ack_ports_bad_input_is_einval_and_changes_nothing)
+{
+	static const char *const bad[] = { "\n", " ", "0", "65536", "-1", "80,,443", "80,",
+		",80", "5-4", "80-", "-80", "1-2-3", "abc", "80x", "0x50", "1,2,3,4,5,6,7,8,9",
+		"ALL", "all,80", "99999999999999999999", NULL };
+	char buf[256];
+	int i;
+
+	SKIP_WITHOUT_MODULE();
+	ASSERT_EQ(0, sysctl_write(ACK_PORTS, "80,443"));
+	for (i = 0; bad[i]; i++) {
+		EXPECT_EQ(-EINVAL, sysctl_write(ACK_PORTS, bad[i])) TH_LOG("writing \"%s\"", bad[i]);
+		EXPECT_STREQ("80,443", knob_text(ACK_PORTS, buf, sizeof(buf)));
+	}
+	ASSERT_LE(10, i);
+}
+
+TEST_F(delack, ack_ports_writes_are_journaled)
+{
+	char want[128], line[256], last[256] = "";
+	FILE *f;
+
+	SKIP_WITHOUT_MODULE();
+	ASSERT_EQ(0, sysctl_write(ACK_PORTS, "443 80"));
+	snprintf(want, sizeof(want), " ack_ports all 443,80 %d kmod_knobs\n", getpid());
+	f = fopen("/proc/net/tcpscope/journal", "r");
+	ASSERT_NE(NULL, f);
+	while (fgets(line, sizeof(line), f))
+		strcpy(last, line);
+	fclose(f);
+	ASSERT_LT(strlen(want), strlen(last));
+	EXPECT_STREQ(want, last + strlen(last) - strlen(want));
+}
+
+/* The mirrored knobs' effect on real connections, each in a private netns. */
+FIXTURE(effect) {
+	int lfd;
+};
+
+FIXTURE_SETUP(effect)
+{
+	self->lfd = -1;
+	SKIP_WITHOUT_MODULE();
+	ASSERT_EQ(0, netns_enter_new());
+	self->lfd = tcp_listener();
+	ASSERT_LE(0, self->lfd);
+}
+
+FIXTURE_TEARDOWN(effect)
+{
+	if (self->lfd >= 0)
+		close(self->lfd);
+}
+
+/* An orphaned FIN_WAIT2 socket lives as long as the knob says, 2 s and then 4 s. */
+TEST_F(effect, fin_timeout_sets_orphan_fin_wait2_lifetime)
+{
+	static const char *const secs[] = { "2", "4" };
+	double lived;
+	int i, s;
+
+	SKIP_WITHOUT_MODULE();
+	for (i = 0; i < 2; i++) {
+		int want = atoi(secs[i]);
+
+		ASSERT_EQ(0, sysctl_write(KNOB_DIR "fin_timeout", secs[i]));
+		lived = orphan_fin_wait2_lifetime(self->lfd, &s, want + 5);
+		TH_LOG("orphaned FIN_WAIT2 lived %.2f s with fin_timeout=%d", lived, want);
+		EXPECT_LE(want - 0.1, lived);
+		EXPECT_GE(want + 2.0, lived);
+		EXPECT_EQ(TCP_CLOSE_WAIT, tcp_state_of(s));
+		close(s);
+	}
+}
+
+/* fastopen=3 puts the data of a second connection in its SYN (the first fetches the
+ * cookie): TcpExtTCPFastOpenActive/Passive +1 each, and so in the module's counters;
+ * fastopen=0 turns Fast Open off and MSG_FASTOPEN fails with EOPNOTSUPP. */
+TEST_F(effect, fastopen_turns_data_in_syn_on_and_off)
+{
+	int qlen = 16, c, s = -1;
+	bool syn_data;
+
+	SKIP_WITHOUT_MODULE();
+	ASSERT_EQ(0, setsockopt(self->lfd, IPPROTO_TCP, TCP_FASTOPEN, &qlen, sizeof(qlen)));
+	ASSERT_EQ(0, sysctl_write(KNOB_DIR "fastopen", "3"));
+	ASSERT_EQ(3, sysctl_read_long("/proc/sys/net/ipv4/tcp_fastopen"));
+	c = fastopen_connect(self->lfd, &s, &syn_data);
+	ASSERT_LE(0, c);
+	EXPECT_FALSE(syn_data);
+	close(c);
+	close(s);
+	c = fastopen_connect(self->lfd, &s, &syn_data);
+	ASSERT_LE(0, c);
+	EXPECT_TRUE(syn_data);
+	close(c);
+	close(s);
+	/* a fresh netns: its counters started at zero */
+	EXPECT_EQ(1, tcpext("TCPFastOpenActive"));
+	EXPECT_EQ(1, tcpext("TCPFastOpenPassive"));
+	EXPECT_EQ(1, tcpscope_value("counters", "fastopen_active"));
+	EXPECT_EQ(1, tcpscope_value("counters", "fastopen_passive"));
+	EXPECT_EQ(1, tcpscope_value("counters", "fastopen_cookie_reqd"));
+
+	ASSERT_EQ(0, sysctl_write(KNOB_DIR "fastopen", "0"));
+	ASSERT_EQ(-EOPNOTSUPP, fastopen_connect(self->lfd, &s, &syn_data));
+	EXPECT_EQ(1, tcpext("TCPFastOpenActive"));
 }
 
 TEST_HARNESS_MAIN

@@ -233,4 +233,53 @@ static inline int tcp_state_of(int fd)
 	return getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) ? -errno : ti.tcpi_state;
 }
 
+/* Closes the client end of a fresh pair while the server stays silent: the client is an
+ * orphaned FIN_WAIT2 socket, held as a timewait socket. Returns how long it lived, in
+ * seconds (-1 if it never got there or outlived max_s); the server is left in *server. */
+static inline double orphan_fin_wait2_lifetime(int lfd, int *server, double max_s)
+{
+	unsigned short cport;
+	double t0;
+	int c;
+
+	if (tcp_pair(lfd, &c, server))
+		return -1;
+	cport = local_port(c);
+	t0 = now_s();
+	close(c);
+	if (!WAIT_FOR(proc_tcp_state(cport) == ST_FIN_WAIT2, 5) || sockstat_tcp("tw") != 1)
+		return -1;
+	if (!WAIT_FOR(proc_tcp_state(cport) == -ENOENT, max_s))
+		return -1;
+	return now_s() - t0;
+}
+
+/* A Fast Open connection to lfd carrying one byte: returns the client (the server end in
+ * *server, whether the data rode in the SYN in *syn_data) or -errno, -EOPNOTSUPP when
+ * the client side of Fast Open is off. */
+static inline int fastopen_connect(int lfd, int *server, bool *syn_data)
+{
+	struct sockaddr_in a = listener_addr(lfd);
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+	int c = socket(AF_INET, SOCK_STREAM, 0);
+	char b;
+
+	if (c < 0)
+		return -errno;
+	if (sendto(c, "x", 1, MSG_FASTOPEN, (struct sockaddr *)&a, sizeof(a)) != 1) {
+		int err = -errno;
+
+		close(c);
+		return err;
+	}
+	*server = accept(lfd, NULL, NULL);
+	if (*server < 0 || read(*server, &b, 1) != 1)
+		return -EIO;
+	if (getsockopt(c, IPPROTO_TCP, TCP_INFO, &ti, &len))
+		return -errno;
+	*syn_data = ti.tcpi_options & TCPI_OPT_SYN_DATA;
+	return c;
+}
+
 #endif /* TCPSCOPE_NETNS_UTIL_H */

@@ -52,20 +52,12 @@ TEST_F(netns, active_close_enters_time_wait)
 /* An orphaned FIN_WAIT2 socket (closed, peer silent) lives tcp_fin_timeout, then goes. */
 TEST_F(netns, orphan_fin_wait2_lives_fin_timeout)
 {
-	double t0, lived;
-	int c = -1, s = -1;
+	double lived;
+	int s = -1;
 
 	ASSERT_EQ(0, sysctl_write(FIN_TIMEOUT, "2"));
 	ASSERT_EQ(2, sysctl_read_long(FIN_TIMEOUT));
-	ASSERT_EQ(0, tcp_pair(self->lfd, &c, &s));
-	unsigned short cport = local_port(c);
-
-	t0 = now_s();
-	ASSERT_EQ(0, close(c));
-	ASSERT_TRUE(WAIT_FOR(proc_tcp_state(cport) == ST_FIN_WAIT2, 5));
-	ASSERT_EQ(1, sockstat_tcp("tw")); /* held as a timewait socket, substate FIN_WAIT2 */
-	ASSERT_TRUE(WAIT_FOR(proc_tcp_state(cport) == -ENOENT, 10));
-	lived = now_s() - t0;
+	lived = orphan_fin_wait2_lifetime(self->lfd, &s, 10);
 	TH_LOG("orphaned FIN_WAIT2 lived %.2f s with tcp_fin_timeout=2", lived);
 	ASSERT_LE(1.9, lived);
 	ASSERT_GE(4.0, lived);
@@ -94,31 +86,6 @@ TEST_F(netns, keepalive_sends_one_probe_per_interval)
 	ASSERT_EQ(TCP_ESTABLISHED, tcp_state_of(c));
 	close(c);
 	close(s);
-}
-
-static int fastopen_connect(int lfd, int *server, bool *syn_data)
-{
-	struct sockaddr_in a = listener_addr(lfd);
-	struct tcp_info ti;
-	socklen_t len = sizeof(ti);
-	int c = socket(AF_INET, SOCK_STREAM, 0);
-	char b;
-
-	if (c < 0)
-		return -errno;
-	if (sendto(c, "x", 1, MSG_FASTOPEN, (struct sockaddr *)&a, sizeof(a)) != 1) {
-		int err = -errno;
-
-		close(c);
-		return err;
-	}
-	*server = accept(lfd, NULL, NULL);
-	if (*server < 0 || read(*server, &b, 1) != 1)
-		return -EIO;
-	if (getsockopt(c, IPPROTO_TCP, TCP_INFO, &ti, &len))
-		return -errno;
-	*syn_data = ti.tcpi_options & TCPI_OPT_SYN_DATA;
-	return c;
 }
 
 /* tcp_fastopen=3: the first connection only fetches a cookie, the second carries its data

@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /proc/net/tcpscope/counters, each test in a private network namespace (whose counters
+ * start at zero): TIME_WAIT entered once per active close and left when a new SYN takes
+ * over the 4-tuple, both consistent with /proc/net/sockstat; and the SNMP-backed counters
+ * (keepalive probes, delayed ACKs, Fast Open outcomes) equal to /proc/net/netstat.
+ */
+#include "kmod_util.h"
+
+static long long counter(const char *name)
+{
+	return tcpscope_value("counters", name);
+}
+
+FIXTURE(counters) {
+	int lfd;
+};
+
+FIXTURE_SETUP(counters)
+{
+	self->lfd = -1;
+	SKIP_WITHOUT_MODULE();
+	ASSERT_EQ(0, netns_enter_new());
+	self->lfd = tcp_listener();
+	ASSERT_LE(0, self->lfd);
+}
+
+FIXTURE_TEARDOWN(counters)
+{
+	if (self->lfd >= 0)
+		close(self->lfd);
+}
+
+/* Three active closes from the client: three timewait sockets, none left yet. */
+TEST_F(counters, timewait_entered_once_per_active_close)
+{
+	int i, c, s;
+	char b;
+
+	SKIP_WITHOUT_MODULE();
+	ASSERT_EQ(0, counter("timewait_entered"));
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(0, tcp_pair(self->lfd, &c, &s));
+		ASSERT_EQ(0, shutdown(c, SHUT_WR));
+		ASSERT_EQ(0, read(s, &b, 1));
+		ASSERT_EQ(0, close(s));
+		ASSERT_EQ(0, read(c, &b, 1));
+		ASSERT_EQ(0, close(c));
+	}
+	ASSERT_TRUE(WAIT_FOR(sockstat_tcp("tw") == 3, 5));
+	EXPECT_EQ(3, counter("timewait_entered"));
+	EXPECT_EQ(0, counter("timewait_left"));
+	EXPECT_EQ(3, tcpscope_value("states", "tw_sockets"));
+	EXPECT_EQ(3, tcpscope_value("states", "TIME_WAIT"));
+}
+
+/* The server closes first and holds the 4-tuple in TIME_WAIT; the client connects again
+ * from the same port, and its SYN (newer sequence and timestamp) ends the timewait socket
+ * (TCP_TW_SYN): entered 1, left 1, none in sockstat. */
+TEST_F(counters, timewait_left_when_a_syn_reuses_the_tuple)
+{
+	struct sockaddr_in srv = listener_addr(self->lfd), cli = srv;
+	socklen_t len = sizeof(cli);
+	int c, s, one = 1;
+	char b;
+
+	SKIP_WITHOUT_MODULE();
+	c = socket(AF_INET, SOCK_STREAM, 0);
+	ASSERT_LE(0, c);
+	cli.sin_port = 0;
+	ASSERT_EQ(0, bind(c, (struct sockaddr *)&cli, sizeof(cli)));
+	ASSERT_EQ(0, getsockname(c, (struct sockaddr *)&cli, &len));
+	ASSERT_EQ(0, connect(c, (struct sockaddr *)&srv, sizeof(srv)));
+	s = accept(self->lfd, NULL, NULL);
+	ASSERT_LE(0, s);
+	ASSERT_EQ(0, shutdown(s, SHUT_WR));
+	ASSERT_EQ(0, read(c, &b, 1));
+	ASSERT_EQ(0, close(c));
+	ASSERT_EQ(0, read(s, &b, 1));
+	ASSERT_EQ(0, close(s));
+	ASSERT_TRUE(WAIT_FOR(sockstat_tcp("tw") == 1, 5));
+	ASSERT_EQ(1, counter("timewait_entered"));
+	ASSERT_EQ(0, counter("timewait_left"));
+
+	sleep_ms(2);	/* a timestamp tick later */
+	c = socket(AF_INET, SOCK_STREAM, 0);
+	ASSERT_LE(0, c);
+	ASSERT_EQ(0, setsockopt(c, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)));
+	ASSERT_EQ(0, bind(c, (struct sockaddr *)&cli, sizeof(cli)));
+	ASSERT_EQ(0, connect(c, (struct sockaddr *)&srv, sizeof(srv)));
+	s = accept(self->lfd, NULL, NULL);
+	ASSERT_LE(0, s);
+	EXPECT_EQ(0, sockstat_tcp("tw"));
+	EXPECT_EQ(1, counter("timewait_entered"));
+	EXPECT_EQ(1, counter("timewait_left"));
+	close(c);
+	close(s);
+}
+
+/* A keepalive probe and a Fast Open round, then every SNMP-backed counter equals its
+ * TcpExt twin: both started at zero with this netns. */
+TEST_F(counters, snmp_counters_equal_netstat)
+{
+	static const struct { const char *ours, *tcpext; } twins[] = {
+		{ "keepalive_probes", "TCPKeepAlive" },
+		{ "delayed_acks", "DelayedACKs" },
+		{ "fastopen_active", "TCPFastOpenActive" },
+		{ "fastopen_active_fail", "TCPFastOpenActiveFail" },
+		{ "fastopen_passive", "TCPFastOpenPassive" },
+		{ "fastopen_passive_fail", "TCPFastOpenPassiveFail" },
+		{ "fastopen_cookie_reqd", "TCPFastOpenCookieReqd" },
+		{ "fastopen_listen_overflow", "TCPFastOpenListenOverflow" },
+		{ "fastopen_blackhole", "TCPFastOpenBlackhole" },
+	};
+	int c, s = -1, one = 1, zero = 0, qlen = 16, i;
+	bool syn_data;
+
+	SKIP_WITHOUT_MODULE();
+	ASSERT_EQ(0, tcp_pair(self->lfd, &c, &s));
+	ASSERT_EQ(0, setsockopt(c, IPPROTO_TCP, TCP_KEEPIDLE, &one, sizeof(one)));
+	ASSERT_EQ(0, setsockopt(c, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one)));
+	ASSERT_TRUE(WAIT_FOR(tcpext("TCPKeepAlive") > 0, 5));
+	ASSERT_EQ(0, setsockopt(c, SOL_SOCKET, SO_KEEPALIVE, &zero, sizeof(zero)));
+	close(c);
+	close(s);
+
+	ASSERT_EQ(0, sysctl_write("/proc/sys/net/ipv4/tcp_fastopen", "3"));
+	ASSERT_EQ(0, setsockopt(self->lfd, IPPROTO_TCP, TCP_FASTOPEN, &qlen, sizeof(qlen)));
+	for (i = 0; i < 2; i++) {
+		c = fastopen_connect(self->lfd, &s, &syn_data);
+		ASSERT_LE(0, c);
+		close(c);
+		close(s);
+	}
+	EXPECT_LE(1, counter("keepalive_probes"));
+	EXPECT_EQ(1, counter("fastopen_active"));
+	/* a closing socket's timer may still tick between the two reads: equal within 2 s */
+	for (i = 0; i < (int)(sizeof(twins) / sizeof(twins[0])); i++) {
+		const char *ours = twins[i].ours, *theirs = twins[i].tcpext;
+
+		EXPECT_TRUE(WAIT_FOR(tcpext(theirs) == counter(ours), 2))
+			TH_LOG("%s %lld, TcpExt %s %lld", ours, counter(ours), theirs,
+			       tcpext(theirs));
+	}
+}
+
+TEST_HARNESS_MAIN
