@@ -16,7 +16,7 @@ BPF_CFLAGS := -g -O2 -Wall -target bpf -D__TARGET_ARCH_$(ARCH) -I$(BUILD) -Ibpf
 LDLIBS   := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf) -lelf -lz -lfmt
 
 AGENT_SRCS := userspace/error.h userspace/ports.cpp userspace/states.cpp userspace/event.cpp \
-	      userspace/format.cpp userspace/options.cpp
+	      userspace/format.cpp userspace/options.cpp userspace/exposition.cpp userspace/http_server.cpp
 LIB_OBJS   := $(patsubst userspace/%.cpp,$(BUILD)/%.o,$(filter %.cpp,$(AGENT_SRCS)))
 BPF_OBJS   := $(BUILD)/probe.o $(BUILD)/tracer.o $(BUILD)/watch.o
 UNIT_SRCS  := $(wildcard userspace/tests/*.cpp)
