@@ -13,12 +13,13 @@ ARCH     := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 CXXFLAGS ?= -O2 -g
 CXXFLAGS += -std=c++20 -Wall -Wextra -MMD -MP -I$(BUILD) -Ibpf -Iuserspace
 BPF_CFLAGS := -g -O2 -Wall -target bpf -D__TARGET_ARCH_$(ARCH) -I$(BUILD) -Ibpf
-LDLIBS   := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf) -lelf -lz -lfmt
+LDLIBS   := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf) -lelf -lz -lfmt -pthread
 
 AGENT_SRCS := userspace/error.h userspace/ports.cpp userspace/states.cpp userspace/event.cpp \
 	      userspace/format.cpp userspace/options.cpp userspace/exposition.cpp userspace/http_server.cpp
 LIB_OBJS   := $(patsubst userspace/%.cpp,$(BUILD)/%.o,$(filter %.cpp,$(AGENT_SRCS)))
-BPF_OBJS   := $(BUILD)/probe.o $(BUILD)/tracer.o $(BUILD)/watch.o
+BPF_OBJS   := $(BUILD)/probe.o $(BUILD)/tracer.o $(BUILD)/watch.o $(BUILD)/aggregate.o \
+	      $(BUILD)/stats.o $(BUILD)/serve.o
 UNIT_SRCS  := $(wildcard userspace/tests/*.cpp)
 UNIT_OBJS  := $(patsubst userspace/tests/%.cpp,$(BUILD)/tests/%.o,$(UNIT_SRCS))
 
@@ -103,7 +104,7 @@ $(BUILD)/tcpscope.bpf.o: bpf/tcpscope.bpf.c bpf/tcpscope.h $(BUILD)/vmlinux.h
 $(BUILD)/tcpscope.skel.h: $(BUILD)/tcpscope.bpf.o
 	$(BPFTOOL) gen skeleton $< name tcpscope_bpf > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/tracer.o: $(BUILD)/tcpscope.skel.h
+$(BUILD)/tracer.o $(BUILD)/aggregate.o $(BUILD)/stats.o $(BUILD)/serve.o: $(BUILD)/tcpscope.skel.h
 
 $(BUILD)/%.o: userspace/%.cpp | $(BUILD)
 	$(CXX) $(CXXFLAGS) -c $< -o $@
@@ -114,7 +115,7 @@ $(BUILD)/tests/%.o: userspace/tests/%.cpp | $(BUILD)/tests
 $(BUILD)/tcpscope: $(LIB_OBJS) $(BPF_OBJS) $(BUILD)/main.o
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
 
-$(BUILD)/unit_tests: $(LIB_OBJS) $(BUILD)/watch.o $(BUILD)/tracer.o $(BUILD)/probe.o $(UNIT_OBJS)
+$(BUILD)/unit_tests: $(LIB_OBJS) $(BPF_OBJS) $(UNIT_OBJS)
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS) -lgtest -lgtest_main -pthread
 
 KREL        := $(shell uname -r)

@@ -33,6 +33,8 @@ const volatile __u64 keepalive_timer_fn = 0; /* tcp_keepalive_timer */
 const volatile __u64 keep_lo[KEEP_RANGES] = {};
 const volatile __u64 keep_hi[KEEP_RANGES] = {};
 const volatile __u64 ns_per_jiffy = 4000000; /* 1e9 / CONFIG_HZ */
+const volatile bool emit_events = true; /* records on the ring buffer (watch) */
+const volatile bool aggregate = false; /* the aggs map (stats, serve) */
 
 struct tuple {
 	__u8 saddr[16];
@@ -59,6 +61,8 @@ struct conn {
 	__u8 segflags; /* TCP flags of the segment being processed in FIN_WAIT1 */
 	__u8 owner_known;
 	__u8 pending_syn; /* CLOSE->SYN_SENT waits for connect() to pick the local port */
+	__u8 gauged; /* counted in aggs.sockets[state] */
+	__u8 untracked; /* the per-CPU stand-in: table full */
 	char comm[TCPSCOPE_COMM_LEN];
 	struct tuple tuple; /* last known addresses: tcp_set_state(CLOSE) unhashes first */
 };
@@ -79,6 +83,7 @@ struct listen_key {
 struct twctx {
 	__u64 cookie;
 	__u8 substate; /* TIME_WAIT, or FIN_WAIT2 for an orphaned FIN_WAIT2 */
+	__u8 gauged; /* counted in aggs.sockets[substate] */
 };
 
 /* A keepalive timer running on this CPU: did it send a probe? */
@@ -155,6 +160,22 @@ struct {
 	__uint(max_entries, 4 << 20);
 } events SEC(".maps");
 
+/* Aggregates per netns inode; entries made on first use (from agg_zero). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 4096);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct tcpscope_agg);
+} aggs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tcpscope_agg);
+} agg_zero SEC(".maps");
+
 struct inet_connection_sock___ka {
 	struct timer_list icsk_keepalive_timer;
 } __attribute__((preserve_access_index));
@@ -188,6 +209,82 @@ static __always_inline __u64 sk_cookie(const struct sock *sk, const bool btf)
 static __always_inline __u32 skc_netns(const struct sock_common *skc)
 {
 	return BPF_CORE_READ(skc, skc_net.net, ns.inum);
+}
+
+static __always_inline struct tcpscope_agg *agg_of(const struct sock_common *skc)
+{
+	__u32 netns, idx = 0;
+	struct tcpscope_agg *a, *zero;
+
+	if (!aggregate)
+		return NULL;
+	netns = skc_netns(skc);
+	a = bpf_map_lookup_elem(&aggs, &netns);
+	if (a)
+		return a;
+	zero = bpf_map_lookup_elem(&agg_zero, &idx);
+	if (!zero)
+		return NULL;
+	bpf_map_update_elem(&aggs, &netns, zero, BPF_NOEXIST);
+	a = bpf_map_lookup_elem(&aggs, &netns);
+	if (!a)
+		stat_inc(STAT_AGG_FULL);
+	return a;
+}
+
+static __always_inline __u32 log2_slot(__u64 ns)
+{
+	__u64 us = ns / 1000;
+	__u32 slot = 0;
+
+	/* slot i holds [2^(i-1), 2^i) us; bounded loop */
+	for (int i = 0; i < TCPSCOPE_HIST_SLOTS - 1; i++) {
+		if (!us)
+			break;
+		us >>= 1;
+		slot++;
+	}
+	return slot;
+}
+
+/* A lifecycle transition; dur_ns is the time spent in old (~0: unknown). */
+static __always_inline void agg_transition(const struct sock_common *skc, __u8 old, __u8 new,
+					   __u64 dur_ns)
+{
+	struct tcpscope_agg *a = agg_of(skc);
+
+	if (!a)
+		return;
+	old &= TCPSCOPE_NSTATES - 1;
+	new &= TCPSCOPE_NSTATES - 1;
+	a->transitions[old][new]++;
+	if (dur_ns != ~0ULL) {
+		a->time_hist[old][log2_slot(dur_ns) & (TCPSCOPE_HIST_SLOTS - 1)]++;
+		a->time_sum_ns[old] += dur_ns;
+	}
+}
+
+/* A socket counted in sockets[] moves from one state to another; CLOSE is not counted
+ * (ss does not list closed sockets), 0 means none. */
+static __always_inline void agg_gauge(const struct sock_common *skc, __u8 from, __u8 to)
+{
+	struct tcpscope_agg *a = agg_of(skc);
+
+	if (!a)
+		return;
+	if (from && from != TCP_CLOSE)
+		a->sockets[from & (TCPSCOPE_NSTATES - 1)]--;
+	if (to && to != TCP_CLOSE)
+		a->sockets[to & (TCPSCOPE_NSTATES - 1)]++;
+}
+
+/* A full socket's connection moves to state (after enter_state): keep its gauge. */
+static __always_inline void conn_gauge(const struct sock_common *skc, struct conn *c, __u8 prev)
+{
+	if (c->untracked)
+		return;
+	agg_gauge(skc, c->gauged ? prev : 0, c->state);
+	c->gauged = 1;
 }
 
 static __always_inline bool port_in(__u32 slot, __u16 port)
@@ -280,6 +377,8 @@ static __always_inline struct tcpscope_event *ev_new(const struct sock_common *s
 	struct tcpscope_event *e;
 	struct tuple t = {};
 
+	if (!emit_events)
+		return NULL;
 	conn_tuple(skc, c, &t);
 	if (!wanted(&t, c)) {
 		stat_inc(STAT_FILTERED);
@@ -335,9 +434,17 @@ static __always_inline void emit_conn(const struct sock_common *skc, struct conn
 				      __u64 cookie, __u64 now)
 {
 	struct tcpscope_event *e;
+	struct tcpscope_agg *a;
 
 	if (c->facts & F_LISTENER)
 		return;
+	a = agg_of(skc);
+	if (a) {
+		__u32 open = c->open, close = tcpscope_classify_close(c->facts, c->probes);
+
+		if (open < TCPSCOPE_NOPEN && close < TCPSCOPE_NCLOSE)
+			a->conns[open][close]++;
+	}
 	e = ev_new(skc, c, cookie, EV_CONN, now);
 	if (!e)
 		return;
@@ -428,8 +535,10 @@ static __always_inline struct conn *conn_new(const struct sock *sk, __u64 cookie
 	}
 	stat_inc(STAT_CONN_FULL);
 	c = bpf_map_lookup_elem(&scratch, &idx);
-	if (c)
+	if (c) {
 		*c = zero;
+		c->untracked = 1;
+	}
 	return c;
 }
 
@@ -454,10 +563,11 @@ static __noinline int state_change(const struct sock *sk, int old, int new, __u6
 {
 	const struct sock_common *skc = &sk->__sk_common;
 	struct tcpscope_event *e;
-	__u64 cookie, dur = 0;
+	__u64 cookie, dur = 0, in_prev;
 	__u16 flags = 0;
 	struct conn *c;
 	bool handoff;
+	__u8 prev;
 
 	cookie = sk_cookie(sk, btf);
 	c = conn_lookup(cookie);
@@ -517,6 +627,7 @@ static __noinline int state_change(const struct sock *sk, int old, int new, __u6
 
 	/* tcp_time_wait() arms the timewait socket's timer, then tcp_done() closes the full one */
 	handoff = new == TCP_CLOSE && (c->facts & F_TIME_WAIT);
+	prev = c->state;
 	if (handoff) {
 		flags |= EVF_HANDOFF;
 	} else if (new == TCP_SYN_SENT && !BPF_CORE_READ(skc, skc_num)) {
@@ -525,9 +636,13 @@ static __noinline int state_change(const struct sock *sk, int old, int new, __u6
 		c->ts_raw = now;
 		path_push(c, new);
 		c->pending_syn = 1;
+		agg_transition(skc, old, new, ~0ULL);
+		conn_gauge(skc, c, prev);
 		return 0;
 	} else {
-		enter_state(c, new, now, &flags);
+		in_prev = enter_state(c, new, now, &flags);
+		agg_transition(skc, old, new, (flags & EVF_NO_DUR) ? ~0ULL : in_prev);
+		conn_gauge(skc, c, prev);
 	}
 	if (c->ts_raw)
 		dur = now - c->ts_raw;
@@ -634,11 +749,15 @@ static __always_inline int on_tw_armed(struct inet_timewait_sock *tw)
 		old = x->substate;
 		x->substate = sub;
 		type = EV_TW_SUBSTATE;
+		if (x->gauged)
+			agg_gauge(skc, old, sub);
 	} else {
 		n.cookie = cookie;
 		n.substate = sub;
+		n.gauged = aggregate;
 		bpf_map_update_elem(&twctxs, &key, &n, BPF_ANY);
 		type = EV_TW_ENTER;
+		agg_gauge(skc, 0, sub);
 	}
 	now = bpf_ktime_get_ns();
 	c = conn_lookup(cookie);
@@ -646,6 +765,9 @@ static __always_inline int on_tw_armed(struct inet_timewait_sock *tw)
 		if (type == EV_TW_ENTER) {
 			c->facts |= F_TIME_WAIT;
 			old = c->state; /* FIN_WAIT2 or CLOSING: the full socket's state */
+			if (c->gauged) /* the timewait socket is counted from now on */
+				agg_gauge(skc, old, 0);
+			c->gauged = 0;
 		}
 		if (sub != old)
 			dur = enter_state(c, sub, now, &flags);
@@ -654,6 +776,14 @@ static __always_inline int on_tw_armed(struct inet_timewait_sock *tw)
 	} else {
 		flags |= EVF_NO_DUR;
 	}
+	if (type == EV_TW_ENTER) {
+		struct tcpscope_agg *a = agg_of(skc);
+
+		if (a)
+			a->tw_entered++;
+	}
+	if (c && sub != old)
+		agg_transition(skc, old, sub, (flags & EVF_NO_DUR) ? ~0ULL : dur);
 	e = ev_new(skc, c, cookie, type, now);
 	if (!e)
 		return 0;
@@ -696,6 +826,7 @@ static __always_inline void late_substate(struct inet_timewait_sock *tw, struct 
 	if (c) {
 		dur = c->ts_state && ts > c->ts_state ? ts - c->ts_state : 0;
 		enter_state(c, TCP_TIME_WAIT, ts, &flags);
+		agg_transition(skc, TCP_FIN_WAIT2, TCP_TIME_WAIT, (flags & EVF_NO_DUR) ? ~0ULL : dur);
 	} else {
 		flags |= EVF_NO_DUR;
 	}
@@ -724,6 +855,8 @@ static __always_inline int on_tw_leave(struct inet_timewait_sock *tw, __u8 cause
 
 	x = bpf_map_lookup_elem(&twctxs, &key);
 	was_fw2 = x && x->substate == TCP_FIN_WAIT2;
+	if (x && x->gauged)
+		agg_gauge(skc, x->substate, 0);
 	bpf_map_delete_elem(&twctxs, &key);
 	if (!tracked(skc))
 		return 0;
@@ -739,6 +872,14 @@ static __always_inline int on_tw_leave(struct inet_timewait_sock *tw, __u8 cause
 		dur = enter_state(c, TCP_CLOSE, now, &flags);
 	else
 		flags |= EVF_NO_DUR;
+	if (aggregate) {
+		struct tcpscope_agg *a = agg_of(skc);
+
+		if (a && cause < TCPSCOPE_NCAUSE)
+			a->tw_left[cause]++;
+		if (c)
+			agg_transition(skc, sub, TCP_CLOSE, (flags & EVF_NO_DUR) ? ~0ULL : dur);
+	}
 	e = ev_new(skc, c, cookie, EV_TW_LEAVE, now);
 	if (e) {
 		e->old_state = sub;
@@ -828,6 +969,12 @@ static __always_inline int on_keepalive_rearm(struct timer_list *t)
 	c = conn_lookup(cookie);
 	if (c)
 		c->probes++;
+	if (aggregate) {
+		struct tcpscope_agg *a = agg_of(skc);
+
+		if (a)
+			a->keepalive_probes++;
+	}
 	e = ev_new(skc, c, cookie, EV_KEEPALIVE, now);
 	if (!e)
 		return 0;
@@ -942,6 +1089,55 @@ int BPF_PROG(handle_destroy, struct sock *sk)
 		return 0; /* its timewait socket carries it on */
 	emit_conn(&sk->__sk_common, c, cookie, bpf_ktime_get_ns());
 	bpf_map_delete_elem(&conns, &cookie);
+	return 0;
+}
+
+/*
+ * Seeding the gauges: the agent runs this socket iterator once in every netns after the
+ * programs are attached. A socket not yet known is counted in its state now; one that
+ * changed state since attach is already known (conns, twctxs) and left alone, so nothing is
+ * counted twice. Request sockets (half-open handshakes) are not counted: no hook sees them
+ * go.
+ */
+SEC("iter/tcp")
+int seed_sockets(struct bpf_iter__tcp *ctx)
+{
+	struct sock_common *skc = ctx->sk_common;
+	struct tcp_timewait_sock *tw;
+	struct tcp_sock *tp;
+	__u8 state;
+
+	if (!skc || !tracked(skc))
+		return 0;
+	state = BPF_CORE_READ(skc, skc_state);
+	if (state == TCP_TIME_WAIT) {
+		tw = bpf_skc_to_tcp_timewait_sock(skc);
+		if (!tw)
+			return 0;
+		__u64 key = (__u64)tw;
+		struct twctx n = { .cookie = BPF_CORE_READ(skc, skc_cookie.counter),
+				   .substate = BPF_CORE_READ(tw, tw_sk.tw_substate),
+				   .gauged = 1 };
+
+		if (bpf_map_update_elem(&twctxs, &key, &n, BPF_NOEXIST) == 0) {
+			agg_gauge(skc, 0, n.substate);
+			stat_inc(STAT_SEEDED);
+		}
+		return 0;
+	}
+	tp = bpf_skc_to_tcp_sock(skc);
+	if (!tp)
+		return 0; /* a request socket */
+	__u64 cookie = bpf_get_socket_cookie(tp);
+	struct conn zero = { .state = state, .gauged = 1 };
+
+	path_push(&zero, state);
+	if (state == TCP_LISTEN)
+		zero.facts |= F_LISTENER;
+	if (bpf_map_update_elem(&conns, &cookie, &zero, BPF_NOEXIST) == 0) {
+		agg_gauge(skc, 0, state);
+		stat_inc(STAT_SEEDED);
+	}
 	return 0;
 }
 

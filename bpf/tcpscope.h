@@ -105,12 +105,36 @@ struct tcpscope_event {
 	char comm[TCPSCOPE_COMM_LEN];
 };
 
+/* In-kernel aggregation ("aggs" map, per netns inode, per CPU): what `tcpscope stats` and
+ * `serve` read without a copy of each event. States are the kernel's TCP state numbers;
+ * TIME_WAIT appears as the timewait socket's substate, as in the event stream. */
+#define TCPSCOPE_NSTATES 16 /* > TCP_MAX_STATES */
+#define TCPSCOPE_HIST_SLOTS 32 /* log2 microseconds: slot 0 < 1 us, slot i < 2^i us */
+#define TCPSCOPE_NOPEN 3 /* enum tcpscope_open */
+#define TCPSCOPE_NCLOSE 10 /* enum tcpscope_close */
+#define TCPSCOPE_NCAUSE 4 /* enum tcpscope_tw_cause */
+
+struct tcpscope_agg {
+	/* lifecycle transitions as `watch` shows them: the timewait handoff counts once,
+	 * FIN_WAIT2/CLOSING -> TIME_WAIT (or -> FIN_WAIT2 for an orphan), then -> CLOSE */
+	__u64 transitions[TCPSCOPE_NSTATES][TCPSCOPE_NSTATES];
+	__u64 time_hist[TCPSCOPE_NSTATES][TCPSCOPE_HIST_SLOTS]; /* time spent in a state */
+	__u64 time_sum_ns[TCPSCOPE_NSTATES];
+	__s64 sockets[TCPSCOPE_NSTATES]; /* current sockets: +1 entering, -1 leaving, seeded */
+	__u64 tw_entered;
+	__u64 tw_left[TCPSCOPE_NCAUSE]; /* by enum tcpscope_tw_cause */
+	__u64 keepalive_probes;
+	__u64 conns[TCPSCOPE_NOPEN][TCPSCOPE_NCLOSE]; /* ended connections by open and close kind */
+};
+
 /* Counters in the per-CPU "stats" array. */
 enum tcpscope_stat {
 	STAT_EVENTS = 0, /* records submitted */
 	STAT_LOST = 1, /* ring buffer reservation failed: record dropped */
 	STAT_CONN_FULL = 2, /* connection table full: connection not tracked */
 	STAT_FILTERED = 3, /* events dropped by in-kernel filters */
+	STAT_AGG_FULL = 4, /* no aggregates for the netns (table full, no memory): not counted */
+	STAT_SEEDED = 5, /* sockets counted by the start-up socket walk */
 	STAT_MAX,
 };
 

@@ -5,12 +5,13 @@
 set -eu
 
 # build: clang/llvm (BPF), bpftool (vmlinux.h, skeletons), libbpf/libelf/zlib, C++ libraries
-# tests: gtest, python3, iproute2 (netns, veth), libbpf-tools (bcc's tcpstates, compared against)
+# tests: gtest, python3, iproute2 (netns, veth), libbpf-tools (bcc's tcpstates, compared against),
+#   prometheus (a real server scraping `tcpscope serve`, and promtool)
 # VM test bed (tools/vm): QEMU, busybox-static (the guest's initramfs), the kernel's own
 #   kselftest framework from linux-source-6.1 (its install step uses rsync), and Debian's
 #   6.1 and 6.12 kernels with headers
 PKGS="make pkg-config g++ clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
-libcli11-dev libfmt-dev libgtest-dev python3 iproute2 libbpf-tools \
+libcli11-dev libfmt-dev libgtest-dev python3 iproute2 libbpf-tools prometheus \
 qemu-system-x86 busybox-static linux-source-6.1 rsync xz-utils"
 BACKPORTS=/etc/apt/sources.list.d/tcpscope-bookworm-backports.sources
 
@@ -77,3 +78,12 @@ done
 echo "install-deps: installing$missing"
 # shellcheck disable=SC2086
 apt-get install -y -q --no-install-recommends $missing
+# The tests start their own Prometheus on a free port; the packaged service, which Debian
+# starts on :9090 at install, is not wanted on a development machine.
+case " $missing " in
+*" prometheus "*)
+	if [ -d /run/systemd/system ]; then
+		echo "install-deps: disabling the prometheus service Debian started (tests run their own)"
+		systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+	fi ;;
+esac

@@ -4,6 +4,8 @@
 #include <variant>
 
 #include "options.h"
+#include "serve.h"
+#include "stats.h"
 #include "watch.h"
 
 int main(int argc, char **argv)
@@ -17,5 +19,9 @@ int main(int argc, char **argv)
 	}
 	if (auto *exit = std::get_if<tcpscope::Exit>(&*cmd))
 		return exit->code;
+	if (auto *serve = std::get_if<tcpscope::ServeOptions>(&*cmd))
+		return tcpscope::run_serve(*serve);
+	if (auto *stats = std::get_if<tcpscope::StatsOptions>(&*cmd))
+		return tcpscope::run_stats(*stats);
 	return tcpscope::run_watch(std::get<tcpscope::WatchOptions>(*cmd));
 }

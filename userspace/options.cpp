@@ -65,6 +65,36 @@ Result<Command> parse_cli(int argc, const char *const *argv)
 	j->excludes(c);
 	watch->add_flag("-v,--verbose", w.verbose, "libbpf's log and the hooks chosen");
 
+	StatsOptions st;
+	std::string st_netns;
+	bool st_json = false, st_prom = false;
+	auto *stats = app.add_subcommand(
+		"stats", "aggregates counted in the kernel: sockets per state, transitions, time in "
+			 "state, TIME_WAIT, keepalive, closed connections");
+	stats->add_option("-i,--interval", st.interval,
+			  "print every SEC seconds until interrupted (default: once, after 1 s)")
+		->check(CLI::Range(0.1, 86400.0));
+	stats->add_option("-c,--count", st.count, "stop after N snapshots")
+		->check(CLI::Range(uint64_t(1), UINT64_MAX));
+	auto *sj = stats->add_flag("--json", st_json, "one JSON object per snapshot and line");
+	auto *sp = stats->add_flag("--prometheus", st_prom, "Prometheus text exposition");
+	sj->excludes(sp);
+	stats->add_option("--netns", st_netns, "only this network namespace: inode or /run/netns/NAME");
+	stats->add_flag("--per-netns", st.per_netns,
+			"with --prometheus: one series per network namespace (netns label)");
+	stats->add_flag("-v,--verbose", st.verbose, "libbpf's log and the hooks chosen");
+
+	ServeOptions sv;
+	std::string listen = "127.0.0.1:9977";
+	auto *serve = app.add_subcommand(
+		"serve", "Prometheus exporter: /metrics and /healthz over HTTP, aggregates counted "
+			 "in the kernel");
+	serve->add_option("--listen", listen, "ADDR:PORT to serve on, numeric ([::1]:PORT for IPv6)")
+		->capture_default_str();
+	serve->add_flag("--per-netns", sv.per_netns,
+			"one series per network namespace (netns label; more series)");
+	serve->add_flag("-v,--verbose", sv.verbose, "libbpf's log and the hooks chosen");
+
 	try {
 		app.parse(argc, argv);
 	} catch (const CLI::CallForHelp &) {
@@ -78,11 +108,42 @@ Result<Command> parse_cli(int argc, const char *const *argv)
 	}
 
 	// CLI11 wraps negative numbers into unsigned options and lets NaN through its checks
-	for (const char *opt : {"--count", "--pid"})
-		for (const auto &r : watch->get_option(opt)->results())
+	for (auto *opt : {watch->get_option("--count"), watch->get_option("--pid"),
+			  stats->get_option("--count")})
+		for (const auto &r : opt->results())
 			if (!r.empty() && r[0] == '-')
 				return usage_error("parse", "command line",
-						   std::string(opt) + ": '" + r + "' is negative");
+						   opt->get_name() + ": '" + r + "' is negative");
+	if (app.got_subcommand(serve)) {
+		auto addr = parse_listen(listen);
+		if (!addr)
+			return addr.error();
+		sv.listen = *addr;
+		return Command{sv};
+	}
+	if (app.got_subcommand(stats)) {
+		if (!std::isfinite(st.interval))
+			return usage_error("parse", "command line",
+					   "--interval: not a finite number of seconds");
+		if (stats->count("--interval") && !stats->count("--count"))
+			st.count = 0;
+		if (stats->count("--netns")) {
+			auto n = parse_netns(st_netns);
+			if (!n)
+				return n.error();
+			st.netns = *n;
+			if (st_prom)
+				return usage_error("parse", "command line",
+						   "--netns applies to the table and JSON; use "
+						   "--per-netns with --prometheus");
+		}
+		if (st.per_netns && !st_prom)
+			return usage_error("parse", "command line", "--per-netns needs --prometheus");
+		st.format = st_json ? StatsFormat::json
+			    : st_prom ? StatsFormat::prometheus
+				      : StatsFormat::table;
+		return Command{st};
+	}
 	if (!std::isfinite(w.duration))
 		return usage_error("parse", "command line",
 				   "--duration: not a finite number of seconds");

@@ -10,6 +10,7 @@
 
 #include "error.h"
 #include "format.h"
+#include "http_server.h"
 #include "ports.h"
 
 namespace tcpscope {
@@ -30,12 +31,29 @@ struct WatchOptions {
 	OutputFormat format = OutputFormat::text;
 };
 
+enum class StatsFormat { table, json, prometheus };
+
+struct StatsOptions {
+	double interval = 1;     // seconds between snapshots (the first one too)
+	uint64_t count = 1;      // snapshots, 0: until interrupted (--interval alone)
+	StatsFormat format = StatsFormat::table;
+	std::optional<uint32_t> netns; // only this namespace (table, JSON)
+	bool per_netns = false;        // Prometheus: a netns label on every series
+	bool verbose = false;
+};
+
+struct ServeOptions {
+	ListenAddr listen;      // default 127.0.0.1:9977
+	bool per_netns = false; // a netns label on every series
+	bool verbose = false;
+};
+
 // Help or version text already printed: exit with this code.
 struct Exit {
 	int code;
 };
 
-using Command = std::variant<WatchOptions, Exit>;
+using Command = std::variant<WatchOptions, StatsOptions, ServeOptions, Exit>;
 
 // Parses argv. Usage errors come back as Error (exit code 2 for the caller); --help
 // prints and returns Exit{0}.

@@ -9,11 +9,18 @@
 #include <sys/socket.h>
 
 #include <fcntl.h>
+#include <sched.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdarg>
+#include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <iterator>
+#include <map>
+#include <thread>
 
 #include "probe.h"
 #include "tcpscope.skel.h"
@@ -98,7 +105,21 @@ void fill_ports(struct bpf_map *map, uint32_t slot, const PortSet &set)
 	bpf_map__update_elem(map, &slot, sizeof(slot), bits.data(), bits.size() * 8, BPF_ANY);
 }
 
+bool verbose_libbpf;
+
+int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	(void)level; // even warnings stay behind -v
+	return verbose_libbpf ? vfprintf(stderr, fmt, args) : 0;
+}
+
 } // namespace
+
+void set_libbpf_verbose(bool verbose)
+{
+	verbose_libbpf = verbose;
+	libbpf_set_print(libbpf_log);
+}
 
 Result<std::unique_ptr<Tracer>> Tracer::open(const TracerConfig &cfg, Sink sink,
 					     std::vector<std::string> &log,
@@ -148,6 +169,12 @@ Result<std::unique_ptr<Tracer>> Tracer::open(const TracerConfig &cfg, Sink sink,
 	}
 
 	auto *ro = t->skel_->rodata;
+	ro->emit_events = cfg.events;
+	ro->aggregate = cfg.aggregate;
+	if (!cfg.events) // nothing is reserved on it: the smallest ring (one page)
+		bpf_map__set_max_entries(t->skel_->maps.events, getpagesize());
+	if (cfg.aggregate)
+		bpf_program__set_autoload(t->skel_->progs.seed_sockets, true);
 	ro->filter_family = cfg.family;
 	ro->filter_netns = cfg.netns;
 	ro->filter_pid = cfg.pid;
@@ -221,6 +248,13 @@ Result<std::unique_ptr<Tracer>> Tracer::open(const TracerConfig &cfg, Sink sink,
 		t->links_.push_back(link);
 	}
 
+	if (cfg.aggregate) {
+		t->seed_link_ = bpf_program__attach_iter(t->skel_->progs.seed_sockets, nullptr);
+		if (!t->seed_link_)
+			degraded.push_back({"socket walk (iter/tcp)",
+					    std::string("attach failed: ") + strerror(errno) +
+						    ": gauges count only sockets that change state"});
+	}
 	t->rb_ = ring_buffer__new(bpf_map__fd(t->skel_->maps.events), on_sample, t.get(), nullptr);
 	if (!t->rb_)
 		return sys_error("create ring buffer", "events", errno);
@@ -229,6 +263,7 @@ Result<std::unique_ptr<Tracer>> Tracer::open(const TracerConfig &cfg, Sink sink,
 
 Tracer::~Tracer()
 {
+	bpf_link__destroy(seed_link_);
 	ring_buffer__free(rb_);
 	for (auto *l : links_)
 		bpf_link__destroy(l);
@@ -261,7 +296,97 @@ KernelStats Tracer::stats() const
 		for (auto v : vals)
 			sum[i] += v;
 	}
-	return {sum[STAT_EVENTS], sum[STAT_LOST], sum[STAT_CONN_FULL], sum[STAT_FILTERED]};
+	return {sum[STAT_EVENTS], sum[STAT_LOST],     sum[STAT_CONN_FULL],
+		sum[STAT_FILTERED], sum[STAT_AGG_FULL], sum[STAT_SEEDED]};
+}
+
+int Tracer::aggs_fd() const
+{
+	return bpf_map__fd(skel_->maps.aggs);
+}
+
+namespace {
+
+// Runs the socket iterator once from inside the namespace of ns_fd (the tcp iterator
+// walks the namespace of the process that creates it). A thread of its own, so the
+// agent's other threads stay where they are.
+int walk_in_netns(int link_fd, int ns_fd)
+{
+	int err = 0;
+	std::thread t([&] {
+		if (setns(ns_fd, CLONE_NEWNET)) {
+			err = errno;
+			return;
+		}
+		int it = bpf_iter_create(link_fd);
+		if (it < 0) {
+			err = errno;
+			return;
+		}
+		char buf[64];
+		ssize_t n;
+		while ((n = read(it, buf, sizeof(buf))) > 0)
+			;
+		if (n < 0)
+			err = errno;
+		close(it);
+	});
+	t.join();
+	return err;
+}
+
+// Every network namespace with a process in it or a name under /run/netns, by inode.
+std::map<ino_t, std::string> all_netns()
+{
+	std::map<ino_t, std::string> found;
+	struct stat st;
+
+	auto add = [&](const std::string &path) {
+		if (stat(path.c_str(), &st) == 0)
+			found.emplace(st.st_ino, path);
+	};
+	std::error_code ec;
+	for (const auto &d : std::filesystem::directory_iterator("/proc", ec)) {
+		const auto name = d.path().filename().string();
+		if (!name.empty() && name.find_first_not_of("0123456789") == std::string::npos)
+			add(d.path().string() + "/ns/net");
+	}
+	for (const auto &d : std::filesystem::directory_iterator("/run/netns", ec))
+		add(d.path().string());
+	return found;
+}
+
+} // namespace
+
+Result<size_t> Tracer::seed(std::vector<std::string> &log)
+{
+	size_t walked = 0;
+
+	if (!seed_link_)
+		return 0;
+	// The aggregates of every namespace known now are made here, where memory is plentiful:
+	// the kernel side makes them on first use in atomic context, where a large per-CPU
+	// value can fail to allocate until the allocator refills (counted as agg_full).
+	int ncpu = libbpf_num_possible_cpus();
+	std::vector<struct tcpscope_agg> zero(ncpu > 0 ? ncpu : 1);
+	for (const auto &[ino, path] : all_netns()) {
+		uint32_t key = ino;
+		bpf_map_update_elem(aggs_fd(), &key, zero.data(), BPF_NOEXIST);
+	}
+	for (const auto &[ino, path] : all_netns()) {
+		int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+		int err = fd < 0 ? errno : walk_in_netns(bpf_link__fd(seed_link_), fd);
+
+		if (fd >= 0)
+			close(fd);
+		if (err) {
+			log.push_back("socket walk of netns " + std::to_string(ino) + " (" + path +
+				      ") failed: " + strerror(err)); // it may have just gone away
+			continue;
+		}
+		walked++;
+	}
+	return walked;
 }
 
 } // namespace tcpscope

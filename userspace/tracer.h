@@ -26,6 +26,8 @@ struct TracerConfig {
 	uint32_t pid = 0;
 	std::optional<PortSet> lports;
 	std::optional<PortSet> dports;
+	bool events = true;     // records on the ring buffer (watch)
+	bool aggregate = false; // in-kernel aggregates (stats, serve), seeded by seed()
 };
 
 struct KernelStats {
@@ -33,6 +35,8 @@ struct KernelStats {
 	uint64_t lost = 0;      // ring buffer full: records dropped
 	uint64_t conn_full = 0; // connection table full: connections not tracked
 	uint64_t filtered = 0;  // dropped by in-kernel filters
+	uint64_t agg_full = 0;  // updates lost: no aggregates for the netns (full, no memory)
+	uint64_t seeded = 0;    // sockets counted by the start-up walk
 };
 
 // A hook the kernel could not give us, and what is missing because of it.
@@ -40,6 +44,9 @@ struct Degraded {
 	std::string feature;
 	std::string impact;
 };
+
+// libbpf's own log on stderr (-v) or nowhere: the agent reports failures in its own words.
+void set_libbpf_verbose(bool verbose);
 
 class Tracer {
       public:
@@ -59,12 +66,20 @@ class Tracer {
 	int poll(int timeout_ms);
 	KernelStats stats() const;
 
+	// Aggregate mode: walks the sockets of every network namespace once, so the state
+	// gauges count the sockets that existed before the programs were attached. Returns
+	// the namespaces walked; ones that could not be entered go to `log`.
+	Result<size_t> seed(std::vector<std::string> &log);
+	// The aggs map's file descriptor (aggregate.h reads it).
+	int aggs_fd() const;
+
       private:
 	Tracer() = default;
 	static int on_sample(void *ctx, void *data, size_t size);
 
 	struct tcpscope_bpf *skel_ = nullptr;
 	std::vector<struct bpf_link *> links_;
+	struct bpf_link *seed_link_ = nullptr;
 	struct ring_buffer *rb_ = nullptr;
 	Sink sink_;
 };

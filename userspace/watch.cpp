@@ -25,17 +25,6 @@ void on_signal(int)
 	stop_requested = 1;
 }
 
-bool verbose_libbpf;
-
-int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list args)
-{
-	(void)level;
-	// even warnings stay behind -v: the agent reports failures in its own words
-	if (!verbose_libbpf)
-		return 0;
-	return vfprintf(stderr, fmt, args);
-}
-
 uint64_t now_ns(clockid_t clk)
 {
 	struct timespec ts;
@@ -92,8 +81,7 @@ int run_watch(const WatchOptions &o)
 	sigaction(SIGTERM, &sa, nullptr);
 	signal(SIGPIPE, SIG_IGN);
 
-	verbose_libbpf = o.verbose;
-	libbpf_set_print(libbpf_log);
+	set_libbpf_verbose(o.verbose);
 
 	Clock clock;
 	clock.wall = o.wall_time;

@@ -1,0 +1,452 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0
+"""Host tests of `tcpscope stats` and `serve`, the in-kernel aggregates: state gauges equal to
+`ss -tan` and /proc/net/sockstat (sockets made before the agent started included), exact
+transition counts for one connection, a known time in ESTABLISHED in the right histogram
+bucket, Prometheus text that promtool accepts, and a real Prometheus server scraping
+`tcpscope serve` while clients misbehave. Each workload runs in a fresh network namespace.
+Needs root and a kernel with BPF and BTF. Output is KTAP."""
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tcpscope_lib import NetNS, Skip, expect_eq, run, sh  # noqa: E402
+
+TCPSCOPE = None
+SS_NAMES = {"ESTAB": "ESTABLISHED", "SYN-SENT": "SYN_SENT", "SYN-RECV": "SYN_RECV",
+            "FIN-WAIT-1": "FIN_WAIT1", "FIN-WAIT-2": "FIN_WAIT2", "TIME-WAIT": "TIME_WAIT",
+            "CLOSE-WAIT": "CLOSE_WAIT", "LAST-ACK": "LAST_ACK", "LISTEN": "LISTEN",
+            "CLOSING": "CLOSING"}
+
+
+class Stats:
+    """`tcpscope stats --json --interval 0.2 ARGS...` in the background: its snapshots."""
+
+    def __init__(self, *args, ready_timeout=30):
+        self.proc = subprocess.Popen([TCPSCOPE, "stats", "--json", "--interval", "0.2", *args],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.snaps = []
+        self.cond = threading.Condition()
+        threading.Thread(target=self._read, daemon=True).start()
+        self.wait_for(lambda s: True, ready_timeout, "the first snapshot")
+
+    def _read(self):
+        for line in self.proc.stdout:
+            with self.cond:
+                self.snaps.append(json.loads(line))
+                self.cond.notify_all()
+        with self.cond:
+            self.cond.notify_all()
+
+    def wait_for(self, pred, timeout=10, what="condition"):
+        """Waits for a snapshot taken from now on that satisfies pred; returns it."""
+        with self.cond:
+            start = len(self.snaps)
+            ok = self.cond.wait_for(lambda: any(pred(s) for s in self.snaps[start:]) or
+                                    self.proc.poll() is not None, timeout)
+            hits = [s for s in self.snaps[start:] if pred(s)]
+            if not ok or not hits:
+                last = self.snaps[-1] if self.snaps else None
+                raise AssertionError("timed out after %ss waiting for %s; last snapshot: %s%s" % (
+                    timeout, what, json.dumps(last),
+                    "; stderr: " + self.proc.stderr.read() if self.proc.poll() is not None else ""))
+            return hits[0]
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+
+def listener():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(16)
+    return s
+
+
+def pair(srv):
+    c = socket.create_connection(srv.getsockname(), timeout=5)
+    a, _ = srv.accept()
+    return c, a
+
+
+def active_close(c, a):
+    """The client closes first and ends in TIME_WAIT (not orphaned: it shut down first)."""
+    c.shutdown(socket.SHUT_WR)
+    expect_eq(a.recv(1), b"", "server sees the client's FIN")
+    a.close()
+    expect_eq(c.recv(1), b"", "client sees the server's FIN")
+    c.close()
+
+
+def ss_counts(ns):
+    out = sh("ip", "netns", "exec", ns.name, "ss", "-tanH").stdout
+    counts = {}
+    for line in out.splitlines():
+        st = SS_NAMES[line.split()[0]]
+        counts[st] = counts.get(st, 0) + 1
+    return counts
+
+
+def sockstat_tw(ns):
+    out = sh("ip", "netns", "exec", ns.name, "cat", "/proc/net/sockstat").stdout
+    tcp = next(line.split() for line in out.splitlines() if line.startswith("TCP:"))
+    return int(tcp[tcp.index("tw") + 1])
+
+
+def nonzero(d):
+    return {k: v for k, v in d.items() if v}
+
+
+def with_ns(fn):
+    def wrapper():
+        ns = NetNS("tss")
+        try:
+            fn(ns)
+        finally:
+            ns.delete()
+    wrapper.__name__ = fn.__name__
+    return wrapper
+
+
+@with_ns
+def gauges_equal_ss_with_sockets_from_before_start(ns):
+    keep = []
+    with ns:
+        srv = listener()
+        a_c, a_s = pair(srv)                      # 2 ESTABLISHED, closed later
+        b_c, b_s = pair(srv)
+        b_c.shutdown(socket.SHUT_WR)              # FIN_WAIT2 + CLOSE_WAIT
+        b_s.recv(1)
+        for _ in range(3):                        # 3 TIME_WAIT
+            active_close(*pair(srv))
+        keep += [srv, b_c, b_s]
+    stats = Stats("--netns", ns.path)
+    try:
+        with ns:
+            keep += pair(srv)                     # 2 more ESTABLISHED
+            active_close(a_c, a_s)                # a made-before pair goes to TIME_WAIT
+        want = {"LISTEN": 1, "ESTABLISHED": 2, "FIN_WAIT2": 1, "CLOSE_WAIT": 1, "TIME_WAIT": 4}
+        snap = stats.wait_for(lambda s: nonzero(s["sockets"]) == want, what="gauges %s" % want)
+        expect_eq(ss_counts(ns), want, "ss -tan")
+        expect_eq(sockstat_tw(ns), 4, "sockstat tw")
+        expect_eq(snap["timewait"]["entered"], 1, "TIME_WAIT entered since start")
+        if snap["agent"]["seeded"] < 8:
+            raise AssertionError("only %d sockets seeded" % snap["agent"]["seeded"])
+    finally:
+        stats.stop()
+        for s in keep:
+            s.close()
+
+
+@with_ns
+def transitions_of_one_connection(ns):
+    stats = Stats("--netns", ns.path)
+    try:
+        with ns:
+            srv = listener()
+            active_close(*pair(srv))
+        want = {("CLOSE", "LISTEN"): 1, ("CLOSE", "SYN_SENT"): 1,
+                ("SYN_SENT", "ESTABLISHED"): 1, ("LISTEN", "SYN_RECV"): 1,
+                ("SYN_RECV", "ESTABLISHED"): 1, ("ESTABLISHED", "FIN_WAIT1"): 1,
+                ("FIN_WAIT1", "FIN_WAIT2"): 1, ("FIN_WAIT2", "TIME_WAIT"): 1,
+                ("ESTABLISHED", "CLOSE_WAIT"): 1, ("CLOSE_WAIT", "LAST_ACK"): 1,
+                ("LAST_ACK", "CLOSE"): 1}
+
+        def got(s):
+            return {(t["from"], t["to"]): t["count"] for t in s["transitions"]}
+        snap = stats.wait_for(lambda s: got(s) == want and s["connections"], what="transitions")
+        # the server's connection has ended; the client's ends when its TIME_WAIT does
+        expect_eq(snap["connections"], [{"open": "passive", "close": "passive", "count": 1}],
+                  "closed connections")
+        expect_eq((snap["timewait"]["entered"], snap["sockets"]["TIME_WAIT"]), (1, 1),
+                  "TIME_WAIT entered, now")
+        srv.close()
+    finally:
+        stats.stop()
+
+
+@with_ns
+def two_seconds_established_lands_in_its_bucket(ns):
+    """Both ends held in ESTABLISHED for 2 s: log2 buckets [1.048576, 2.097152) s."""
+    stats = Stats("--netns", ns.path)
+    try:
+        with ns:
+            srv = listener()
+            c, a = pair(srv)
+            time.sleep(2.0)  # the workload: a connection idle in ESTABLISHED
+            active_close(c, a)
+            srv.close()
+
+        def est(s):
+            return s["time_in_state"].get("ESTABLISHED", {"count": 0})
+        snap = stats.wait_for(lambda s: est(s)["count"] == 2, what="two ESTABLISHED durations")
+        expect_eq(est(snap)["buckets"], [{"le_us": 2097152, "count": 2}], "ESTABLISHED buckets")
+        if not 4.0 <= est(snap)["sum_s"] <= 4.2:
+            raise AssertionError("ESTABLISHED sum %.3f s, want about 4" % est(snap)["sum_s"])
+    finally:
+        stats.stop()
+
+
+@with_ns
+def prometheus_text_passes_promtool(ns):
+    promtool = shutil.which("promtool")
+    if not promtool:
+        raise Skip("promtool not installed (Debian package prometheus)")
+    with ns:
+        srv = listener()
+        c, a = pair(srv)
+        out = sh(TCPSCOPE, "stats", "--prometheus", "--per-netns", "--interval", "0.2",
+                 "--count", "1").stdout
+        c.close()
+        a.close()
+        srv.close()
+    p = subprocess.run([promtool, "check", "metrics"], input=out, capture_output=True, text=True)
+    if p.returncode != 0:
+        raise AssertionError("promtool check metrics: %s%s" % (p.stdout, p.stderr))
+    line = 'tcpscope_sockets{netns="%d",state="ESTABLISHED"} 2' % ns.inode
+    if line not in out.splitlines():
+        raise AssertionError("no line %r in:\n%s" % (line, out))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_get(url, timeout=5):
+    """(status, body) of a GET; (None, reason) when nothing answers."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+    except OSError as e:
+        return None, str(e)
+
+
+def wait_http(url, what, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status, body = http_get(url)
+        if status == 200:
+            return body
+        time.sleep(0.1)
+    raise AssertionError("%s: no 200 from %s within %ds (last: %s %s)" % (what, url, timeout,
+                                                                         status, body))
+
+
+def raw_http(port, data, shut=True):
+    """Sends data as is and returns the status line of the answer ('' if none)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(data)
+        if shut:
+            s.shutdown(socket.SHUT_WR)
+        return s.makefile("rb").readline().decode().strip()
+
+
+class Serve:
+    def __init__(self, *args):
+        self.port = free_port()
+        self.proc = subprocess.Popen([TCPSCOPE, "serve", "--listen", "127.0.0.1:%d" % self.port,
+                                      *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                     text=True)
+        wait_http("http://127.0.0.1:%d/healthz" % self.port, "tcpscope serve")
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            return self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait()
+
+
+class Prometheus:
+    """Debian's prometheus scraping one target every second, storage in a temp dir."""
+
+    def __init__(self, target):
+        binary = shutil.which("prometheus")
+        if not binary:
+            raise Skip("prometheus not installed (Debian package prometheus)")
+        self.dir = tempfile.mkdtemp(prefix="tcpscope-prom.")
+        self.port = free_port()
+        with open(os.path.join(self.dir, "prometheus.yml"), "w") as f:
+            f.write("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
+                    "scrape_configs:\n  - job_name: tcpscope\n    static_configs:\n"
+                    "      - targets: ['%s']\n" % target)
+        self.log = open(os.path.join(self.dir, "prometheus.log"), "w")
+        self.proc = subprocess.Popen(
+            [binary, "--config.file", os.path.join(self.dir, "prometheus.yml"),
+             "--storage.tsdb.path", os.path.join(self.dir, "data"),
+             "--web.listen-address", "127.0.0.1:%d" % self.port],
+            stdout=self.log, stderr=subprocess.STDOUT)
+        wait_http("http://127.0.0.1:%d/-/ready" % self.port, "prometheus", timeout=60)
+
+    def query(self, q):
+        """The instant vector's values, keyed by the series' labels."""
+        status, body = http_get("http://127.0.0.1:%d/api/v1/query?query=%s" % (
+            self.port, urllib.parse.quote(q)))
+        if status != 200:
+            raise AssertionError("query %s: %s %s" % (q, status, body))
+        return {json.dumps(r["metric"], sort_keys=True): r["value"][1]
+                for r in json.loads(body)["data"]["result"]}
+
+    def wait_value(self, q, want, timeout=30):
+        deadline = time.monotonic() + timeout
+        got = None
+        while time.monotonic() < deadline:
+            got = list(self.query(q).values())
+            if got == [want]:
+                return
+            time.sleep(0.2)
+        raise AssertionError("prometheus: %s = %s after %ds, want [%r]" % (q, got, timeout, want))
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@with_ns
+def serve_scraped_by_real_prometheus(ns):
+    """Five active closes in a fresh netns: Prometheus, scraping every second, reads
+    tcpscope_timewait_entered_total of that netns as exactly 5, while a slow client holds a
+    half-sent request open and another sends garbage."""
+    serve = Serve("--per-netns")
+    prom = None
+    try:
+        prom = Prometheus("127.0.0.1:%d" % serve.port)
+        prom.wait_value('up{job="tcpscope"}', "1")
+        slow = socket.create_connection(("127.0.0.1", serve.port), timeout=5)
+        slow.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")  # and never the end
+        expect_eq(raw_http(serve.port, b"\x16\x03\x01garbage\r\n\r\n"),
+                  "HTTP/1.1 400 Bad Request", "answer to garbage")
+        with ns:
+            srv = listener()
+            for _ in range(5):
+                active_close(*pair(srv))
+            srv.close()
+        prom.wait_value('tcpscope_timewait_entered_total{netns="%d"}' % ns.inode, "5")
+        prom.wait_value('tcpscope_sockets{netns="%d",state="TIME_WAIT"}' % ns.inode, "5")
+        prom.wait_value('tcpscope_transitions_total{netns="%d",from="FIN_WAIT2",'
+                        'to="TIME_WAIT"}' % ns.inode, "5")
+        prom.wait_value('up{job="tcpscope"}', "1")
+        slow.close()
+        status, body = http_get("http://127.0.0.1:%d/metrics" % serve.port)
+        p = subprocess.run(["promtool", "check", "metrics"], input=body, capture_output=True,
+                           text=True)
+        if status != 200 or p.returncode != 0:
+            raise AssertionError("/metrics %s; promtool: %s%s" % (status, p.stdout, p.stderr))
+    finally:
+        if prom:
+            prom.stop()
+        expect_eq(serve.stop(), 0, "exit code of tcpscope serve after SIGINT")
+
+
+def serve_errors():
+    """Bad --listen and a port in use fail with a clear error and change nothing: the server
+    already there keeps serving; bad requests get their HTTP status."""
+    for arg, needle in [("", "empty"), ("127.0.0.1", "missing ':PORT'"),
+                        ("127.0.0.1:0", "'0' is not a port"),
+                        ("127.0.0.1:65536", "'65536' is not a port"),
+                        ("1.2.3:80", "not a numeric IPv4"), ("::1:80", "needs brackets"),
+                        ("localhost:80", "not resolved"), ("127.0.0.1:http", "'http' is not")]:
+        p = subprocess.run([TCPSCOPE, "serve", "--listen", arg], capture_output=True, text=True,
+                           timeout=10)
+        expect_eq(p.returncode, 2, "exit code of --listen %r" % arg)
+        if needle not in p.stderr:
+            raise AssertionError("--listen %r: stderr %r lacks %r" % (arg, p.stderr, needle))
+    serve = Serve()
+    try:
+        p = subprocess.run([TCPSCOPE, "serve", "--listen", "127.0.0.1:%d" % serve.port],
+                           capture_output=True, text=True, timeout=30)
+        expect_eq(p.returncode, 1, "exit code with the port in use")
+        expect_eq(p.stderr.strip(), "tcpscope: failed to listen on 127.0.0.1:%d: Address "
+                  "already in use" % serve.port, "port in use")
+        for req, want in [(b"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n", "404 Not Found"),
+                          (b"POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
+                           "405 Method Not Allowed"),
+                          (b"BLAH\r\n\r\n", "400 Bad Request"),
+                          (b"GET /metrics HTTP/1.1\r\n" + b"X: " + b"a" * 9000 + b"\r\n\r\n",
+                           "431 Request Header Fields Too Large")]:
+            expect_eq(raw_http(serve.port, req, shut=False), "HTTP/1.1 " + want,
+                      "answer to %r" % req[:30])
+        status, body = http_get("http://127.0.0.1:%d/metrics" % serve.port)
+        expect_eq((status, "tcpscope_sockets{" in body), (200, True), "metrics after all that")
+    finally:
+        expect_eq(serve.stop(), 0, "exit code of tcpscope serve after SIGINT")
+
+
+def cli_errors():
+    for args, needle in [
+        (["stats", "--interval", "0"], "--interval"),
+        (["stats", "--interval", "-1"], "--interval"),
+        (["stats", "--interval", "nan"], "--interval"),
+        (["stats", "--interval", "abc"], "--interval"),
+        (["stats", "--count", "0"], "--count"),
+        (["stats", "--count", "-3"], "--count"),
+        (["stats", "--json", "--prometheus"], "excludes"),
+        (["stats", "--per-netns"], "--per-netns needs --prometheus"),
+        (["stats", "--prometheus", "--netns", "1"], "--netns applies"),
+        (["stats", "--netns", "/nonexistent"], "No such file"),
+    ]:
+        p = subprocess.run([TCPSCOPE, *args], capture_output=True, text=True, timeout=10)
+        expect_eq(p.returncode, 2, "exit code of %s" % args)
+        if needle not in p.stderr or p.stdout:
+            raise AssertionError("%s: stderr %r lacks %r" % (args, p.stderr, needle))
+
+
+def main():
+    global TCPSCOPE
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--tcpscope", required=True)
+    ap.add_argument("tests", nargs="*")
+    opts = ap.parse_args()
+    TCPSCOPE = os.path.abspath(opts.tcpscope)
+    tests = [
+        ("gauges_equal_ss_with_sockets_from_before_start",
+         gauges_equal_ss_with_sockets_from_before_start),
+        ("transitions_of_one_connection", transitions_of_one_connection),
+        ("two_seconds_established_lands_in_its_bucket",
+         two_seconds_established_lands_in_its_bucket),
+        ("prometheus_text_passes_promtool", prometheus_text_passes_promtool),
+        ("serve_scraped_by_real_prometheus", serve_scraped_by_real_prometheus),
+        ("serve_errors", serve_errors),
+        ("cli_errors", cli_errors),
+    ]
+    if opts.tests:
+        tests = [t for t in tests if t[0] in opts.tests]
+    if os.geteuid() != 0:
+        print("TAP version 13\n1..0 # SKIP needs root")
+        return 4
+    return run(tests)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,25 @@
+// SPDX-License-Identifier: GPL-2.0
+// `tcpscope stats`: snapshots of the in-kernel aggregates as a table, JSON or Prometheus text.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "aggregate.h"
+#include "options.h"
+#include "tracer.h"
+
+namespace tcpscope {
+
+// The BPF side in aggregate mode (no ring buffer records), attached and seeded; what it
+// noted goes to stderr (hooks with verbose, degraded features always). nullptr after
+// printing the error.
+std::unique_ptr<Tracer> open_aggregator(bool verbose);
+
+// The current aggregates and agent counters.
+Snapshot snapshot(const Tracer &t, double uptime);
+
+int run_stats(const StatsOptions &opts);
+
+} // namespace tcpscope
