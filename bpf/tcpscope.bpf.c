@@ -176,6 +176,13 @@ struct {
 	__type(value, struct tcpscope_agg);
 } agg_zero SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct tcpscope_port_key);
+	__type(value, struct tcpscope_port_agg);
+} ports_agg SEC(".maps");
+
 struct inet_connection_sock___ka {
 	struct timer_list icsk_keepalive_timer;
 } __attribute__((preserve_access_index));
@@ -276,6 +283,30 @@ static __always_inline void agg_gauge(const struct sock_common *skc, __u8 from, 
 		a->sockets[from & (TCPSCOPE_NSTATES - 1)]--;
 	if (to && to != TCP_CLOSE)
 		a->sockets[to & (TCPSCOPE_NSTATES - 1)]++;
+}
+
+static __always_inline struct tcpscope_port_agg *port_agg(const struct sock_common *skc)
+{
+	struct tcpscope_port_key key = { .netns = skc_netns(skc),
+					 .port = BPF_CORE_READ(skc, skc_num) };
+	struct tcpscope_port_agg zero = {}, *p;
+
+	if (!aggregate)
+		return NULL;
+	p = bpf_map_lookup_elem(&ports_agg, &key);
+	if (p)
+		return p;
+	bpf_map_update_elem(&ports_agg, &key, &zero, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&ports_agg, &key);
+}
+
+/* A timewait socket counted (+1) or gone (-1) on its local port. */
+static __always_inline void port_timewait(const struct sock_common *skc, __s64 d)
+{
+	struct tcpscope_port_agg *p = port_agg(skc);
+
+	if (p)
+		__sync_fetch_and_add(&p->timewait, d);
 }
 
 /* A full socket's connection moves to state (after enter_state): keep its gauge. */
@@ -595,6 +626,13 @@ static __noinline int state_change(const struct sock *sk, int old, int new, __u6
 		bpf_map_update_elem(&listeners, &key, &o, BPF_ANY);
 	}
 
+	if (old == TCP_LISTEN && new == TCP_SYN_RECV) {
+		struct tcpscope_port_agg *p = port_agg(skc);
+
+		if (p)
+			__sync_fetch_and_add(&p->accepted, 1);
+	}
+
 	switch (new) {
 	case TCP_ESTABLISHED:
 		c->facts |= F_ESTABLISHED;
@@ -758,6 +796,7 @@ static __always_inline int on_tw_armed(struct inet_timewait_sock *tw)
 		bpf_map_update_elem(&twctxs, &key, &n, BPF_ANY);
 		type = EV_TW_ENTER;
 		agg_gauge(skc, 0, sub);
+		port_timewait(skc, 1);
 	}
 	now = bpf_ktime_get_ns();
 	c = conn_lookup(cookie);
@@ -855,8 +894,10 @@ static __always_inline int on_tw_leave(struct inet_timewait_sock *tw, __u8 cause
 
 	x = bpf_map_lookup_elem(&twctxs, &key);
 	was_fw2 = x && x->substate == TCP_FIN_WAIT2;
-	if (x && x->gauged)
+	if (x && x->gauged) {
 		agg_gauge(skc, x->substate, 0);
+		port_timewait(skc, -1);
+	}
 	bpf_map_delete_elem(&twctxs, &key);
 	if (!tracked(skc))
 		return 0;
@@ -1121,6 +1162,7 @@ int seed_sockets(struct bpf_iter__tcp *ctx)
 
 		if (bpf_map_update_elem(&twctxs, &key, &n, BPF_NOEXIST) == 0) {
 			agg_gauge(skc, 0, n.substate);
+			port_timewait(skc, 1);
 			stat_inc(STAT_SEEDED);
 		}
 		return 0;

@@ -127,6 +127,18 @@ struct tcpscope_agg {
 	__u64 conns[TCPSCOPE_NOPEN][TCPSCOPE_NCLOSE]; /* ended connections by open and close kind */
 };
 
+/* Per local port ("ports_agg" map, LRU: busy ports stay), for the busiest ports in `top`. */
+struct tcpscope_port_key {
+	__u32 netns;
+	__u16 port;
+	__u16 pad;
+};
+
+struct tcpscope_port_agg {
+	__s64 timewait; /* timewait sockets on this local port now */
+	__u64 accepted; /* passive opens: connections a listener on this port took */
+};
+
 /* Counters in the per-CPU "stats" array. */
 enum tcpscope_stat {
 	STAT_EVENTS = 0, /* records submitted */

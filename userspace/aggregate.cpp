@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "event.h"
@@ -51,6 +52,59 @@ std::map<uint32_t, Agg> read_aggs(int map_fd)
 		out[key] = sum;
 	}
 	return out;
+}
+
+std::vector<PortRow> read_ports(int map_fd)
+{
+	std::vector<PortRow> out;
+	struct tcpscope_port_key key, next, *prev = nullptr;
+	struct tcpscope_port_agg val;
+
+	while (bpf_map_get_next_key(map_fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(map_fd, &key, &val))
+			continue;
+		out.push_back({key.netns, key.port, val.timewait, val.accepted});
+	}
+	return out;
+}
+
+std::vector<PortRow> busiest_ports(const Snapshot &s, const Snapshot *prev, PortOrder by,
+				   size_t n, std::optional<uint32_t> netns)
+{
+	auto sum = [&](const Snapshot &snap) {
+		std::map<uint16_t, PortRow> m;
+		for (const auto &r : snap.ports) {
+			if (netns && r.netns != *netns)
+				continue;
+			auto &row = m[r.port];
+			row.netns = netns.value_or(0);
+			row.port = r.port;
+			row.timewait += r.timewait;
+			row.accepted += r.accepted;
+		}
+		return m;
+	};
+	auto now = sum(s);
+	std::map<uint16_t, PortRow> then;
+	if (prev)
+		then = sum(*prev);
+	std::vector<PortRow> rows;
+	for (auto [port, r] : now) {
+		if (auto it = then.find(port); it != then.end() && r.accepted >= it->second.accepted)
+			r.accepted -= it->second.accepted;
+		if ((by == PortOrder::timewait ? r.timewait : int64_t(r.accepted)) > 0)
+			rows.push_back(r);
+	}
+	std::sort(rows.begin(), rows.end(), [&](const PortRow &a, const PortRow &b) {
+		int64_t ka = by == PortOrder::timewait ? a.timewait : int64_t(a.accepted);
+		int64_t kb = by == PortOrder::timewait ? b.timewait : int64_t(b.accepted);
+		return ka != kb ? ka > kb : a.port < b.port;
+	});
+	if (rows.size() > n)
+		rows.resize(n);
+	return rows;
 }
 
 void add(Agg &a, const Agg &b)

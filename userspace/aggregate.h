@@ -23,14 +23,33 @@ struct AgentCounters {
 	uint64_t seeded = 0;    // sockets counted by the start-up walk
 };
 
+// One local port of one namespace (ports_agg map).
+struct PortRow {
+	uint32_t netns = 0;
+	uint16_t port = 0;
+	int64_t timewait = 0;  // timewait sockets on it now
+	uint64_t accepted = 0; // connections its listener took since start
+};
+
 struct Snapshot {
 	std::map<uint32_t, Agg> by_netns; // netns inode -> aggregates, summed over CPUs
+	std::vector<PortRow> ports;       // every port seen, any order
 	AgentCounters agent;
 	double uptime = 0; // seconds since the programs were attached
 };
 
 // Reads every netns' per-CPU values from the aggs map and sums them.
 std::map<uint32_t, Agg> read_aggs(int map_fd);
+
+// Every entry of the ports_agg map.
+std::vector<PortRow> read_ports(int map_fd);
+
+// The n busiest ports by TIME_WAIT now, or by connections accepted since prev (a rate
+// when interval > 0; since start without prev), summed over namespaces unless one is
+// given. Ties go to the lower port.
+enum class PortOrder { timewait, accepted };
+std::vector<PortRow> busiest_ports(const Snapshot &s, const Snapshot *prev, PortOrder by,
+				   size_t n, std::optional<uint32_t> netns = std::nullopt);
 
 // a += b, field by field.
 void add(Agg &a, const Agg &b);

@@ -89,6 +89,7 @@ Snapshot snapshot(const Tracer &t, double uptime)
 	KernelStats k = t.stats();
 
 	s.by_netns = read_aggs(t.aggs_fd());
+	s.ports = read_ports(t.ports_fd());
 	s.agent = {k.conn_full, k.agg_full, k.seeded};
 	s.uptime = uptime;
 	return s;

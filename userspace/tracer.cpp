@@ -305,6 +305,11 @@ int Tracer::aggs_fd() const
 	return bpf_map__fd(skel_->maps.aggs);
 }
 
+int Tracer::ports_fd() const
+{
+	return bpf_map__fd(skel_->maps.ports_agg);
+}
+
 namespace {
 
 // Runs the socket iterator once from inside the namespace of ns_fd (the tcp iterator

@@ -70,8 +70,9 @@ class Tracer {
 	// gauges count the sockets that existed before the programs were attached. Returns
 	// the namespaces walked; ones that could not be entered go to `log`.
 	Result<size_t> seed(std::vector<std::string> &log);
-	// The aggs map's file descriptor (aggregate.h reads it).
+	// The aggs and ports_agg maps' file descriptors (aggregate.h reads them).
 	int aggs_fd() const;
+	int ports_fd() const;
 
       private:
 	Tracer() = default;

@@ -162,3 +162,28 @@ TEST(Aggregate, TableShowsRatesAgainstThePreviousSnapshot)
 	EXPECT_NE(std::string::npos, t.find("FIN_WAIT2    TIME_WAIT              12       5.0/s"));
 	EXPECT_NE(std::string::npos, t.find("ESTABLISHED          3"));
 }
+
+TEST(Aggregate, BusiestPortsByTimewaitAndByAcceptedSincePrev)
+{
+	Snapshot before, now;
+	before.ports = {{1, 80, 0, 10}, {1, 443, 0, 4}};
+	now.ports = {{1, 80, 5, 12}, {2, 80, 1, 3}, {1, 443, 9, 14}, {1, 8080, 9, 0},
+		     {1, 22, 0, 1}};
+
+	auto tw = busiest_ports(now, nullptr, PortOrder::timewait, 2);
+	ASSERT_EQ(2u, tw.size());
+	EXPECT_EQ(443, tw[0].port); // 9, ties to the lower port
+	EXPECT_EQ(8080, tw[1].port);
+
+	auto acc = busiest_ports(now, &before, PortOrder::accepted, 10);
+	ASSERT_EQ(3u, acc.size());
+	EXPECT_EQ(443, acc[0].port); // 14 - 4
+	EXPECT_EQ(10u, acc[0].accepted);
+	EXPECT_EQ(80, acc[1].port); // 12 + 3 - 10: both namespaces
+	EXPECT_EQ(5u, acc[1].accepted);
+	EXPECT_EQ(22, acc[2].port);
+
+	auto one = busiest_ports(now, nullptr, PortOrder::timewait, 10, 2u);
+	ASSERT_EQ(1u, one.size());
+	EXPECT_EQ(1, one[0].timewait);
+}
