@@ -126,6 +126,14 @@ void add(Agg &a, const Agg &b)
 			a.conns[o][c] += b.conns[o][c];
 }
 
+uint64_t keepalive_kills(const Agg &a)
+{
+	uint64_t n = 0;
+	for (unsigned o = 0; o < TCPSCOPE_NOPEN; o++)
+		n += a.conns[o][CLOSE_KEEPALIVE];
+	return n;
+}
+
 Agg total(const Snapshot &s, std::optional<uint32_t> netns)
 {
 	Agg t{};
@@ -178,6 +186,9 @@ std::vector<MetricFamily> metrics(const Snapshot &s, bool per_netns)
 			    "timewait sockets that went away, by cause", MetricType::counter, {}};
 	MetricFamily ka{"tcpscope_keepalive_probes_total", "keepalive probes sent",
 			MetricType::counter, {}};
+	MetricFamily kills{"tcpscope_keepalive_kills_total",
+			   "connections closed because keepalive probes went unanswered",
+			   MetricType::counter, {}};
 	MetricFamily conns{"tcpscope_connections_closed_total",
 			   "connections that ended, by how they opened and how they closed "
 			   "(close=\"keepalive_timeout\": killed by keepalive)",
@@ -216,6 +227,7 @@ std::vector<MetricFamily> metrics(const Snapshot &s, bool per_netns)
 			tw_out.samples.push_back({labels(ino, {{"cause", std::string(cause_name(c))}}),
 						  static_cast<double>(a.tw_left[c])});
 		ka.samples.push_back({labels(ino, {}), static_cast<double>(a.keepalive_probes)});
+		kills.samples.push_back({labels(ino, {}), static_cast<double>(keepalive_kills(a))});
 		for (unsigned o = 0; o < TCPSCOPE_NOPEN; o++)
 			for (unsigned c = 0; c < TCPSCOPE_NCLOSE; c++)
 				if (a.conns[o][c])
@@ -225,7 +237,7 @@ std::vector<MetricFamily> metrics(const Snapshot &s, bool per_netns)
 						 static_cast<double>(a.conns[o][c])});
 	}
 
-	std::vector<MetricFamily> out{sockets, trans, dur, tw_in, tw_out, ka, conns};
+	std::vector<MetricFamily> out{sockets, trans, dur, tw_in, tw_out, ka, kills, conns};
 	out.push_back({"tcpscope_connections_untracked_total",
 		       "connections the kernel side could not track (connection table full)",
 		       MetricType::counter,
@@ -294,7 +306,8 @@ std::string to_json(const Agg &a, const AgentCounters &agent, double uptime)
 		fmt::format_to(out, "{}\"{}\":{}", sep, cause_name(c), a.tw_left[c]);
 		sep = ",";
 	}
-	fmt::format_to(out, "}}}},\"keepalive_probes\":{},\"connections\":[", a.keepalive_probes);
+	fmt::format_to(out, "}}}},\"keepalive_probes\":{},\"keepalive_kills\":{},\"connections\":[",
+		       a.keepalive_probes, keepalive_kills(a));
 	sep = "";
 	for (unsigned o = 0; o < TCPSCOPE_NOPEN; o++)
 		for (unsigned c = 0; c < TCPSCOPE_NCLOSE; c++)

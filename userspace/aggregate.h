@@ -54,6 +54,9 @@ std::vector<PortRow> busiest_ports(const Snapshot &s, const Snapshot *prev, Port
 // a += b, field by field.
 void add(Agg &a, const Agg &b);
 
+// Connections that ended because keepalive probes went unanswered.
+uint64_t keepalive_kills(const Agg &a);
+
 // All namespaces summed, or just one (empty if it has no entry).
 Agg total(const Snapshot &s, std::optional<uint32_t> netns = std::nullopt);
 

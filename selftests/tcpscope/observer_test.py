@@ -16,8 +16,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tcpscope_lib import (NetNS, Scope, Skip, cookie_of, expect_eq, has_summary, run, sh,  # noqa: E402
-                          states, summary, tcpext, transitions)
+from tcpscope_lib import (NetNS, Scope, Skip, cookie_of, expect_eq, has_summary,  # noqa: E402
+                          keepalive_dies, keepalive_socket, run, sh, states, summary, tcpext,
+                          transitions)
 
 TCPSCOPE = None
 OPEN_PATH = ["CLOSE", "SYN_SENT", "ESTABLISHED"]
@@ -230,13 +231,6 @@ def connection_refused(ns, scope):
     check_summary(evs, cc, "active", "none", "rst_received", ["CLOSE", "SYN_SENT", "CLOSE"])
 
 
-def keepalive_socket(s, idle, intvl, cnt):
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, idle)
-    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, intvl)
-    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, cnt)
-
-
 @in_netns
 def keepalive_answered(ns, scope):
     with ns:
@@ -263,30 +257,9 @@ def keepalive_unanswered():
     a_ns, b_ns = NetNS("tka"), NetNS("tkb")
     scope = None
     try:
-        a_ns.ip("link", "add", "veth_a", "type", "veth", "peer", "name", "veth_b",
-                "netns", b_ns.name)
-        a_ns.ip("addr", "add", "10.200.0.1/24", "dev", "veth_a")
-        b_ns.ip("addr", "add", "10.200.0.2/24", "dev", "veth_b")
-        a_ns.ip("link", "set", "veth_a", "up")
-        b_ns.ip("link", "set", "veth_b", "up")
         scope = Scope(TCPSCOPE, "--netns", a_ns.path)
-        with b_ns:
-            srv = listener("10.200.0.2")
-        with a_ns:
-            c = socket.create_connection(("10.200.0.2", srv.getsockname()[1]), timeout=5)
-        with b_ns:
-            a, _ = srv.accept()
-        cport, sport = c.getsockname()[1], srv.getsockname()[1]
-        b_ns.ip("route", "add", "blackhole", "10.200.0.1/32")  # the server's ACKs vanish
-        with a_ns:
-            keepalive_socket(c, 1, 1, 3)
-            c.settimeout(30)
-            try:
-                c.recv(1)
-                raise AssertionError("recv returned on a dead connection")
-            except OSError as e:  # ETIMEDOUT is a TimeoutError too, with errno set
-                expect_eq(e.errno, 110, "errno (ETIMEDOUT, not the 30 s socket timeout)")
-            c.close()
+        cport, a, srv = keepalive_dies(a_ns, b_ns)
+        sport = srv.getsockname()[1]
         evs = scope.wait_for(lambda e: any(x["event"] == "conn" for x in e), what="summary")
         cc = cookie_of(evs, cport, sport)
         probes = [e["probe"] for e in evs if e["event"] == "keepalive" and e["cookie"] == cc]

@@ -23,7 +23,7 @@ import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tcpscope_lib import NetNS, Skip, expect_eq, run, sh  # noqa: E402
+from tcpscope_lib import NetNS, Skip, expect_eq, keepalive_dies, run, sh  # noqa: E402
 
 TCPSCOPE = None
 SS_NAMES = {"ESTAB": "ESTABLISHED", "SYN-SENT": "SYN_SENT", "SYN-RECV": "SYN_RECV",
@@ -226,6 +226,27 @@ def prometheus_text_passes_promtool(ns):
     line = 'tcpscope_sockets{netns="%d",state="ESTABLISHED"} 2' % ns.inode
     if line not in out.splitlines():
         raise AssertionError("no line %r in:\n%s" % (line, out))
+
+
+def keepalive_kill_counted():
+    """Three unanswered keepalive probes kill a connection: probes 3, kills 1, one
+    connection closed active/keepalive_timeout."""
+    a_ns, b_ns = NetNS("tsa"), NetNS("tsb")
+    stats = None
+    try:
+        stats = Stats("--netns", a_ns.path)
+        _, a, srv = keepalive_dies(a_ns, b_ns)
+        snap = stats.wait_for(lambda s: s["keepalive_kills"] == 1, what="a keepalive kill")
+        expect_eq((snap["keepalive_probes"], snap["connections"]),
+                  (3, [{"open": "active", "close": "keepalive_timeout", "count": 1}]),
+                  "probes and closed connections")
+        a.close()
+        srv.close()
+    finally:
+        if stats:
+            stats.stop()
+        a_ns.delete()
+        b_ns.delete()
 
 
 def free_port():
@@ -435,6 +456,7 @@ def main():
         ("transitions_of_one_connection", transitions_of_one_connection),
         ("two_seconds_established_lands_in_its_bucket",
          two_seconds_established_lands_in_its_bucket),
+        ("keepalive_kill_counted", keepalive_kill_counted),
         ("prometheus_text_passes_promtool", prometheus_text_passes_promtool),
         ("serve_scraped_by_real_prometheus", serve_scraped_by_real_prometheus),
         ("serve_errors", serve_errors),

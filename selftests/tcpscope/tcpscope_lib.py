@@ -6,6 +6,7 @@ import ctypes
 import json
 import os
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -124,6 +125,46 @@ class Scope:
                 self.proc.wait()
         time.sleep(0)  # let reader threads drain
         return self.proc.returncode
+
+
+def keepalive_socket(s, idle, intvl, cnt):
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, idle)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, intvl)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, cnt)
+
+
+def keepalive_dies(a_ns, b_ns, probes=3):
+    """A client in a_ns connected to a server behind a veth in b_ns whose replies are then
+    blackholed: the client's keepalive (1 s idle and interval) sends `probes` probes and
+    the connection dies with ETIMEDOUT. Returns (client's local port, server end, listener);
+    the client is closed."""
+    a_ns.ip("link", "add", "veth_a", "type", "veth", "peer", "name", "veth_b",
+            "netns", b_ns.name)
+    a_ns.ip("addr", "add", "10.200.0.1/24", "dev", "veth_a")
+    b_ns.ip("addr", "add", "10.200.0.2/24", "dev", "veth_b")
+    a_ns.ip("link", "set", "veth_a", "up")
+    b_ns.ip("link", "set", "veth_b", "up")
+    with b_ns:
+        srv = socket.socket()
+        srv.bind(("10.200.0.2", 0))
+        srv.listen(16)
+    with a_ns:
+        c = socket.create_connection(("10.200.0.2", srv.getsockname()[1]), timeout=5)
+    with b_ns:
+        a, _ = srv.accept()
+    b_ns.ip("route", "add", "blackhole", "10.200.0.1/32")  # the server's ACKs vanish
+    with a_ns:
+        keepalive_socket(c, 1, 1, probes)
+        c.settimeout(30)
+        try:
+            c.recv(1)
+            raise AssertionError("recv returned on a dead connection")
+        except OSError as e:  # ETIMEDOUT is a TimeoutError too, with errno set
+            expect_eq(e.errno, 110, "errno (ETIMEDOUT, not the 30 s socket timeout)")
+        cport = c.getsockname()[1]
+        c.close()
+    return cport, a, srv
 
 
 # Views of an event list

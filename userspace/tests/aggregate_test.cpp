@@ -25,6 +25,8 @@ Agg sample()
 	a.tw_left[TW_CAUSE_TIMER] = 1;
 	a.keepalive_probes = 7;
 	a.conns[OPEN_ACTIVE][CLOSE_ACTIVE_4WAY] = 1;
+	a.conns[OPEN_PASSIVE][CLOSE_KEEPALIVE] = 2;
+	a.conns[OPEN_UNKNOWN][CLOSE_KEEPALIVE] = 1;
 	return a;
 }
 
@@ -58,6 +60,7 @@ TEST(Aggregate, AddSumsEveryField)
 	EXPECT_EQ(2u, a.tw_left[TW_CAUSE_TIMER]);
 	EXPECT_EQ(14u, a.keepalive_probes);
 	EXPECT_EQ(2u, a.conns[OPEN_ACTIVE][CLOSE_ACTIVE_4WAY]);
+	EXPECT_EQ(6u, keepalive_kills(a));
 }
 
 TEST(Aggregate, TotalOverNamespacesOrOne)
@@ -109,6 +112,9 @@ TEST(Aggregate, MetricsValuesAndLabels)
 	auto *left = find(family(fs, "tcpscope_timewait_left_total"), {ns[0], {"cause", "timer"}});
 	ASSERT_NE(nullptr, left);
 	EXPECT_EQ(1.0, std::get<double>(left->value));
+	auto *k = find(family(fs, "tcpscope_keepalive_kills_total"), {ns[0]});
+	ASSERT_NE(nullptr, k);
+	EXPECT_EQ(3.0, std::get<double>(k->value));
 	auto *c = find(family(fs, "tcpscope_connections_closed_total"),
 		       {ns[0], {"open", "active"}, {"close", "active_4way"}});
 	ASSERT_NE(nullptr, c);
@@ -152,6 +158,7 @@ TEST(Aggregate, JsonNamesAndBuckets)
 	EXPECT_NE(std::string::npos,
 		  j.find("{\"from\":\"FIN_WAIT2\",\"to\":\"TIME_WAIT\",\"count\":2}"));
 	EXPECT_NE(std::string::npos, j.find("\"left\":{\"timer\":1,\"kill\":0,\"netns\":0}"));
+	EXPECT_NE(std::string::npos, j.find("\"keepalive_probes\":7,\"keepalive_kills\":3,"));
 }
 
 TEST(Aggregate, TableShowsRatesAgainstThePreviousSnapshot)
