@@ -19,7 +19,7 @@ AGENT_SRCS := userspace/error.h userspace/ports.cpp userspace/states.cpp userspa
 	      userspace/format.cpp userspace/options.cpp userspace/exposition.cpp userspace/http_server.cpp
 LIB_OBJS   := $(patsubst userspace/%.cpp,$(BUILD)/%.o,$(filter %.cpp,$(AGENT_SRCS)))
 BPF_OBJS   := $(BUILD)/probe.o $(BUILD)/tracer.o $(BUILD)/watch.o $(BUILD)/aggregate.o \
-	      $(BUILD)/stats.o $(BUILD)/serve.o
+	      $(BUILD)/stats.o $(BUILD)/serve.o $(BUILD)/top.o
 UNIT_SRCS  := $(wildcard userspace/tests/*.cpp)
 UNIT_OBJS  := $(patsubst userspace/tests/%.cpp,$(BUILD)/tests/%.o,$(UNIT_SRCS))
 
@@ -104,7 +104,8 @@ $(BUILD)/tcpscope.bpf.o: bpf/tcpscope.bpf.c bpf/tcpscope.h $(BUILD)/vmlinux.h
 $(BUILD)/tcpscope.skel.h: $(BUILD)/tcpscope.bpf.o
 	$(BPFTOOL) gen skeleton $< name tcpscope_bpf > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/tracer.o $(BUILD)/aggregate.o $(BUILD)/stats.o $(BUILD)/serve.o: $(BUILD)/tcpscope.skel.h
+$(BUILD)/tracer.o $(BUILD)/aggregate.o $(BUILD)/stats.o $(BUILD)/serve.o $(BUILD)/top.o: \
+	$(BUILD)/tcpscope.skel.h
 
 $(BUILD)/%.o: userspace/%.cpp | $(BUILD)
 	$(CXX) $(CXXFLAGS) -c $< -o $@

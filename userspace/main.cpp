@@ -6,6 +6,7 @@
 #include "options.h"
 #include "serve.h"
 #include "stats.h"
+#include "top.h"
 #include "watch.h"
 
 int main(int argc, char **argv)
@@ -23,5 +24,7 @@ int main(int argc, char **argv)
 		return tcpscope::run_serve(*serve);
 	if (auto *stats = std::get_if<tcpscope::StatsOptions>(&*cmd))
 		return tcpscope::run_stats(*stats);
+	if (auto *top = std::get_if<tcpscope::TopOptions>(&*cmd))
+		return tcpscope::run_top(*top);
 	return tcpscope::run_watch(std::get<tcpscope::WatchOptions>(*cmd));
 }

@@ -84,6 +84,20 @@ Result<Command> parse_cli(int argc, const char *const *argv)
 			"with --prometheus: one series per network namespace (netns label)");
 	stats->add_flag("-v,--verbose", st.verbose, "libbpf's log and the hooks chosen");
 
+	TopOptions tp;
+	std::string tp_netns;
+	auto *top = app.add_subcommand(
+		"top", "live full-screen view: transition rates, sockets per state, TIME_WAIT churn, "
+		       "keepalive, busiest ports; q quits");
+	top->add_option("-i,--interval", tp.interval,
+			"seconds between refreshes, 0.1 to 3600 (default 1)");
+	top->add_option("--netns", tp_netns, "only this network namespace: inode or /run/netns/NAME");
+	top->add_option("-n,--ports", tp.ports, "busiest ports shown in each list (default 5)")
+		->check(CLI::Range(size_t(1), size_t(100)));
+	top->add_option("--count", tp.count, "stop after N refreshes")
+		->check(CLI::Range(uint64_t(1), UINT64_MAX));
+	top->add_flag("-v,--verbose", tp.verbose, "libbpf's log and the hooks chosen");
+
 	ServeOptions sv;
 	std::string listen = "127.0.0.1:9977";
 	auto *serve = app.add_subcommand(
@@ -109,7 +123,8 @@ Result<Command> parse_cli(int argc, const char *const *argv)
 
 	// CLI11 wraps negative numbers into unsigned options and lets NaN through its checks
 	for (auto *opt : {watch->get_option("--count"), watch->get_option("--pid"),
-			  stats->get_option("--count")})
+			  stats->get_option("--count"), top->get_option("--count"),
+			  top->get_option("--ports")})
 		for (const auto &r : opt->results())
 			if (!r.empty() && r[0] == '-')
 				return usage_error("parse", "command line",
@@ -120,6 +135,22 @@ Result<Command> parse_cli(int argc, const char *const *argv)
 			return addr.error();
 		sv.listen = *addr;
 		return Command{sv};
+	}
+	if (app.got_subcommand(top)) {
+		if (!std::isfinite(tp.interval))
+			return usage_error("parse", "command line",
+					   "--interval: not a finite number of seconds");
+		if (tp.interval < 0.1 || tp.interval > 3600)
+			return usage_error("parse", "command line",
+					   "--interval: '" + top->get_option("--interval")->results()[0] +
+						   "' is not 0.1 to 3600 seconds");
+		if (top->count("--netns")) {
+			auto n = parse_netns(tp_netns);
+			if (!n)
+				return n.error();
+			tp.netns = *n;
+		}
+		return Command{tp};
 	}
 	if (app.got_subcommand(stats)) {
 		if (!std::isfinite(st.interval))

@@ -2,6 +2,7 @@
 // Command-line interface: subcommands and their options, validated before anything runs.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -42,6 +43,14 @@ struct StatsOptions {
 	bool verbose = false;
 };
 
+struct TopOptions {
+	double interval = 1; // seconds between refreshes
+	uint64_t count = 0;  // refreshes, 0: until q or a signal
+	size_t ports = 5;    // rows in each busiest-ports list
+	std::optional<uint32_t> netns; // only this namespace
+	bool verbose = false;
+};
+
 struct ServeOptions {
 	ListenAddr listen;      // default 127.0.0.1:9977
 	bool per_netns = false; // a netns label on every series
@@ -53,7 +62,7 @@ struct Exit {
 	int code;
 };
 
-using Command = std::variant<WatchOptions, StatsOptions, ServeOptions, Exit>;
+using Command = std::variant<WatchOptions, StatsOptions, ServeOptions, TopOptions, Exit>;
 
 // Parses argv. Usage errors come back as Error (exit code 2 for the caller); --help
 // prints and returns Exit{0}.
