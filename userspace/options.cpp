@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-// CLI11-based parser. Every flag is documented in Documentation/tcpscope/watch.rst.
+// CLI11-based parser. Every flag is documented in Documentation/tcpscope/: watch.rst,
+// stats.rst (stats, serve) and top.rst.
 #include "options.h"
 
 #include <sys/socket.h>
