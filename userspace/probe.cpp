@@ -8,8 +8,10 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstring>
 #include <fstream>
-#include <sstream>
+#include <string_view>
 
 namespace tcpscope {
 
@@ -29,34 +31,58 @@ bool KernelProbe::btf_tracepoint(const std::string &name) const
 	return btf_ && btf__find_by_name_kind(btf_, ("btf_trace_" + name).c_str(), BTF_KIND_TYPEDEF) > 0;
 }
 
-void KernelProbe::load_kallsyms()
+void KernelProbe::release_btf()
 {
-	std::ifstream in("/proc/kallsyms");
-	std::string line, name;
-	char type;
-	uint64_t addr;
-
-	syms_loaded_ = true;
-	while (std::getline(in, line)) {
-		std::istringstream ls(line);
-		if (!(ls >> std::hex >> addr >> type >> name) || !addr)
-			continue;
-		addrs_.push_back(addr);
-		if (type == 't' || type == 'T')
-			syms_.emplace(name, addr); // first wins: module duplicates come later
-	}
-	std::sort(addrs_.begin(), addrs_.end());
+	btf__free(btf_);
+	btf_ = nullptr;
 }
 
-std::optional<std::pair<uint64_t, uint64_t>> KernelProbe::ksym(const std::string &name)
+namespace {
+
+// Calls fn(addr, type, name) for each line of /proc/kallsyms with a non-zero address.
+template <typename Fn> void each_kallsym(Fn fn)
 {
-	if (!syms_loaded_)
-		load_kallsyms();
-	auto it = syms_.find(name);
-	if (it == syms_.end())
-		return std::nullopt;
-	auto next = std::upper_bound(addrs_.begin(), addrs_.end(), it->second);
-	return std::make_pair(it->second, next == addrs_.end() ? it->second + 1 : *next);
+	FILE *f = fopen("/proc/kallsyms", "re");
+	char line[512];
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		char *end;
+		uint64_t addr = strtoull(line, &end, 16);
+		if (!addr || end[0] != ' ' || !end[1] || end[2] != ' ')
+			continue;
+		char *name = end + 3;
+		name[strcspn(name, " \t\n")] = '\0';
+		fn(addr, end[1], std::string_view(name));
+	}
+	fclose(f);
+}
+
+} // namespace
+
+std::map<std::string, std::pair<uint64_t, uint64_t>>
+KernelProbe::ksyms(const std::vector<std::string> &names)
+{
+	std::map<std::string, std::pair<uint64_t, uint64_t>, std::less<>> found;
+
+	// two streaming passes: the table (some 200k symbols) is never held in memory
+	each_kallsym([&](uint64_t addr, char type, std::string_view name) {
+		if ((type == 't' || type == 'T') && !found.count(name) &&
+		    std::find(names.begin(), names.end(), name) != names.end())
+			found.emplace(name, std::make_pair(addr, UINT64_MAX)); // first wins: modules come later
+	});
+	if (found.empty())
+		return {};
+	each_kallsym([&](uint64_t addr, char, std::string_view) {
+		for (auto &[name, r] : found)
+			if (addr > r.first && addr < r.second)
+				r.second = addr;
+	});
+	std::map<std::string, std::pair<uint64_t, uint64_t>> out;
+	for (auto &[name, r] : found)
+		out.emplace(name, std::make_pair(r.first, r.second == UINT64_MAX ? r.first + 1 : r.second));
+	return out;
 }
 
 static std::optional<unsigned> hz_from(const std::string &line)

@@ -4,9 +4,9 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -25,9 +25,14 @@ class KernelProbe {
 	bool btf_tracepoint(const std::string &name) const; // tp_btf target
 	bool tracepoint(const std::string &category, const std::string &name) const;
 
-	// Kernel text symbol [start, end) from /proc/kallsyms; nullopt when absent or when
-	// addresses are hidden (kptr_restrict).
-	std::optional<std::pair<uint64_t, uint64_t>> ksym(const std::string &name);
+	// Kernel text symbols [start, end) from /proc/kallsyms, by name; absent ones, and all
+	// when addresses are hidden (kptr_restrict), are missing from the result.
+	static std::map<std::string, std::pair<uint64_t, uint64_t>>
+	ksyms(const std::vector<std::string> &names);
+
+	// Frees the BTF copy before libbpf loads its own for CO-RE: only one is in memory at
+	// a time (each is several MiB).
+	void release_btf();
 
 	// CONFIG_HZ of the running kernel from its config (/boot/config-*, /proc/config.gz).
 	static std::optional<unsigned> config_hz();
@@ -36,12 +41,7 @@ class KernelProbe {
 	static std::string cgroup2_root();
 
       private:
-	void load_kallsyms();
-
 	struct btf *btf_ = nullptr;
-	bool syms_loaded_ = false;
-	std::unordered_map<std::string, uint64_t> syms_;
-	std::vector<uint64_t> addrs_; // sorted, for a symbol's end
 };
 
 } // namespace tcpscope

@@ -69,14 +69,18 @@ std::unique_ptr<Tracer> open_aggregator(bool verbose)
 		fprintf(stderr, "tcpscope: %s\n", t.error().message().c_str());
 		return nullptr;
 	}
-	auto walked = (*t)->seed(log);
+	std::vector<std::string> failed;
+	auto walked = (*t)->seed(failed);
 	if (verbose) {
 		for (const auto &l : log)
-			fprintf(stderr, "tcpscope: %s\n", l.c_str());
+			fprintf(stderr, "tcpscope: hook %s\n", l.c_str());
 		if (walked)
 			fprintf(stderr, "tcpscope: walked the sockets of %zu network namespaces\n",
 				*walked);
 	}
+	for (const auto &f : failed) // the gauges of that namespace miss its older sockets
+		fprintf(stderr, "tcpscope: %s: its sockets from before start are not counted\n",
+			f.c_str());
 	for (const auto &d : degraded)
 		fprintf(stderr, "tcpscope: degraded: %s unavailable on this kernel: %s\n",
 			d.feature.c_str(), d.impact.c_str());

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <sched.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -181,9 +182,23 @@ Result<std::unique_ptr<Tracer>> Tracer::open(const TracerConfig &cfg, Sink sink,
 	ro->filter_lports = cfg.lports.has_value();
 	ro->filter_dports = cfg.dports.has_value();
 
-	// The timer tracepoints are matched against timer callbacks by address.
-	auto tw_fn = kernel.ksym("tw_timer_handler");
-	auto ka_fn = kernel.ksym("tcp_keepalive_timer");
+	// The timer tracepoints are matched against timer callbacks by address. timer_cancel
+	// from the keep_* functions is a re-arm (__mod_timer() and its callers, which may
+	// inline it) or the expiry's detach (__run_timers(), which inlines expire_timers()):
+	// not a kill.
+	static const std::vector<std::string> keep = {
+		"__mod_timer",	"mod_timer",	 "mod_timer_pending", "timer_reduce",
+		"__run_timers", "expire_timers", "__run_timer_base",  "run_timer_softirq"};
+	std::vector<std::string> wanted = keep;
+	wanted.push_back("tw_timer_handler");
+	wanted.push_back("tcp_keepalive_timer");
+	const auto syms = KernelProbe::ksyms(wanted);
+	auto sym = [&](const std::string &name) -> const std::pair<uint64_t, uint64_t> * {
+		auto it = syms.find(name);
+		return it == syms.end() ? nullptr : &it->second;
+	};
+	auto *tw_fn = sym("tw_timer_handler");
+	auto *ka_fn = sym("tcp_keepalive_timer");
 	if (!tw_fn)
 		degraded.push_back({"TIME_WAIT", "tw_timer_handler not in /proc/kallsyms "
 						 "(kptr_restrict?): no TIME_WAIT entry/exit"});
@@ -196,27 +211,27 @@ Result<std::unique_ptr<Tracer>> Tracer::open(const TracerConfig &cfg, Sink sink,
 	if (!hz)
 		log.push_back("CONFIG_HZ unknown (no kernel config): assuming 250");
 	ro->ns_per_jiffy = 1000000000ull / hz.value_or(250);
-	// timer_cancel from these is a re-arm (__mod_timer() and its callers, which may inline
-	// it) or the expiry's detach (__run_timers(), which inlines expire_timers()): not a kill
 	size_t n = 0;
-	for (const char *f : {"__mod_timer", "mod_timer", "mod_timer_pending", "timer_reduce",
-			      "__run_timers", "expire_timers", "__run_timer_base", "run_timer_softirq"}) {
-		auto r = kernel.ksym(f);
+	for (const auto &f : keep) {
+		auto *r = sym(f);
 		if (r && n < std::size(ro->keep_lo)) {
 			ro->keep_lo[n] = r->first;
 			ro->keep_hi[n] = r->second;
 			n++;
 		}
 	}
-	if (tw_fn && !kernel.ksym("__run_timers") && !kernel.ksym("expire_timers"))
+	if (tw_fn && !sym("__run_timers") && !sym("expire_timers"))
 		degraded.push_back({"TIME_WAIT exit cause", "timer expiry path not in kallsyms: "
 							   "expiries may be reported twice"});
 
+	kernel.release_btf(); // libbpf loads its own copy now
 	err = tcpscope_bpf__load(t->skel_);
 	if (err)
 		return Error{"load BPF programs", "", -err,
-			     err == -EPERM ? "tcpscope needs root (CAP_BPF, CAP_PERFMON)"
+			     err == -EPERM ? "tcpscope needs root (the capabilities it uses: "
+					     "Documentation/tcpscope/deploy.rst)"
 					   : "run with -v for libbpf's log"};
+	malloc_trim(0); // the BTF libbpf parsed for CO-RE is freed: give it back
 	if (cfg.lports)
 		fill_ports(t->skel_->maps.ports, 0, *cfg.lports);
 	if (cfg.dports)
@@ -363,7 +378,7 @@ std::map<ino_t, std::string> all_netns()
 
 } // namespace
 
-Result<size_t> Tracer::seed(std::vector<std::string> &log)
+Result<size_t> Tracer::seed(std::vector<std::string> &failed)
 {
 	size_t walked = 0;
 
@@ -374,19 +389,22 @@ Result<size_t> Tracer::seed(std::vector<std::string> &log)
 	// value can fail to allocate until the allocator refills (counted as agg_full).
 	int ncpu = libbpf_num_possible_cpus();
 	std::vector<struct tcpscope_agg> zero(ncpu > 0 ? ncpu : 1);
-	for (const auto &[ino, path] : all_netns()) {
+	const auto namespaces = all_netns();
+	for (const auto &[ino, path] : namespaces) {
 		uint32_t key = ino;
 		bpf_map_update_elem(aggs_fd(), &key, zero.data(), BPF_NOEXIST);
 	}
-	for (const auto &[ino, path] : all_netns()) {
+	for (const auto &[ino, path] : namespaces) {
 		int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
 		int err = fd < 0 ? errno : walk_in_netns(bpf_link__fd(seed_link_), fd);
 
 		if (fd >= 0)
 			close(fd);
+		if (err == ENOENT || err == ESRCH)
+			continue; // its last process exited: nothing left to count
 		if (err) {
-			log.push_back("socket walk of netns " + std::to_string(ino) + " (" + path +
-				      ") failed: " + strerror(err)); // it may have just gone away
+			failed.push_back("failed to walk the sockets of netns " + std::to_string(ino) +
+					 " (" + path + "): " + strerror(err));
 			continue;
 		}
 		walked++;

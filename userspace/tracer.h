@@ -68,8 +68,8 @@ class Tracer {
 
 	// Aggregate mode: walks the sockets of every network namespace once, so the state
 	// gauges count the sockets that existed before the programs were attached. Returns
-	// the namespaces walked; ones that could not be entered go to `log`.
-	Result<size_t> seed(std::vector<std::string> &log);
+	// the namespaces walked; one that could not be entered is a message in `failed`.
+	Result<size_t> seed(std::vector<std::string> &failed);
 	// The aggs and ports_agg maps' file descriptors (aggregate.h reads them).
 	int aggs_fd() const;
 	int ports_fd() const;

@@ -186,14 +186,15 @@ def transitions_of_one_connection(ns):
 
 
 @with_ns
-def two_seconds_established_lands_in_its_bucket(ns):
-    """Both ends held in ESTABLISHED for 2 s: log2 buckets [1.048576, 2.097152) s."""
+def held_established_lands_in_its_bucket(ns):
+    """Both ends held in ESTABLISHED for 1.5 s: the log2 bucket [1.048576, 2.097152) s,
+    with room on both sides for a loaded machine."""
     stats = Stats("--netns", ns.path)
     try:
         with ns:
             srv = listener()
             c, a = pair(srv)
-            time.sleep(2.0)  # the workload: a connection idle in ESTABLISHED
+            time.sleep(1.5)  # the workload: a connection idle in ESTABLISHED
             active_close(c, a)
             srv.close()
 
@@ -201,8 +202,8 @@ def two_seconds_established_lands_in_its_bucket(ns):
             return s["time_in_state"].get("ESTABLISHED", {"count": 0})
         snap = stats.wait_for(lambda s: est(s)["count"] == 2, what="two ESTABLISHED durations")
         expect_eq(est(snap)["buckets"], [{"le_us": 2097152, "count": 2}], "ESTABLISHED buckets")
-        if not 4.0 <= est(snap)["sum_s"] <= 4.2:
-            raise AssertionError("ESTABLISHED sum %.3f s, want about 4" % est(snap)["sum_s"])
+        if not 3.0 <= est(snap)["sum_s"] <= 3.4:
+            raise AssertionError("ESTABLISHED sum %.3f s, want about 3" % est(snap)["sum_s"])
     finally:
         stats.stop()
 
@@ -454,8 +455,7 @@ def main():
         ("gauges_equal_ss_with_sockets_from_before_start",
          gauges_equal_ss_with_sockets_from_before_start),
         ("transitions_of_one_connection", transitions_of_one_connection),
-        ("two_seconds_established_lands_in_its_bucket",
-         two_seconds_established_lands_in_its_bucket),
+        ("held_established_lands_in_its_bucket", held_established_lands_in_its_bucket),
         ("keepalive_kill_counted", keepalive_kill_counted),
         ("prometheus_text_passes_promtool", prometheus_text_passes_promtool),
         ("serve_scraped_by_real_prometheus", serve_scraped_by_real_prometheus),
