@@ -39,7 +39,7 @@ KMOD_KVERS ?= $(patsubst /lib/modules/%/build/Makefile,%,$(wildcard /lib/modules
 KMOD_KOS   := $(foreach k,$(KMOD_KVERS),$(BUILD)/kmod/$(k)/tcpscope.ko)
 
 .PHONY: all deps run check test-unit test-host selftests vmtest kmod install install-dkms uninstall format \
-	format-check clean
+	format-check clean bench
 
 all: $(BUILD)/tcpscope
 
@@ -118,6 +118,18 @@ $(BUILD)/tcpscope: $(LIB_OBJS) $(BPF_OBJS) $(BUILD)/main.o
 
 $(BUILD)/unit_tests: $(LIB_OBJS) $(BPF_OBJS) $(UNIT_OBJS)
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS) -lgtest -lgtest_main -pthread
+
+# Benchmarks (Documentation/perf.rst), not part of `make check`: the loopback churn generator,
+# the decode/format micro-benchmark, and `make bench`, which runs the churn under each
+# observer, interleaved (root, about 5 minutes). BENCH_ARGS="--rounds 3" etc. go to run.py.
+$(BUILD)/churn: tools/bench/churn.cpp | $(BUILD)
+	$(CXX) $(CXXFLAGS) $< -o $@ -pthread
+
+$(BUILD)/format_bench: tools/bench/format_bench.cpp $(LIB_OBJS) $(BPF_OBJS) | $(BUILD)
+	$(CXX) $(CXXFLAGS) $< $(LIB_OBJS) $(BPF_OBJS) -o $@ $(LDLIBS) -lbenchmark -pthread
+
+bench: all $(BUILD)/churn $(BUILD)/format_bench
+	$(PYTHON) tools/bench/run.py --build $(BUILD) $(BENCH_ARGS)
 
 KREL        := $(shell uname -r)
 KMOD_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' kmod/dkms.conf)

@@ -10,9 +10,11 @@ set -eu
 # VM test bed (tools/vm): QEMU, busybox-static (the guest's initramfs), the kernel's own
 #   kselftest framework from linux-source-6.1 (its install step uses rsync), and Debian's
 #   6.1 and 6.12 kernels with headers
+# benchmarks (make bench): Google Benchmark (build/format_bench), matplotlib (the plot)
 PKGS="make pkg-config g++ clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
 libcli11-dev libfmt-dev libgtest-dev python3 iproute2 libbpf-tools prometheus \
-qemu-system-x86 busybox-static linux-source-6.1 rsync xz-utils"
+qemu-system-x86 busybox-static linux-source-6.1 rsync xz-utils \
+libbenchmark-dev python3-matplotlib"
 BACKPORTS=/etc/apt/sources.list.d/tcpscope-bookworm-backports.sources
 
 missing=""

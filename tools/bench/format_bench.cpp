@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: GPL-2.0
+// Events per second on one core through what `watch` does with each ring buffer record:
+// decode(), the lifecycle fold (present() + watch_wants()), then the text or JSON formatter.
+#include <benchmark/benchmark.h>
+#include <fcntl.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <vector>
+
+#include "event.h"
+#include "format.h"
+#include "watch.h"
+
+namespace tcpscope {
+namespace {
+
+constexpr unsigned kConns = 1024; // distinct connections, so the data is not one hot line
+constexpr size_t kBatch = 256; // records per write(), as one ring buffer poll would gather
+
+// The 14 raw records the kernel side emits for one loopback connection whose client closes
+// first, in their order (as `watch --raw --json` shows them): both sockets, the client's
+// TIME_WAIT entry, its internal CLOSE at the handoff (folded away), its TIME_WAIT exit and
+// both summaries. 13 of them are shown in the lifecycle view.
+void append_connection(std::vector<RawEvent> &v, unsigned i)
+{
+	const uint64_t t0 = 10342306968415ull + i * 71000ull;
+	const uint16_t cport = 32768 + (i * 7919) % 28000, sport = 20000 + i % 8;
+	RawEvent base{};
+
+	base.cgroup = 1;
+	base.netns = 4026532246u;
+	base.pid = 26601;
+	base.family = AF_INET;
+	base.saddr[0] = base.daddr[0] = 127;
+	base.saddr[3] = base.daddr[3] = 1;
+	std::memcpy(base.comm, "churn", 5);
+
+	RawEvent cli = base, srv = base;
+	cli.cookie = 1944774 + 2 * i;
+	cli.sport = cport;
+	cli.dport = sport;
+	srv.cookie = cli.cookie + 1;
+	srv.sport = sport;
+	srv.dport = cport;
+
+	auto ev = [&](const RawEvent &side, uint8_t type, unsigned old_s, unsigned new_s,
+		      uint64_t at_ns, uint64_t dur_ns, uint16_t flags = 0) {
+		RawEvent e = side;
+		e.type = type;
+		e.old_state = old_s;
+		e.new_state = new_s;
+		e.ts_ns = t0 + at_ns;
+		e.dur_ns = dur_ns;
+		e.flags = flags | (dur_ns ? 0 : EVF_NO_DUR);
+		v.push_back(e);
+	};
+	ev(cli, EV_STATE, TCP_CLOSE, TCP_SYN_SENT, 0, 0);
+	ev(cli, EV_STATE, TCP_SYN_SENT, TCP_ESTABLISHED, 98384, 98384);
+	ev(srv, EV_STATE, TCP_LISTEN, TCP_SYN_RECV, 146925, 0);
+	ev(srv, EV_STATE, TCP_SYN_RECV, TCP_ESTABLISHED, 164327, 17402);
+	ev(cli, EV_STATE, TCP_ESTABLISHED, TCP_FIN_WAIT1, 247062, 148678);
+	ev(srv, EV_STATE, TCP_ESTABLISHED, TCP_CLOSE_WAIT, 285213, 120886);
+	ev(srv, EV_STATE, TCP_CLOSE_WAIT, TCP_LAST_ACK, 335317, 50104);
+	ev(cli, EV_STATE, TCP_FIN_WAIT1, TCP_FIN_WAIT2, 368989, 121927);
+	ev(cli, EV_TW_ENTER, TCP_FIN_WAIT2, TCP_TIME_WAIT, 386953, 17964);
+	ev(cli, EV_STATE, TCP_FIN_WAIT2, TCP_CLOSE, 390560, 21571, EVF_HANDOFF);
+	ev(srv, EV_STATE, TCP_LAST_ACK, TCP_CLOSE, 405558, 70241);
+
+	RawEvent sum = srv;
+	sum.type = EV_CONN;
+	sum.ts_ns = t0 + 408944;
+	sum.lifetime_ns = 262019;
+	sum.path = TCP_LISTEN | TCP_SYN_RECV << 4 | TCP_ESTABLISHED << 8 | TCP_CLOSE_WAIT << 12 |
+		   uint64_t(TCP_LAST_ACK) << 16 | uint64_t(TCP_CLOSE) << 20;
+	sum.path_len = 6;
+	sum.open = OPEN_PASSIVE;
+	sum.handshake = HS_3WHS;
+	sum.close = CLOSE_PASSIVE;
+	sum.facts = F_SEEN_OPEN | F_ESTABLISHED | F_CLOSE_WAIT;
+	v.push_back(sum);
+
+	RawEvent leave = cli;
+	leave.type = EV_TW_LEAVE;
+	leave.old_state = TCP_TIME_WAIT;
+	leave.new_state = TCP_CLOSE;
+	leave.ts_ns = t0 + 1325585843ull;
+	leave.dur_ns = 1325198890ull;
+	leave.cause = TW_CAUSE_KILL;
+	v.push_back(leave);
+
+	sum = cli;
+	sum.type = EV_CONN;
+	sum.ts_ns = leave.ts_ns;
+	sum.lifetime_ns = 1325585843ull;
+	sum.path = TCP_CLOSE | TCP_SYN_SENT << 4 | TCP_ESTABLISHED << 8 | TCP_FIN_WAIT1 << 12 |
+		   uint64_t(TCP_FIN_WAIT2) << 16 | uint64_t(TCP_TIME_WAIT) << 20 |
+		   uint64_t(TCP_CLOSE) << 24;
+	sum.path_len = 7;
+	sum.open = OPEN_ACTIVE;
+	sum.handshake = HS_3WHS;
+	sum.close = CLOSE_ACTIVE_3WAY;
+	sum.facts = F_SEEN_OPEN | F_ESTABLISHED | F_FIN_WAIT1 | F_FIN_WITH_ACK | F_TIME_WAIT;
+	v.push_back(sum);
+}
+
+const std::vector<RawEvent> &records()
+{
+	static const std::vector<RawEvent> v = [] {
+		std::vector<RawEvent> r;
+		for (unsigned i = 0; i < kConns; i++)
+			append_connection(r, i);
+		return r;
+	}();
+	return v;
+}
+
+// Runs the watch sink over the records; with a formatter, what it renders goes to buf, which
+// is emptied every kBatch records (written to fd when fd >= 0, as the watch loop does).
+void run(benchmark::State &state, Formatter *formatter, int fd)
+{
+	const std::vector<RawEvent> &recs = records();
+	const WatchOptions opts; // default watch: lifecycle view, no --state or --summary
+	fmt::memory_buffer buf;
+	size_t i = 0, shown = 0;
+
+	for (auto _ : state) {
+		const RawEvent *e = decode(&recs[i], sizeof(RawEvent));
+		auto s = present(*e, View::lifecycle);
+		if (s && watch_wants(opts, *s)) {
+			shown++;
+			if (formatter)
+				formatter->event(*s, buf);
+		}
+		if (++i == recs.size())
+			i = 0;
+		if (i % kBatch == 0) {
+			if (fd >= 0 && write(fd, buf.data(), buf.size()) < 0)
+				state.SkipWithError("write to /dev/null failed");
+			benchmark::DoNotOptimize(buf.data());
+			buf.clear();
+		}
+	}
+	benchmark::DoNotOptimize(shown);
+	state.SetItemsProcessed(state.iterations());
+	state.counters["shown_per_record"] = double(shown) / double(state.iterations());
+}
+
+Clock bench_clock()
+{
+	Clock c;
+	c.start_ns = 10342306799150ull;
+	return c;
+}
+
+void BM_decode_fold(benchmark::State &state)
+{
+	run(state, nullptr, -1);
+}
+
+void BM_decode_fold_json(benchmark::State &state)
+{
+	auto f = make_formatter(OutputFormat::json, bench_clock());
+	run(state, f.get(), -1);
+}
+
+void BM_decode_fold_text(benchmark::State &state)
+{
+	auto f = make_formatter(OutputFormat::text, bench_clock());
+	run(state, f.get(), -1);
+}
+
+// JSON as `watch --json > /dev/null` pays it: plus one write() per batch.
+void BM_decode_fold_json_write(benchmark::State &state)
+{
+	auto f = make_formatter(OutputFormat::json, bench_clock());
+	int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (fd < 0) {
+		state.SkipWithError("failed to open /dev/null");
+		return;
+	}
+	run(state, f.get(), fd);
+	close(fd);
+}
+
+BENCHMARK(BM_decode_fold);
+BENCHMARK(BM_decode_fold_json);
+BENCHMARK(BM_decode_fold_text);
+BENCHMARK(BM_decode_fold_json_write);
+
+} // namespace
+} // namespace tcpscope
+
+BENCHMARK_MAIN();
