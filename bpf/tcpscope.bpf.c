@@ -35,6 +35,7 @@ const volatile __u64 keep_hi[KEEP_RANGES] = {};
 const volatile __u64 ns_per_jiffy = 4000000; /* 1e9 / CONFIG_HZ */
 const volatile bool emit_events = true; /* records on the ring buffer (watch) */
 const volatile bool aggregate = false; /* the aggs map (stats, serve) */
+const volatile __u64 wakeup_bytes = 256 << 10; /* wake the agent from this much queued */
 
 struct tuple {
 	__u8 saddr[16];
@@ -254,12 +255,11 @@ static __always_inline __u32 log2_slot(__u64 ns)
 	return slot;
 }
 
-/* A lifecycle transition; dur_ns is the time spent in old (~0: unknown). */
-static __always_inline void agg_transition(const struct sock_common *skc, __u8 old, __u8 new,
+/* A lifecycle transition; dur_ns is the time spent in old (~0: unknown). a: agg_of() of
+ * the socket, looked up once per event. */
+static __always_inline void agg_transition(struct tcpscope_agg *a, __u8 old, __u8 new,
 					   __u64 dur_ns)
 {
-	struct tcpscope_agg *a = agg_of(skc);
-
 	if (!a)
 		return;
 	old &= TCPSCOPE_NSTATES - 1;
@@ -273,10 +273,8 @@ static __always_inline void agg_transition(const struct sock_common *skc, __u8 o
 
 /* A socket counted in sockets[] moves from one state to another; CLOSE is not counted
  * (ss does not list closed sockets), 0 means none. */
-static __always_inline void agg_gauge(const struct sock_common *skc, __u8 from, __u8 to)
+static __always_inline void agg_gauge(struct tcpscope_agg *a, __u8 from, __u8 to)
 {
-	struct tcpscope_agg *a = agg_of(skc);
-
 	if (!a)
 		return;
 	if (from && from != TCP_CLOSE)
@@ -310,11 +308,11 @@ static __always_inline void port_timewait(const struct sock_common *skc, __s64 d
 }
 
 /* A full socket's connection moves to state (after enter_state): keep its gauge. */
-static __always_inline void conn_gauge(const struct sock_common *skc, struct conn *c, __u8 prev)
+static __always_inline void conn_gauge(struct tcpscope_agg *a, struct conn *c, __u8 prev)
 {
 	if (c->untracked)
 		return;
-	agg_gauge(skc, c->gauged ? prev : 0, c->state);
+	agg_gauge(a, c->gauged ? prev : 0, c->state);
 	c->gauged = 1;
 }
 
@@ -440,9 +438,14 @@ static __always_inline struct tcpscope_event *ev_new(const struct sock_common *s
 	return e;
 }
 
+/* The agent is woken once a batch is waiting, not for each record: a wakeup costs an
+ * irq_work self-interrupt per record once the agent keeps up. It also drains the ring on
+ * a short timer, which bounds the latency of a quiet stream. */
 static __always_inline void ev_submit(struct tcpscope_event *e)
 {
-	bpf_ringbuf_submit(e, 0);
+	__u64 queued = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+
+	bpf_ringbuf_submit(e, queued >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 	stat_inc(STAT_EVENTS);
 }
 
@@ -593,6 +596,7 @@ static __noinline int state_change(const struct sock *sk, int old, int new, __u6
 				   const bool btf)
 {
 	const struct sock_common *skc = &sk->__sk_common;
+	struct tcpscope_agg *a = agg_of(skc);
 	struct tcpscope_event *e;
 	__u64 cookie, dur = 0, in_prev;
 	__u16 flags = 0;
@@ -674,13 +678,13 @@ static __noinline int state_change(const struct sock *sk, int old, int new, __u6
 		c->ts_raw = now;
 		path_push(c, new);
 		c->pending_syn = 1;
-		agg_transition(skc, old, new, ~0ULL);
-		conn_gauge(skc, c, prev);
+		agg_transition(a, old, new, ~0ULL);
+		conn_gauge(a, c, prev);
 		return 0;
 	} else {
 		in_prev = enter_state(c, new, now, &flags);
-		agg_transition(skc, old, new, (flags & EVF_NO_DUR) ? ~0ULL : in_prev);
-		conn_gauge(skc, c, prev);
+		agg_transition(a, old, new, (flags & EVF_NO_DUR) ? ~0ULL : in_prev);
+		conn_gauge(a, c, prev);
 	}
 	if (c->ts_raw)
 		dur = now - c->ts_raw;
@@ -772,12 +776,14 @@ static __always_inline int on_tw_armed(struct inet_timewait_sock *tw)
 	__u64 key = (__u64)tw, now, cookie, dur = 0;
 	struct twctx n = {}, *x;
 	struct tcpscope_event *e;
+	struct tcpscope_agg *a;
 	__u8 sub, old = 0, type;
 	__u16 flags = 0;
 	struct conn *c;
 
 	if (!tracked(skc))
 		return 0;
+	a = agg_of(skc);
 	cookie = BPF_CORE_READ(skc, skc_cookie.counter);
 	sub = BPF_CORE_READ(tw, tw_substate);
 	x = bpf_map_lookup_elem(&twctxs, &key);
@@ -788,14 +794,14 @@ static __always_inline int on_tw_armed(struct inet_timewait_sock *tw)
 		x->substate = sub;
 		type = EV_TW_SUBSTATE;
 		if (x->gauged)
-			agg_gauge(skc, old, sub);
+			agg_gauge(a, old, sub);
 	} else {
 		n.cookie = cookie;
 		n.substate = sub;
 		n.gauged = aggregate;
 		bpf_map_update_elem(&twctxs, &key, &n, BPF_ANY);
 		type = EV_TW_ENTER;
-		agg_gauge(skc, 0, sub);
+		agg_gauge(a, 0, sub);
 		port_timewait(skc, 1);
 	}
 	now = bpf_ktime_get_ns();
@@ -805,7 +811,7 @@ static __always_inline int on_tw_armed(struct inet_timewait_sock *tw)
 			c->facts |= F_TIME_WAIT;
 			old = c->state; /* FIN_WAIT2 or CLOSING: the full socket's state */
 			if (c->gauged) /* the timewait socket is counted from now on */
-				agg_gauge(skc, old, 0);
+				agg_gauge(a, old, 0);
 			c->gauged = 0;
 		}
 		if (sub != old)
@@ -815,14 +821,10 @@ static __always_inline int on_tw_armed(struct inet_timewait_sock *tw)
 	} else {
 		flags |= EVF_NO_DUR;
 	}
-	if (type == EV_TW_ENTER) {
-		struct tcpscope_agg *a = agg_of(skc);
-
-		if (a)
-			a->tw_entered++;
-	}
+	if (type == EV_TW_ENTER && a)
+		a->tw_entered++;
 	if (c && sub != old)
-		agg_transition(skc, old, sub, (flags & EVF_NO_DUR) ? ~0ULL : dur);
+		agg_transition(a, old, sub, (flags & EVF_NO_DUR) ? ~0ULL : dur);
 	e = ev_new(skc, c, cookie, type, now);
 	if (!e)
 		return 0;
@@ -851,7 +853,7 @@ static __always_inline bool net_dying(const struct sock_common *skc)
  * It is then reported when the timewait socket leaves, at the time the re-arm implies:
  * expires = FIN arrival + TCP_TIMEWAIT_LEN (60 s), to a jiffy. */
 static __always_inline void late_substate(struct inet_timewait_sock *tw, struct conn *c,
-					  __u64 cookie, __u64 now)
+					  __u64 cookie, __u64 now, struct tcpscope_agg *a)
 {
 	const struct sock_common *skc = &tw->__tw_common;
 	/* signed: an expiring timer runs late, up to a wheel granule past expires */
@@ -865,7 +867,7 @@ static __always_inline void late_substate(struct inet_timewait_sock *tw, struct 
 	if (c) {
 		dur = c->ts_state && ts > c->ts_state ? ts - c->ts_state : 0;
 		enter_state(c, TCP_TIME_WAIT, ts, &flags);
-		agg_transition(skc, TCP_FIN_WAIT2, TCP_TIME_WAIT, (flags & EVF_NO_DUR) ? ~0ULL : dur);
+		agg_transition(a, TCP_FIN_WAIT2, TCP_TIME_WAIT, (flags & EVF_NO_DUR) ? ~0ULL : dur);
 	} else {
 		flags |= EVF_NO_DUR;
 	}
@@ -886,6 +888,7 @@ static __always_inline int on_tw_leave(struct inet_timewait_sock *tw, __u8 cause
 	const struct sock_common *skc = &tw->__tw_common;
 	__u64 key = (__u64)tw, now, cookie, dur = 0;
 	struct tcpscope_event *e;
+	struct tcpscope_agg *a;
 	struct twctx *x;
 	bool was_fw2;
 	__u16 flags = 0;
@@ -894,8 +897,9 @@ static __always_inline int on_tw_leave(struct inet_timewait_sock *tw, __u8 cause
 
 	x = bpf_map_lookup_elem(&twctxs, &key);
 	was_fw2 = x && x->substate == TCP_FIN_WAIT2;
+	a = agg_of(skc);
 	if (x && x->gauged) {
-		agg_gauge(skc, x->substate, 0);
+		agg_gauge(a, x->substate, 0);
 		port_timewait(skc, -1);
 	}
 	bpf_map_delete_elem(&twctxs, &key);
@@ -908,19 +912,15 @@ static __always_inline int on_tw_leave(struct inet_timewait_sock *tw, __u8 cause
 	sub = BPF_CORE_READ(tw, tw_substate);
 	c = conn_lookup(cookie);
 	if (was_fw2 && sub == TCP_TIME_WAIT)
-		late_substate(tw, c, cookie, now);
+		late_substate(tw, c, cookie, now, a);
 	if (c)
 		dur = enter_state(c, TCP_CLOSE, now, &flags);
 	else
 		flags |= EVF_NO_DUR;
-	if (aggregate) {
-		struct tcpscope_agg *a = agg_of(skc);
-
-		if (a && cause < TCPSCOPE_NCAUSE)
-			a->tw_left[cause]++;
-		if (c)
-			agg_transition(skc, sub, TCP_CLOSE, (flags & EVF_NO_DUR) ? ~0ULL : dur);
-	}
+	if (a && cause < TCPSCOPE_NCAUSE)
+		a->tw_left[cause]++;
+	if (c)
+		agg_transition(a, sub, TCP_CLOSE, (flags & EVF_NO_DUR) ? ~0ULL : dur);
 	e = ev_new(skc, c, cookie, EV_TW_LEAVE, now);
 	if (e) {
 		e->old_state = sub;
@@ -1032,9 +1032,11 @@ static __always_inline int on_keepalive_rearm(struct timer_list *t)
 	return 0;
 }
 
+/* tp_btf hands over a trusted pointer: a direct load, not a probe-read helper call (these
+ * programs run for every timer of every socket, some 18 times per connection) */
 static __always_inline __u64 timer_fn(struct timer_list *t)
 {
-	return (__u64)BPF_CORE_READ(t, function);
+	return (__u64)t->function;
 }
 
 SEC("tp_btf/timer_start")
@@ -1161,7 +1163,7 @@ int seed_sockets(struct bpf_iter__tcp *ctx)
 				   .gauged = 1 };
 
 		if (bpf_map_update_elem(&twctxs, &key, &n, BPF_NOEXIST) == 0) {
-			agg_gauge(skc, 0, n.substate);
+			agg_gauge(agg_of(skc), 0, n.substate);
 			port_timewait(skc, 1);
 			stat_inc(STAT_SEEDED);
 		}
@@ -1177,7 +1179,7 @@ int seed_sockets(struct bpf_iter__tcp *ctx)
 	if (state == TCP_LISTEN)
 		zero.facts |= F_LISTENER;
 	if (bpf_map_update_elem(&conns, &cookie, &zero, BPF_NOEXIST) == 0) {
-		agg_gauge(skc, 0, state);
+		agg_gauge(agg_of(skc), 0, state);
 		stat_inc(STAT_SEEDED);
 	}
 	return 0;

@@ -18,7 +18,22 @@ void format_addr(fmt::memory_buffer &out, unsigned family, const uint8_t *addr)
 {
 	char buf[INET6_ADDRSTRLEN];
 
-	if (!inet_ntop(family == AF_INET6 ? AF_INET6 : AF_INET, addr, buf, sizeof(buf)))
+	if (family != AF_INET6) { // by hand: inet_ntop() goes through sprintf, a third of JSON's cost
+		char *p = buf;
+		for (int i = 0; i < 4; i++) {
+			unsigned v = addr[i];
+			if (i)
+				*p++ = '.';
+			if (v >= 100)
+				*p++ = char('0' + v / 100);
+			if (v >= 10)
+				*p++ = char('0' + v / 10 % 10);
+			*p++ = char('0' + v % 10);
+		}
+		out.append(buf, p);
+		return;
+	}
+	if (!inet_ntop(AF_INET6, addr, buf, sizeof(buf)))
 		buf[0] = '\0';
 	out.append(std::string_view(buf));
 }

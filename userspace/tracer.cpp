@@ -295,7 +295,12 @@ int Tracer::on_sample(void *ctx, void *data, size_t size)
 
 int Tracer::poll(int timeout_ms)
 {
-	return ring_buffer__poll(rb_, timeout_ms);
+	int n = ring_buffer__poll(rb_, timeout_ms);
+	if (n < 0)
+		return n;
+	// records queued without a wakeup (BPF_RB_NO_WAKEUP below the batch size)
+	int m = ring_buffer__consume(rb_);
+	return m < 0 ? m : n + m;
 }
 
 KernelStats Tracer::stats() const

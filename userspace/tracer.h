@@ -61,8 +61,9 @@ class Tracer {
 	Tracer(const Tracer &) = delete;
 	Tracer &operator=(const Tracer &) = delete;
 
-	// Waits up to timeout_ms for events and hands each to the sink. Returns the number
-	// consumed or a negative errno (or the sink's negative return).
+	// Waits up to timeout_ms for a batch of events (the kernel side wakes us only for a
+	// batch), then hands every queued event to the sink. Returns the number consumed or a
+	// negative errno (or the sink's negative return).
 	int poll(int timeout_ms);
 	KernelStats stats() const;
 

@@ -139,7 +139,9 @@ int run_watch(const WatchOptions &o)
 	};
 
 	while (!stop_requested) {
-		int n = (*tracer)->poll(100);
+		// the kernel side wakes us only for a batch (256 KiB): a quiet stream is
+		// drained by this timeout, which bounds its latency
+		int n = (*tracer)->poll(50);
 		bool done = n == kDone;
 		if (n < 0 && n != -EINTR && !done) {
 			fprintf(stderr, "tcpscope: failed to poll ring buffer: %s\n", strerror(-n));

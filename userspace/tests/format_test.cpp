@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 // Tests the JSON, CSV and text formatters line by line on hand-built events.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 
 #include <stdlib.h>
@@ -665,6 +666,20 @@ TEST(FormatAddr, Families)
 	out.push_back(' ');
 	format_addr(out, AF_INET6, v6);
 	EXPECT_EQ(std::string(out.data(), out.size()), "10.1.2.3 fe80::2a");
+}
+
+// IPv4 is formatted by hand: every digit count of every octet, against inet_ntop()
+TEST(FormatAddr, Ipv4LikeInetNtop)
+{
+	for (unsigned v = 0; v < 256; v++) {
+		const uint8_t a[16] = {uint8_t(v), uint8_t(255 - v), 0, uint8_t(v / 2)};
+		char want[INET_ADDRSTRLEN];
+		fmt::memory_buffer out;
+
+		ASSERT_NE(nullptr, inet_ntop(AF_INET, a, want, sizeof(want)));
+		format_addr(out, AF_INET, a);
+		EXPECT_EQ(std::string(want), std::string(out.data(), out.size()));
+	}
 }
 
 } // namespace
