@@ -87,13 +87,14 @@ std::unique_ptr<Tracer> open_aggregator(bool verbose)
 	return std::move(*t);
 }
 
-Snapshot snapshot(const Tracer &t, double uptime)
+Snapshot snapshot(const Tracer &t, double uptime, bool ports)
 {
 	Snapshot s;
 	KernelStats k = t.stats();
 
 	s.by_netns = read_aggs(t.aggs_fd());
-	s.ports = read_ports(t.ports_fd());
+	if (ports)
+		s.ports = read_ports(t.ports_fd());
 	s.agent = {k.conn_full, k.agg_full, k.seeded};
 	s.uptime = uptime;
 	return s;

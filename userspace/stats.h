@@ -17,8 +17,9 @@ namespace tcpscope {
 // printing the error.
 std::unique_ptr<Tracer> open_aggregator(bool verbose);
 
-// The current aggregates and agent counters.
-Snapshot snapshot(const Tracer &t, double uptime);
+// The current aggregates and agent counters; the per-port rows only when asked (top): up
+// to 16 Ki map entries, two system calls each.
+Snapshot snapshot(const Tracer &t, double uptime, bool ports = false);
 
 int run_stats(const StatsOptions &opts);
 

@@ -373,7 +373,7 @@ std::optional<Error> loop(const Tracer &t, const TopOptions &o, const SignalFd &
 	TopScreen screen = fs ? terminal_size(keys)
 			      : TopScreen{layout_cols, std::numeric_limits<size_t>::max(), false};
 	std::optional<Snapshot> prev;
-	Snapshot now = snapshot(t, uptime());
+	Snapshot now = snapshot(t, uptime(), true);
 	auto next = start + step;
 
 	// The terminal gets a first frame at once (gauges, no rates yet); plain output only
@@ -423,7 +423,7 @@ std::optional<Error> loop(const Tracer &t, const TopOptions &o, const SignalFd &
 		if (clock::now() < next)
 			continue;
 		prev = std::move(now);
-		now = snapshot(t, uptime());
+		now = snapshot(t, uptime(), true);
 		if (int err = draw(++n))
 			return write_failed(err);
 		if (o.count && n >= o.count)
