@@ -23,7 +23,7 @@ import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tcpscope_lib import NetNS, Skip, expect_eq, keepalive_dies, run, sh  # noqa: E402
+from tcpscope_lib import NetNS, Skip, expect_eq, keepalive_dies, run, sh, tcpext  # noqa: E402
 
 TCPSCOPE = None
 SS_NAMES = {"ESTAB": "ESTABLISHED", "SYN-SENT": "SYN_SENT", "SYN-RECV": "SYN_RECV",
@@ -230,17 +230,20 @@ def prometheus_text_passes_promtool(ns):
 
 
 def keepalive_kill_counted():
-    """Three unanswered keepalive probes kill a connection: probes 3, kills 1, one
-    connection closed active/keepalive_timeout."""
+    """Three unanswered keepalive probes kill a connection: probes as many as the kernel's
+    own TcpExtTCPKeepAlive of that namespace says it sent (3), kills 1, one connection
+    closed active/keepalive_timeout."""
     a_ns, b_ns = NetNS("tsa"), NetNS("tsb")
     stats = None
     try:
         stats = Stats("--netns", a_ns.path)
         _, a, srv = keepalive_dies(a_ns, b_ns)
+        with a_ns:
+            sent = tcpext("TCPKeepAlive")
         snap = stats.wait_for(lambda s: s["keepalive_kills"] == 1, what="a keepalive kill")
-        expect_eq((snap["keepalive_probes"], snap["connections"]),
-                  (3, [{"open": "active", "close": "keepalive_timeout", "count": 1}]),
-                  "probes and closed connections")
+        expect_eq((sent, snap["keepalive_probes"], snap["connections"]),
+                  (3, 3, [{"open": "active", "close": "keepalive_timeout", "count": 1}]),
+                  "probes the kernel sent, probes counted, closed connections")
         a.close()
         srv.close()
     finally:
