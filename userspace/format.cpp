@@ -5,8 +5,10 @@
 
 #include <arpa/inet.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cctype>
+#include <cerrno>
 #include <ctime>
 #include <iterator>
 
@@ -36,6 +38,20 @@ void format_addr(fmt::memory_buffer &out, unsigned family, const uint8_t *addr)
 	if (!inet_ntop(AF_INET6, addr, buf, sizeof(buf)))
 		buf[0] = '\0';
 	out.append(std::string_view(buf));
+}
+
+int write_stdout(std::string_view s)
+{
+	while (!s.empty()) {
+		ssize_t n = write(STDOUT_FILENO, s.data(), s.size());
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno;
+		}
+		s.remove_prefix(size_t(n));
+	}
+	return 0;
 }
 
 namespace {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string_view>
 
 #include "event.h"
 
@@ -30,5 +31,9 @@ std::unique_ptr<Formatter> make_formatter(OutputFormat f, const Clock &clock);
 
 // "127.0.0.1", "::1"
 void format_addr(fmt::memory_buffer &out, unsigned family, const uint8_t *addr);
+
+// Writes all of s to standard output, through EINTR and short writes: 0, or the errno of
+// the write that failed (EPIPE when the reader went away).
+int write_stdout(std::string_view s);
 
 } // namespace tcpscope

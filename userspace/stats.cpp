@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 // `tcpscope stats`: attach in aggregate mode, walk the existing sockets, then print a snapshot
 // every --interval seconds. Nothing is copied per event: each snapshot reads the aggs map.
+#include "format.h"
 #include "stats.h"
 
 #include <poll.h>
@@ -20,24 +21,6 @@ volatile sig_atomic_t stop_requested;
 void on_signal(int)
 {
 	stop_requested = 1;
-}
-
-bool write_all(const std::string &s)
-{
-	const char *p = s.data();
-	size_t left = s.size();
-
-	while (left) {
-		ssize_t n = write(STDOUT_FILENO, p, left);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return false;
-		}
-		p += n;
-		left -= n;
-	}
-	return true;
 }
 
 // Sleeps until the deadline or a signal; false when interrupted.
@@ -150,7 +133,7 @@ int run_stats(const StatsOptions &o)
 			break;
 		}
 		}
-		if (!write_all(text))
+		if (write_stdout(text))
 			return 0; // the reader went away
 	}
 	return 0;

@@ -24,6 +24,7 @@
 #include <utility>
 
 #include "states.h"
+#include "format.h"
 #include "stats.h"
 
 namespace tcpscope {
@@ -195,25 +196,6 @@ std::vector<std::string> render_top(const Snapshot &now, const Snapshot *prev,
 
 namespace {
 
-// 0 or the errno of the write that failed.
-int write_all(const std::string &s)
-{
-	const char *p = s.data();
-	size_t left = s.size();
-
-	while (left) {
-		ssize_t n = write(STDOUT_FILENO, p, left);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return errno;
-		}
-		p += n;
-		left -= n;
-	}
-	return 0;
-}
-
 // Signals come from a signalfd, polled with the keys: no handler, no flag to check
 // between a test and the wait. The old mask is back when it goes.
 class SignalFd {
@@ -295,7 +277,7 @@ class FullScreen {
 			if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &raw) < 0)
 				keys_ = false;
 		}
-		write_all(enter_seq); // a failure shows at the first frame
+		write_stdout(enter_seq); // a failure shows at the first frame
 		active_ = true;
 	}
 
@@ -304,7 +286,7 @@ class FullScreen {
 	{
 		if (!active_)
 			return;
-		write_all(leave_seq);
+		write_stdout(leave_seq);
 		if (keys_)
 			tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_);
 		active_ = false;
@@ -380,7 +362,7 @@ std::optional<Error> loop(const Tracer &t, const TopOptions &o, const SignalFd &
 	// blocks with rates, one per refresh.
 	auto draw = [&](uint64_t n) {
 		auto lines = render_top(now, prev ? &*prev : nullptr, o, screen);
-		return write_all(fs ? frame(lines, screen.rows) : block(lines, n == 1));
+		return write_stdout(fs ? frame(lines, screen.rows) : block(lines, n == 1));
 	};
 
 	if (fs)

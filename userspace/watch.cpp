@@ -35,19 +35,8 @@ uint64_t now_ns(clockid_t clk)
 // Writes all of buf; false when stdout is gone (EPIPE).
 bool write_out(fmt::memory_buffer &buf)
 {
-	const char *p = buf.data();
-	size_t left = buf.size();
-
-	while (left) {
-		ssize_t n = write(STDOUT_FILENO, p, left);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return false;
-		}
-		p += n;
-		left -= n;
-	}
+	if (write_stdout({buf.data(), buf.size()}))
+		return false;
 	buf.clear();
 	return true;
 }
