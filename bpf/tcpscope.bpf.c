@@ -27,11 +27,6 @@ const volatile bool filter_dports = false; /* ports map, slot 1 */
 /* Timer callbacks the timer tracepoints are matched against, from kallsyms. */
 const volatile __u64 tw_timer_fn = 0; /* tw_timer_handler */
 const volatile __u64 keepalive_timer_fn = 0; /* tcp_keepalive_timer */
-/* Code ranges where a timer_cancel is not a kill: __mod_timer() and its callers detach
- * before re-queueing, and the expiry path (__run_timers) detaches before calling back. */
-#define KEEP_RANGES 8
-const volatile __u64 keep_lo[KEEP_RANGES] = {};
-const volatile __u64 keep_hi[KEEP_RANGES] = {};
 const volatile __u64 ns_per_jiffy = 4000000; /* 1e9 / CONFIG_HZ */
 const volatile bool emit_events = true; /* records on the ring buffer (watch) */
 const volatile bool aggregate = false; /* the aggs map (stats, serve) */
@@ -81,16 +76,45 @@ struct listen_key {
 };
 
 /* A timewait socket whose timer we saw armed. */
+/* A timewait socket whose timer we saw armed. The aggregates of its last phase come from
+ * here, not from the connection's record: without events (stats, serve) that record is
+ * dropped at the handoff, so conns holds live connections only and stays small. */
 struct twctx {
 	__u64 cookie;
+	__u64 ts_state; /* entered its current substate (0: unknown) */
 	__u8 substate; /* TIME_WAIT, or FIN_WAIT2 for an orphaned FIN_WAIT2 */
 	__u8 gauged; /* counted in aggs.sockets[substate] */
+	__u8 known; /* its connection was tracked: ts_state, open and close are set */
+	__u8 open; /* the connection's enum tcpscope_open and tcpscope_close, for aggs.conns */
+	__u8 close;
 };
 
 /* A keepalive timer running on this CPU: did it send a probe? */
 struct kactx {
 	__u64 timer;
 	__u8 probes_out;
+};
+
+/* What a timewait socket's exit needs, read while the socket is still there: a kill is
+ * only known as one at the next timer event (handle_timer_cancel), after the socket is
+ * freed. */
+struct twsnap {
+	__u64 key; /* the timewait socket's address: the twctxs key */
+	__u64 cookie;
+	__u64 ts; /* when it left */
+	__s64 left; /* its timer's expires - jiffies: dates a late FIN_WAIT2 -> TIME_WAIT */
+	struct tuple tuple; /* only with emit_events */
+	__u32 netns;
+	__u16 lport;
+	__u8 substate;
+	__u8 cause;
+	__u8 tracked;
+};
+
+/* A timewait timer detached on this CPU (timer_cancel) whose fate is not known yet. */
+struct twcancel {
+	__u64 timer; /* 0: none pending */
+	struct twsnap snap;
 };
 
 struct port_set {
@@ -112,7 +136,7 @@ struct {
 } listeners SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
 	__type(key, __u64);
 	__type(value, struct twctx);
@@ -124,6 +148,13 @@ struct {
 	__type(key, __u32);
 	__type(value, struct kactx);
 } kactxs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct twcancel);
+} twcancels SEC(".maps");
 
 /* Passive children whose LISTEN->SYN_RECV came too early to be keyed (see on_state): socket
  * address -> time of that transition. */
@@ -178,7 +209,7 @@ struct {
 } agg_zero SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, struct tcpscope_port_key);
 	__type(value, struct tcpscope_port_agg);
@@ -205,28 +236,37 @@ static __always_inline void stat_inc(__u32 idx)
 		*v += 1;
 }
 
-static __always_inline __u64 sk_cookie(const struct sock *sk, const bool btf)
+/*
+ * Reading a socket. A full socket handed over by a tp_btf tracepoint is a trusted BTF
+ * pointer: plain loads, which the JIT turns into guarded loads with no helper call. A
+ * timewait socket is reached by pointer arithmetic from its timer, which the verifier
+ * cannot type: probe reads (BPF_CORE_READ). Every reader takes `direct` as a constant, so
+ * each call site compiles to one of the two.
+ */
+static __always_inline __u32 skc_netns(const struct sock_common *skc, const bool direct)
 {
-	/* bpf_get_socket_cookie() generates the cookie if the socket has none yet; it is
-	 * copied into the timewait socket by inet_twsk_alloc(), so it survives the handoff. */
-	if (btf)
-		return bpf_get_socket_cookie((void *)sk);
-	return BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
-}
-
-static __always_inline __u32 skc_netns(const struct sock_common *skc)
-{
+	if (direct)
+		return skc->skc_net.net->ns.inum;
 	return BPF_CORE_READ(skc, skc_net.net, ns.inum);
 }
 
-static __always_inline struct tcpscope_agg *agg_of(const struct sock_common *skc)
+static __always_inline __u16 skc_family(const struct sock_common *skc, const bool direct)
 {
-	__u32 netns, idx = 0;
+	return direct ? skc->skc_family : BPF_CORE_READ(skc, skc_family);
+}
+
+static __always_inline __u16 skc_lport(const struct sock_common *skc, const bool direct)
+{
+	return direct ? skc->skc_num : BPF_CORE_READ(skc, skc_num);
+}
+
+static __always_inline struct tcpscope_agg *agg_of_ns(__u32 netns)
+{
 	struct tcpscope_agg *a, *zero;
+	__u32 idx = 0;
 
 	if (!aggregate)
 		return NULL;
-	netns = skc_netns(skc);
 	a = bpf_map_lookup_elem(&aggs, &netns);
 	if (a)
 		return a;
@@ -238,6 +278,12 @@ static __always_inline struct tcpscope_agg *agg_of(const struct sock_common *skc
 	if (!a)
 		stat_inc(STAT_AGG_FULL);
 	return a;
+}
+
+static __always_inline struct tcpscope_agg *agg_of(const struct sock_common *skc,
+						   const bool direct)
+{
+	return aggregate ? agg_of_ns(skc_netns(skc, direct)) : NULL;
 }
 
 static __always_inline __u32 log2_slot(__u64 ns)
@@ -271,6 +317,21 @@ static __always_inline void agg_transition(struct tcpscope_agg *a, __u8 old, __u
 	}
 }
 
+/* A connection ended. */
+static __always_inline void agg_conn(struct tcpscope_agg *a, __u32 open, __u32 close)
+{
+	__u32 i;
+
+	if (!a || open >= TCPSCOPE_NOPEN || close >= TCPSCOPE_NCLOSE)
+		return;
+	/* one index, checked where it is used: clang spills open and close between their
+	 * checks and the access, and the verifier loses the bounds through the spill */
+	i = open * TCPSCOPE_NCLOSE + close;
+	barrier_var(i);
+	if (i < TCPSCOPE_NOPEN * TCPSCOPE_NCLOSE)
+		(&a->conns[0][0])[i]++;
+}
+
 /* A socket counted in sockets[] moves from one state to another; CLOSE is not counted
  * (ss does not list closed sockets), 0 means none. */
 static __always_inline void agg_gauge(struct tcpscope_agg *a, __u8 from, __u8 to)
@@ -283,10 +344,10 @@ static __always_inline void agg_gauge(struct tcpscope_agg *a, __u8 from, __u8 to
 		a->sockets[to & (TCPSCOPE_NSTATES - 1)]++;
 }
 
-static __always_inline struct tcpscope_port_agg *port_agg(const struct sock_common *skc)
+/* Per CPU: the one port of a busy server would bounce between CPUs otherwise. */
+static __always_inline struct tcpscope_port_agg *port_agg(__u32 netns, __u16 port)
 {
-	struct tcpscope_port_key key = { .netns = skc_netns(skc),
-					 .port = BPF_CORE_READ(skc, skc_num) };
+	struct tcpscope_port_key key = { .netns = netns, .port = port };
 	struct tcpscope_port_agg zero = {}, *p;
 
 	if (!aggregate)
@@ -299,12 +360,12 @@ static __always_inline struct tcpscope_port_agg *port_agg(const struct sock_comm
 }
 
 /* A timewait socket counted (+1) or gone (-1) on its local port. */
-static __always_inline void port_timewait(const struct sock_common *skc, __s64 d)
+static __always_inline void port_timewait(__u32 netns, __u16 port, __s64 d)
 {
-	struct tcpscope_port_agg *p = port_agg(skc);
+	struct tcpscope_port_agg *p = port_agg(netns, port);
 
 	if (p)
-		__sync_fetch_and_add(&p->timewait, d);
+		p->timewait += d;
 }
 
 /* A full socket's connection moves to state (after enter_state): keep its gauge. */
@@ -338,15 +399,15 @@ static __always_inline bool wanted(const struct tuple *t, const struct conn *c)
 }
 
 /* Family and netns filters drop a socket before any state is kept for it. */
-static __always_inline bool tracked(const struct sock_common *skc)
+static __always_inline bool tracked(const struct sock_common *skc, const bool direct)
 {
-	__u16 family = BPF_CORE_READ(skc, skc_family);
+	__u16 family = skc_family(skc, direct);
 
 	if (family != AF_INET && family != AF_INET6)
 		return false;
 	if (filter_family && family != filter_family)
 		return false;
-	if (filter_netns && skc_netns(skc) != filter_netns)
+	if (filter_netns && skc_netns(skc, direct) != filter_netns)
 		return false;
 	return true;
 }
@@ -371,10 +432,22 @@ static __always_inline void owner_from_current(struct conn *c)
 	c->owner_known = 1;
 }
 
-static __always_inline void read_tuple(const struct sock_common *skc, struct tuple *t)
+static __always_inline void read_tuple(const struct sock_common *skc, struct tuple *t,
+				       const bool direct)
 {
-	t->family = BPF_CORE_READ(skc, skc_family);
-	t->sport = BPF_CORE_READ(skc, skc_num);
+	t->family = skc_family(skc, direct);
+	t->sport = skc_lport(skc, direct);
+	if (direct) {
+		t->dport = bpf_ntohs(skc->skc_dport);
+		if (t->family == AF_INET) {
+			*(__u32 *)t->saddr = skc->skc_rcv_saddr;
+			*(__u32 *)t->daddr = skc->skc_daddr;
+		} else {
+			__builtin_memcpy(t->saddr, &skc->skc_v6_rcv_saddr, 16);
+			__builtin_memcpy(t->daddr, &skc->skc_v6_daddr, 16);
+		}
+		return;
+	}
 	t->dport = bpf_ntohs(BPF_CORE_READ(skc, skc_dport));
 	if (t->family == AF_INET) {
 		BPF_CORE_READ_INTO((__u32 *)t->saddr, skc, skc_rcv_saddr);
@@ -385,12 +458,10 @@ static __always_inline void read_tuple(const struct sock_common *skc, struct tup
 	}
 }
 
-/* The socket's addresses, or the connection's last known ones once the local port is
+/* The socket's addresses t, or the connection's last known ones once the local port is
  * released (CLOSE) - so every event of a connection names the same 4-tuple. */
-static __always_inline void conn_tuple(const struct sock_common *skc, struct conn *c,
-				       struct tuple *t)
+static __always_inline void conn_tuple(struct conn *c, struct tuple *t)
 {
-	read_tuple(skc, t);
 	if (!c)
 		return;
 	if (t->sport)
@@ -399,17 +470,17 @@ static __always_inline void conn_tuple(const struct sock_common *skc, struct con
 		*t = c->tuple;
 }
 
-static __always_inline struct tcpscope_event *ev_new(const struct sock_common *skc,
-						     struct conn *c, __u64 cookie,
-						     __u8 type, __u64 now)
+/* A record for the socket whose addresses are *t (conn_tuple() not applied yet). */
+static __always_inline struct tcpscope_event *ev_new_at(struct tuple *t, __u32 netns,
+							struct conn *c, __u64 cookie,
+							__u8 type, __u64 now)
 {
 	struct tcpscope_event *e;
-	struct tuple t = {};
 
 	if (!emit_events)
 		return NULL;
-	conn_tuple(skc, c, &t);
-	if (!wanted(&t, c)) {
+	conn_tuple(c, t);
+	if (!wanted(t, c)) {
 		stat_inc(STAT_FILTERED);
 		return NULL;
 	}
@@ -422,12 +493,12 @@ static __always_inline struct tcpscope_event *ev_new(const struct sock_common *s
 	e->type = type;
 	e->ts_ns = now;
 	e->cookie = cookie;
-	e->family = t.family;
-	e->sport = t.sport;
-	e->dport = t.dport;
-	__builtin_memcpy(e->saddr, t.saddr, sizeof(e->saddr));
-	__builtin_memcpy(e->daddr, t.daddr, sizeof(e->daddr));
-	e->netns = skc_netns(skc);
+	e->family = t->family;
+	e->sport = t->sport;
+	e->dport = t->dport;
+	__builtin_memcpy(e->saddr, t->saddr, sizeof(e->saddr));
+	__builtin_memcpy(e->daddr, t->daddr, sizeof(e->daddr));
+	e->netns = netns;
 	if (c && c->owner_known) {
 		e->pid = c->pid;
 		e->cgroup = c->cgroup;
@@ -436,6 +507,18 @@ static __always_inline struct tcpscope_event *ev_new(const struct sock_common *s
 		e->flags |= EVF_NO_OWNER;
 	}
 	return e;
+}
+
+static __always_inline struct tcpscope_event *ev_new(const struct sock_common *skc,
+						     const bool direct, struct conn *c,
+						     __u64 cookie, __u8 type, __u64 now)
+{
+	struct tuple t = {};
+
+	if (!emit_events)
+		return NULL;
+	read_tuple(skc, &t, direct);
+	return ev_new_at(&t, skc_netns(skc, direct), c, cookie, type, now);
 }
 
 /* The agent is woken once a batch is waiting, not for each record: a wakeup costs an
@@ -464,22 +547,16 @@ static __always_inline __u64 enter_state(struct conn *c, __u8 state, __u64 now, 
 	return dur;
 }
 
-static __always_inline void emit_conn(const struct sock_common *skc, struct conn *c,
-				      __u64 cookie, __u64 now)
+/* The connection's summary at its true end; a: agg_of() its socket, t: its addresses. */
+static __always_inline void emit_conn(struct tcpscope_agg *a, struct tuple *t, __u32 netns,
+				      struct conn *c, __u64 cookie, __u64 now)
 {
 	struct tcpscope_event *e;
-	struct tcpscope_agg *a;
 
 	if (c->facts & F_LISTENER)
 		return;
-	a = agg_of(skc);
-	if (a) {
-		__u32 open = c->open, close = tcpscope_classify_close(c->facts, c->probes);
-
-		if (open < TCPSCOPE_NOPEN && close < TCPSCOPE_NCLOSE)
-			a->conns[open][close]++;
-	}
-	e = ev_new(skc, c, cookie, EV_CONN, now);
+	agg_conn(a, c->open, tcpscope_classify_close(c->facts, c->probes));
+	e = ev_new_at(t, netns, c, cookie, EV_CONN, now);
 	if (!e)
 		return;
 	e->facts = c->facts;
@@ -502,11 +579,14 @@ static __always_inline struct conn *conn_lookup(__u64 cookie)
 
 static __always_inline void read_fastopen_facts(const struct sock *sk, struct conn *c)
 {
-	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
+	/* the verifier types sk as struct sock: this helper makes it a tcp_sock */
+	const struct tcp_sock *tp = bpf_skc_to_tcp_sock((void *)sk);
 
-	if (BPF_CORE_READ_BITFIELD_PROBED(tp, syn_data))
+	if (!tp)
+		return;
+	if (BPF_CORE_READ_BITFIELD(tp, syn_data))
 		c->facts |= F_SYN_DATA;
-	if (BPF_CORE_READ_BITFIELD_PROBED(tp, syn_data_acked))
+	if (BPF_CORE_READ_BITFIELD(tp, syn_data_acked))
 		c->facts |= F_SYN_DATA_ACKED;
 }
 
@@ -520,7 +600,7 @@ static __always_inline void flush_pending_syn(const struct sock *sk, struct conn
 	if (!c->pending_syn)
 		return;
 	c->pending_syn = 0;
-	e = ev_new(&sk->__sk_common, c, cookie, EV_STATE, c->ts_state);
+	e = ev_new(&sk->__sk_common, true, c, cookie, EV_STATE, c->ts_state);
 	if (!e)
 		return;
 	e->old_state = TCP_CLOSE;
@@ -549,8 +629,8 @@ static __always_inline struct conn *conn_new(const struct sock *sk, __u64 cookie
 		owner_from_current(&zero);
 	} else if (old == TCP_LISTEN && new == TCP_SYN_RECV) {
 		/* a child made in softirq: it inherits the listener's owner (no accept() hook) */
-		struct listen_key key = { .netns = skc_netns(&sk->__sk_common),
-					  .port = BPF_CORE_READ(sk, __sk_common.skc_num) };
+		struct listen_key key = { .netns = skc_netns(&sk->__sk_common, true),
+					  .port = sk->__sk_common.skc_num };
 		struct owner *o = bpf_map_lookup_elem(&listeners, &key);
 
 		zero.open = OPEN_PASSIVE;
@@ -580,23 +660,35 @@ static __always_inline struct conn *conn_new(const struct sock *sk, __u64 cookie
  * synchronized socket straight to CLOSE; tcp_abort() (sock_destroy) sets ECONNABORTED. */
 static __always_inline bool aborted(const struct sock *sk, int old)
 {
-	unsigned long sk_flags = BPF_CORE_READ(sk, __sk_common.skc_flags);
+	unsigned long sk_flags = sk->__sk_common.skc_flags;
 	int linger = bpf_core_enum_value(enum sock_flags, SOCK_LINGER);
 
-	if (BPF_CORE_READ(sk, sk_err) == ECONNABORTED)
+	if (sk->sk_err == ECONNABORTED)
 		return true;
 	/* tcp_need_reset() states */
 	if (!((1 << old) & ((1 << TCP_ESTABLISHED) | (1 << TCP_CLOSE_WAIT) | (1 << TCP_FIN_WAIT1) |
 			    (1 << TCP_FIN_WAIT2) | (1 << TCP_SYN_RECV))))
 		return false;
-	return (sk_flags & (1UL << linger)) && BPF_CORE_READ(sk, sk_lingertime) == 0;
+	return (sk_flags & (1UL << linger)) && sk->sk_lingertime == 0;
 }
 
-static __noinline int state_change(const struct sock *sk, int old, int new, __u64 now,
-				   const bool btf)
+/* The connection's end seen from its full socket (no timewait socket took it over). */
+static __always_inline void conn_end(const struct sock *sk, struct tcpscope_agg *a,
+				     struct conn *c, __u64 cookie, __u64 now)
 {
 	const struct sock_common *skc = &sk->__sk_common;
-	struct tcpscope_agg *a = agg_of(skc);
+	struct tuple t = {};
+
+	if (emit_events)
+		read_tuple(skc, &t, true);
+	emit_conn(a, &t, skc_netns(skc, true), c, cookie, now);
+}
+
+static __noinline int state_change(const struct sock *sk, int old, int new, __u64 now)
+{
+	const struct sock_common *skc = &sk->__sk_common;
+	__u32 netns = skc_netns(skc, true);
+	struct tcpscope_agg *a = agg_of_ns(netns);
 	struct tcpscope_event *e;
 	__u64 cookie, dur = 0, in_prev;
 	__u16 flags = 0;
@@ -604,12 +696,14 @@ static __noinline int state_change(const struct sock *sk, int old, int new, __u6
 	bool handoff;
 	__u8 prev;
 
-	cookie = sk_cookie(sk, btf);
+	/* bpf_get_socket_cookie() generates the cookie if the socket has none yet; it is
+	 * copied into the timewait socket by inet_twsk_alloc(), so it survives the handoff. */
+	cookie = bpf_get_socket_cookie((void *)sk);
 	c = conn_lookup(cookie);
 	if (c && c->state == TCP_CLOSE && old == TCP_CLOSE) {
 		/* a closed socket used again (connect() after a failure, listen()): the old
 		 * connection ends here rather than at tcp_destroy_sock */
-		emit_conn(skc, c, cookie, now);
+		conn_end(sk, a, c, cookie, now);
 		bpf_map_delete_elem(&conns, &cookie);
 		c = NULL;
 	}
@@ -622,8 +716,7 @@ static __noinline int state_change(const struct sock *sk, int old, int new, __u6
 	}
 
 	if (new == TCP_LISTEN) {
-		struct listen_key key = { .netns = skc_netns(skc),
-					  .port = BPF_CORE_READ(skc, skc_num) };
+		struct listen_key key = { .netns = netns, .port = skc->skc_num };
 		struct owner o = { .pid = c->pid, .cgroup = c->cgroup };
 
 		__builtin_memcpy(o.comm, c->comm, sizeof(o.comm));
@@ -631,10 +724,10 @@ static __noinline int state_change(const struct sock *sk, int old, int new, __u6
 	}
 
 	if (old == TCP_LISTEN && new == TCP_SYN_RECV) {
-		struct tcpscope_port_agg *p = port_agg(skc);
+		struct tcpscope_port_agg *p = port_agg(netns, skc->skc_num);
 
 		if (p)
-			__sync_fetch_and_add(&p->accepted, 1);
+			p->accepted++;
 	}
 
 	switch (new) {
@@ -658,7 +751,7 @@ static __noinline int state_change(const struct sock *sk, int old, int new, __u6
 			c->facts |= F_FIN_WITH_ACK;
 		break;
 	case TCP_CLOSE:
-		if (BPF_CORE_READ(sk, sk_err) == ETIMEDOUT)
+		if (sk->sk_err == ETIMEDOUT)
 			c->facts |= F_ETIMEDOUT;
 		if (aborted(sk, old))
 			c->facts |= F_ABORT;
@@ -672,7 +765,7 @@ static __noinline int state_change(const struct sock *sk, int old, int new, __u6
 	prev = c->state;
 	if (handoff) {
 		flags |= EVF_HANDOFF;
-	} else if (new == TCP_SYN_SENT && !BPF_CORE_READ(skc, skc_num)) {
+	} else if (new == TCP_SYN_SENT && !skc->skc_num) {
 		c->ts_state = now;
 		c->state = new;
 		c->ts_raw = now;
@@ -692,7 +785,7 @@ static __noinline int state_change(const struct sock *sk, int old, int new, __u6
 		flags |= EVF_NO_DUR;
 	c->ts_raw = now;
 
-	e = ev_new(skc, c, cookie, EV_STATE, now);
+	e = ev_new(skc, true, c, cookie, EV_STATE, now);
 	if (e) {
 		e->old_state = old;
 		e->new_state = new;
@@ -703,29 +796,31 @@ static __noinline int state_change(const struct sock *sk, int old, int new, __u6
 	}
 
 	if (new == TCP_CLOSE && old == TCP_LISTEN) {
-		struct listen_key key = { .netns = skc_netns(skc),
-					  .port = BPF_CORE_READ(skc, skc_num) };
+		struct listen_key key = { .netns = netns, .port = skc->skc_num };
 
 		bpf_map_delete_elem(&listeners, &key);
 	}
 	/* The summary waits for tcp_destroy_sock (close() may still send a RST after CLOSE)
-	 * or, after a handoff, for the timewait socket to leave. */
+	 * or, after a handoff, for the timewait socket to leave. Without events nothing needs
+	 * the record past the handoff: its twctx carries the rest. */
+	if (handoff && !emit_events)
+		bpf_map_delete_elem(&conns, &cookie);
 	return 0;
 }
 
-static __always_inline int on_state(const struct sock *sk, int old, int new, const bool btf)
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(handle_set_state, const struct sock *sk, int old, int new)
 {
 	__u64 now, key = (__u64)sk, *parked;
 
-	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP || !tracked(&sk->__sk_common))
+	if (sk->sk_protocol != IPPROTO_TCP || !tracked(&sk->__sk_common, true))
 		return 0;
 	now = bpf_ktime_get_ns();
 	/* On older kernels (6.1), inet_csk_clone_lock() sets SYN_RECV on the child before it
 	 * copies the ports and the request's cookie in: the child still carries the
 	 * listener's. No port is 0 in a real child, so such an early event is parked under
 	 * the socket's address and played back, with its own time, at the next transition. */
-	if (old == TCP_LISTEN && new == TCP_SYN_RECV &&
-	    !BPF_CORE_READ(sk, __sk_common.skc_dport)) {
+	if (old == TCP_LISTEN && new == TCP_SYN_RECV && !sk->__sk_common.skc_dport) {
 		bpf_map_update_elem(&embryos, &key, &now, BPF_ANY);
 		return 0;
 	}
@@ -735,23 +830,10 @@ static __always_inline int on_state(const struct sock *sk, int old, int new, con
 			__u64 then = *parked;
 
 			bpf_map_delete_elem(&embryos, &key);
-			state_change(sk, TCP_LISTEN, TCP_SYN_RECV, then, btf);
+			state_change(sk, TCP_LISTEN, TCP_SYN_RECV, then);
 		}
 	}
-	return state_change(sk, old, new, now, btf);
-}
-
-SEC("tp_btf/inet_sock_set_state")
-int BPF_PROG(handle_set_state, const struct sock *sk, int old, int new)
-{
-	return on_state(sk, old, new, true);
-}
-
-/* Fallback where tp_btf is missing: needs tracefs, cannot generate socket cookies. */
-SEC("tracepoint/sock/inet_sock_set_state")
-int handle_set_state_tp(struct trace_event_raw_inet_sock_set_state *ctx)
-{
-	return on_state((const struct sock *)ctx->skaddr, ctx->oldstate, ctx->newstate, false);
+	return state_change(sk, old, new, now);
 }
 
 
@@ -780,52 +862,64 @@ static __always_inline int on_tw_armed(struct inet_timewait_sock *tw)
 	__u8 sub, old = 0, type;
 	__u16 flags = 0;
 	struct conn *c;
+	__u32 netns;
 
-	if (!tracked(skc))
+	if (!tracked(skc, false))
 		return 0;
-	a = agg_of(skc);
+	netns = skc_netns(skc, false);
+	a = agg_of_ns(netns);
 	cookie = BPF_CORE_READ(skc, skc_cookie.counter);
 	sub = BPF_CORE_READ(tw, tw_substate);
+	now = bpf_ktime_get_ns();
+	c = conn_lookup(cookie);
 	x = bpf_map_lookup_elem(&twctxs, &key);
 	if (x && x->cookie == cookie) {
 		if (x->substate == sub)
 			return 0; /* re-armed: a retransmitted FIN restarted TIME_WAIT */
 		old = x->substate;
-		x->substate = sub;
 		type = EV_TW_SUBSTATE;
 		if (x->gauged)
 			agg_gauge(a, old, sub);
+		if (x->known)
+			agg_transition(a, old, sub, x->ts_state ? now - x->ts_state : ~0ULL);
+		x->substate = sub;
+		x->ts_state = now;
+		if (c)
+			dur = enter_state(c, sub, now, &flags);
+		else
+			flags |= EVF_NO_DUR;
 	} else {
+		type = EV_TW_ENTER;
 		n.cookie = cookie;
 		n.substate = sub;
 		n.gauged = aggregate;
-		bpf_map_update_elem(&twctxs, &key, &n, BPF_ANY);
-		type = EV_TW_ENTER;
 		agg_gauge(a, 0, sub);
-		port_timewait(skc, 1);
-	}
-	now = bpf_ktime_get_ns();
-	c = conn_lookup(cookie);
-	if (c) {
-		if (type == EV_TW_ENTER) {
+		if (aggregate)
+			port_timewait(netns, skc_lport(skc, false), 1);
+		if (a)
+			a->tw_entered++;
+		if (c) {
 			c->facts |= F_TIME_WAIT;
 			old = c->state; /* FIN_WAIT2 or CLOSING: the full socket's state */
 			if (c->gauged) /* the timewait socket is counted from now on */
 				agg_gauge(a, old, 0);
 			c->gauged = 0;
+			if (sub != old) {
+				dur = enter_state(c, sub, now, &flags);
+				agg_transition(a, old, sub, (flags & EVF_NO_DUR) ? ~0ULL : dur);
+			} else { /* orphaned FIN_WAIT2 moved into a timewait socket: same state */
+				dur = c->ts_state ? now - c->ts_state : 0;
+			}
+			n.known = 1;
+			n.ts_state = c->ts_state;
+			n.open = c->open;
+			n.close = tcpscope_classify_close(c->facts, c->probes);
+		} else {
+			flags |= EVF_NO_DUR;
 		}
-		if (sub != old)
-			dur = enter_state(c, sub, now, &flags);
-		else /* orphaned FIN_WAIT2 moved into a timewait socket: same state */
-			dur = c->ts_state ? now - c->ts_state : 0;
-	} else {
-		flags |= EVF_NO_DUR;
+		bpf_map_update_elem(&twctxs, &key, &n, BPF_ANY);
 	}
-	if (type == EV_TW_ENTER && a)
-		a->tw_entered++;
-	if (c && sub != old)
-		agg_transition(a, old, sub, (flags & EVF_NO_DUR) ? ~0ULL : dur);
-	e = ev_new(skc, c, cookie, type, now);
+	e = ev_new(skc, false, c, cookie, type, now);
 	if (!e)
 		return 0;
 	e->old_state = old;
@@ -848,30 +942,54 @@ static __always_inline bool net_dying(const struct sock_common *skc)
 	return BPF_CORE_READ((struct ns_common___old *)ns, count.refs.counter) == 0;
 }
 
+/* Everything on_tw_leave() reads of the timewait socket, at the time it leaves. */
+static __always_inline void tw_snap(struct inet_timewait_sock *tw, __u8 cause, __u64 now,
+				    struct twsnap *s)
+{
+	const struct sock_common *skc = &tw->__tw_common;
+
+	s->key = (__u64)tw;
+	s->ts = now;
+	s->tracked = tracked(skc, false);
+	if (!s->tracked)
+		return;
+	s->netns = skc_netns(skc, false);
+	s->lport = skc_lport(skc, false);
+	s->cookie = BPF_CORE_READ(skc, skc_cookie.counter);
+	s->substate = BPF_CORE_READ(tw, tw_substate);
+	/* signed: an expiring timer runs late, up to a wheel granule past expires */
+	s->left = (__s64)(BPF_CORE_READ(tw, tw_timer.expires) - bpf_jiffies64());
+	s->cause = cause == TW_CAUSE_KILL && net_dying(skc) ? TW_CAUSE_NETNS : cause;
+	if (emit_events)
+		read_tuple(skc, &s->tuple, false);
+}
+
 /* The orphaned FIN_WAIT2 -> TIME_WAIT change re-arms the timer with mod_timer_pending(),
  * which skips the timer tracepoints when the new expiry falls in the same wheel bucket.
  * It is then reported when the timewait socket leaves, at the time the re-arm implies:
  * expires = FIN arrival + TCP_TIMEWAIT_LEN (60 s), to a jiffy. */
-static __always_inline void late_substate(struct inet_timewait_sock *tw, struct conn *c,
-					  __u64 cookie, __u64 now, struct tcpscope_agg *a)
+static __always_inline void late_substate(struct twsnap *s, struct conn *c,
+					  struct tcpscope_agg *a, struct twctx *x)
 {
-	const struct sock_common *skc = &tw->__tw_common;
-	/* signed: an expiring timer runs late, up to a wheel granule past expires */
-	__s64 left = (__s64)(BPF_CORE_READ(tw, tw_timer.expires) - bpf_jiffies64());
-	__s64 in_tw = 60 * (__s64)(1000000000ULL / ns_per_jiffy) - left;
+	__s64 in_tw = 60 * (__s64)(1000000000ULL / ns_per_jiffy) - s->left;
 	struct tcpscope_event *e;
 	__u64 ts, dur = 0;
 	__u16 flags = EVF_LATE;
+	struct tuple t = s->tuple;
 
-	ts = now - (in_tw > 0 ? (__u64)in_tw : 0) * ns_per_jiffy;
+	ts = s->ts - (in_tw > 0 ? (__u64)in_tw : 0) * ns_per_jiffy;
+	if (x->known) {
+		agg_transition(a, TCP_FIN_WAIT2, TCP_TIME_WAIT,
+			       x->ts_state && ts > x->ts_state ? ts - x->ts_state : ~0ULL);
+		x->ts_state = ts;
+	}
 	if (c) {
 		dur = c->ts_state && ts > c->ts_state ? ts - c->ts_state : 0;
 		enter_state(c, TCP_TIME_WAIT, ts, &flags);
-		agg_transition(a, TCP_FIN_WAIT2, TCP_TIME_WAIT, (flags & EVF_NO_DUR) ? ~0ULL : dur);
 	} else {
 		flags |= EVF_NO_DUR;
 	}
-	e = ev_new(skc, c, cookie, EV_TW_SUBSTATE, ts);
+	e = ev_new_at(&t, s->netns, c, s->cookie, EV_TW_SUBSTATE, ts);
 	if (!e)
 		return;
 	e->old_state = TCP_FIN_WAIT2;
@@ -883,76 +1001,87 @@ static __always_inline void late_substate(struct inet_timewait_sock *tw, struct 
 	ev_submit(e);
 }
 
-static __always_inline int on_tw_leave(struct inet_timewait_sock *tw, __u8 cause)
+static __always_inline int on_tw_leave(struct twsnap *s)
 {
-	const struct sock_common *skc = &tw->__tw_common;
-	__u64 key = (__u64)tw, now, cookie, dur = 0;
 	struct tcpscope_event *e;
 	struct tcpscope_agg *a;
-	struct twctx *x;
-	bool was_fw2;
+	__u64 dur = 0, key = s->key;
+	struct twctx *p, x = {};
 	__u16 flags = 0;
 	struct conn *c;
-	__u8 sub;
+	struct tuple t;
 
-	x = bpf_map_lookup_elem(&twctxs, &key);
-	was_fw2 = x && x->substate == TCP_FIN_WAIT2;
-	a = agg_of(skc);
-	if (x && x->gauged) {
-		agg_gauge(a, x->substate, 0);
-		port_timewait(skc, -1);
+	p = bpf_map_lookup_elem(&twctxs, &key);
+	if (p) {
+		x = *p;
+		bpf_map_delete_elem(&twctxs, &key);
 	}
-	bpf_map_delete_elem(&twctxs, &key);
-	if (!tracked(skc))
+	if (!s->tracked)
 		return 0;
-	if (cause == TW_CAUSE_KILL && net_dying(skc))
-		cause = TW_CAUSE_NETNS;
-	now = bpf_ktime_get_ns();
-	cookie = BPF_CORE_READ(skc, skc_cookie.counter);
-	sub = BPF_CORE_READ(tw, tw_substate);
-	c = conn_lookup(cookie);
-	if (was_fw2 && sub == TCP_TIME_WAIT)
-		late_substate(tw, c, cookie, now, a);
-	if (c)
-		dur = enter_state(c, TCP_CLOSE, now, &flags);
-	else
-		flags |= EVF_NO_DUR;
-	if (a && cause < TCPSCOPE_NCAUSE)
-		a->tw_left[cause]++;
-	if (c)
-		agg_transition(a, sub, TCP_CLOSE, (flags & EVF_NO_DUR) ? ~0ULL : dur);
-	e = ev_new(skc, c, cookie, EV_TW_LEAVE, now);
+	a = agg_of_ns(s->netns);
+	if (x.gauged) {
+		agg_gauge(a, x.substate, 0);
+		port_timewait(s->netns, s->lport, -1);
+	}
+	c = conn_lookup(s->cookie);
+	if (x.substate == TCP_FIN_WAIT2 && s->substate == TCP_TIME_WAIT)
+		late_substate(s, c, a, &x);
+	if (a && s->cause < TCPSCOPE_NCAUSE)
+		a->tw_left[s->cause]++;
+	if (x.known) {
+		agg_transition(a, s->substate, TCP_CLOSE, x.ts_state ? s->ts - x.ts_state : ~0ULL);
+		agg_conn(a, x.open, x.close);
+	}
+	if (!c)
+		return 0;
+	dur = enter_state(c, TCP_CLOSE, s->ts, &flags);
+	t = s->tuple;
+	e = ev_new_at(&t, s->netns, c, s->cookie, EV_TW_LEAVE, s->ts);
 	if (e) {
-		e->old_state = sub;
+		e->old_state = s->substate;
 		e->new_state = TCP_CLOSE;
-		e->cause = cause;
+		e->cause = s->cause;
 		e->dur_ns = dur;
 		e->flags |= flags;
-		if (c)
-			e->facts = c->facts;
+		e->facts = c->facts;
 		ev_submit(e);
 	}
-	if (c) {
-		emit_conn(skc, c, cookie, now);
-		bpf_map_delete_elem(&conns, &cookie);
-	}
+	t = s->tuple;
+	emit_conn(NULL, &t, s->netns, c, s->cookie, s->ts); /* counted above, from x */
+	bpf_map_delete_elem(&conns, &s->cookie);
 	return 0;
 }
 
-/* Was this timer_cancel a re-arm or the expiry's own detach? The caller's frames tell: a
- * kill comes from timer_shutdown_sync()/timer_delete_sync() instead. */
-static __always_inline bool cancel_is_not_kill(void *ctx)
+/*
+ * timer_cancel on a timewait timer is one of three things, and only the next timer event
+ * on the same CPU tells which:
+ *   __mod_timer() detaching before it re-queues   -> timer_start of the same timer
+ *   the expiry detaching before the callback       -> timer_expire_entry of the same timer
+ *   a kill (timer_shutdown_sync/timer_delete_sync) -> anything else
+ * The first two run with the timer base locked and interrupts off (the expiry drops the
+ * lock just before the callback), so nothing comes in between. The cancelled socket is
+ * read at once (it is freed right after a kill) and kept per CPU until then: a kill is
+ * counted at the next timer event on its CPU, with the time of the cancel. No stack walk.
+ */
+static __always_inline struct twcancel *tw_pending(void)
 {
-	__u64 ips[8] = {};
-	long n = bpf_get_stack(ctx, ips, sizeof(ips), 0);
+	__u32 idx = 0;
 
-	for (int i = 0; i < 8; i++) {
-		if (i * 8 >= n)
-			break;
-		for (int j = 0; j < KEEP_RANGES; j++)
-			if (keep_lo[j] && ips[i] >= keep_lo[j] && ips[i] < keep_hi[j])
-				return true;
+	return bpf_map_lookup_elem(&twcancels, &idx);
+}
+
+/* Every timer program starts here: a pending cancel not followed by its own timer's
+ * re-arm or expiry was a kill. Returns true if t is that timer (the re-arm or expiry). */
+static __always_inline bool tw_settle(struct twcancel *p, struct timer_list *t)
+{
+	if (!p || !p->timer)
+		return false;
+	if (p->timer == (__u64)t) {
+		p->timer = 0;
+		return true;
 	}
+	p->timer = 0;
+	on_tw_leave(&p->snap);
 	return false;
 }
 
@@ -1003,7 +1132,7 @@ static __always_inline int on_keepalive_rearm(struct timer_list *t)
 		return 0;
 	}
 	k->probes_out = probes;
-	if (!tracked(skc))
+	if (!tracked(skc, false))
 		return 0;
 	now = bpf_ktime_get_ns();
 	cookie = BPF_CORE_READ(skc, skc_cookie.counter);
@@ -1011,12 +1140,12 @@ static __always_inline int on_keepalive_rearm(struct timer_list *t)
 	if (c)
 		c->probes++;
 	if (aggregate) {
-		struct tcpscope_agg *a = agg_of(skc);
+		struct tcpscope_agg *a = agg_of(skc, false);
 
 		if (a)
 			a->keepalive_probes++;
 	}
-	e = ev_new(skc, c, cookie, EV_KEEPALIVE, now);
+	e = ev_new(skc, false, c, cookie, EV_KEEPALIVE, now);
 	if (!e)
 		return 0;
 	e->old_state = BPF_CORE_READ(skc, skc_state);
@@ -1044,6 +1173,7 @@ int BPF_PROG(handle_timer_start, struct timer_list *t)
 {
 	__u64 fn = timer_fn(t);
 
+	tw_settle(tw_pending(), t);
 	if (!fn)
 		return 0;
 	if (fn == tw_timer_fn)
@@ -1056,22 +1186,30 @@ int BPF_PROG(handle_timer_start, struct timer_list *t)
 SEC("tp_btf/timer_cancel")
 int BPF_PROG(handle_timer_cancel, struct timer_list *t)
 {
+	struct twcancel *p = tw_pending();
 	__u64 fn = timer_fn(t);
 
-	if (!fn || fn != tw_timer_fn || cancel_is_not_kill(ctx))
+	tw_settle(p, t);
+	if (!fn || fn != tw_timer_fn || !p)
 		return 0;
-	return on_tw_leave(tw_of(t), TW_CAUSE_KILL);
+	tw_snap(tw_of(t), TW_CAUSE_KILL, bpf_ktime_get_ns(), &p->snap);
+	p->timer = (__u64)t;
+	return 0;
 }
 
 SEC("tp_btf/timer_expire_entry")
 int BPF_PROG(handle_timer_expire, struct timer_list *t)
 {
+	struct twcancel *p = tw_pending();
 	__u64 fn = timer_fn(t);
 
+	tw_settle(p, t);
 	if (!fn)
 		return 0;
-	if (fn == tw_timer_fn)
-		return on_tw_leave(tw_of(t), TW_CAUSE_TIMER);
+	if (fn == tw_timer_fn && p) {
+		tw_snap(tw_of(t), TW_CAUSE_TIMER, bpf_ktime_get_ns(), &p->snap);
+		return on_tw_leave(&p->snap);
+	}
 	if (fn == keepalive_timer_fn)
 		return on_keepalive_expire(t);
 	return 0;
@@ -1083,6 +1221,7 @@ int BPF_PROG(handle_timer_expire_exit, struct timer_list *t)
 	struct kactx *k;
 	__u32 idx = 0;
 
+	tw_settle(tw_pending(), t);
 	k = bpf_map_lookup_elem(&kactxs, &idx);
 	if (k && k->timer == (__u64)t)
 		k->timer = 0;
@@ -1096,7 +1235,7 @@ static __always_inline int set_fact(const struct sock *sk, __u32 fact)
 
 	if (!sk)
 		return 0;
-	state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	state = sk->__sk_common.skc_state;
 	if (state == TCP_TIME_WAIT || state == TCP_NEW_SYN_RECV)
 		return 0; /* not a full socket */
 	c = conn_lookup(bpf_get_socket_cookie((void *)sk));
@@ -1130,7 +1269,7 @@ int BPF_PROG(handle_destroy, struct sock *sk)
 	flush_pending_syn(sk, c, cookie);
 	if (c->facts & F_TIME_WAIT)
 		return 0; /* its timewait socket carries it on */
-	emit_conn(&sk->__sk_common, c, cookie, bpf_ktime_get_ns());
+	conn_end(sk, agg_of(&sk->__sk_common, true), c, cookie, bpf_ktime_get_ns());
 	bpf_map_delete_elem(&conns, &cookie);
 	return 0;
 }
@@ -1150,7 +1289,7 @@ int seed_sockets(struct bpf_iter__tcp *ctx)
 	struct tcp_sock *tp;
 	__u8 state;
 
-	if (!skc || !tracked(skc))
+	if (!skc || !tracked(skc, false))
 		return 0;
 	state = BPF_CORE_READ(skc, skc_state);
 	if (state == TCP_TIME_WAIT) {
@@ -1163,8 +1302,8 @@ int seed_sockets(struct bpf_iter__tcp *ctx)
 				   .gauged = 1 };
 
 		if (bpf_map_update_elem(&twctxs, &key, &n, BPF_NOEXIST) == 0) {
-			agg_gauge(agg_of(skc), 0, n.substate);
-			port_timewait(skc, 1);
+			agg_gauge(agg_of(skc, false), 0, n.substate);
+			port_timewait(skc_netns(skc, false), skc_lport(skc, false), 1);
 			stat_inc(STAT_SEEDED);
 		}
 		return 0;
@@ -1179,7 +1318,7 @@ int seed_sockets(struct bpf_iter__tcp *ctx)
 	if (state == TCP_LISTEN)
 		zero.facts |= F_LISTENER;
 	if (bpf_map_update_elem(&conns, &cookie, &zero, BPF_NOEXIST) == 0) {
-		agg_gauge(agg_of(skc), 0, state);
+		agg_gauge(agg_of(skc, false), 0, state);
 		stat_inc(STAT_SEEDED);
 	}
 	return 0;

@@ -58,14 +58,20 @@ std::vector<PortRow> read_ports(int map_fd)
 {
 	std::vector<PortRow> out;
 	struct tcpscope_port_key key, next, *prev = nullptr;
-	struct tcpscope_port_agg val;
+	int ncpu = libbpf_num_possible_cpus();
+	std::vector<struct tcpscope_port_agg> vals(ncpu > 0 ? ncpu : 1);
 
 	while (bpf_map_get_next_key(map_fd, prev, &next) == 0) {
 		key = next;
 		prev = &key;
-		if (bpf_map_lookup_elem(map_fd, &key, &val))
+		if (bpf_map_lookup_elem(map_fd, &key, vals.data()))
 			continue;
-		out.push_back({key.netns, key.port, val.timewait, val.accepted});
+		PortRow row{key.netns, key.port, 0, 0};
+		for (const auto &v : vals) { // per CPU: a socket may enter on one, leave on another
+			row.timewait += v.timewait;
+			row.accepted += v.accepted;
+		}
+		out.push_back(row);
 	}
 	return out;
 }

@@ -126,12 +126,4 @@ std::string KernelProbe::cgroup2_root()
 	return {};
 }
 
-bool KernelProbe::tracepoint(const std::string &category, const std::string &name) const
-{
-	for (const char *root : {"/sys/kernel/tracing/events/", "/sys/kernel/debug/tracing/events/"})
-		if (access((root + category + "/" + name + "/id").c_str(), R_OK) == 0)
-			return true;
-	return false;
-}
-
 } // namespace tcpscope

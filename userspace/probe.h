@@ -23,7 +23,6 @@ class KernelProbe {
 
 	bool has_btf() const { return btf_ != nullptr; }
 	bool btf_tracepoint(const std::string &name) const; // tp_btf target
-	bool tracepoint(const std::string &category, const std::string &name) const;
 
 	// Kernel text symbols [start, end) from /proc/kallsyms, by name; absent ones, and all
 	// when addresses are hidden (kptr_restrict), are missing from the result.

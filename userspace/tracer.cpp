@@ -30,7 +30,7 @@ namespace tcpscope {
 
 namespace {
 
-enum class Kind { tp_btf, tracepoint, sockops };
+enum class Kind { tp_btf, sockops };
 
 struct Candidate {
 	Kind kind;
@@ -50,9 +50,9 @@ std::vector<Feature> features()
 {
 	using K = Kind;
 	return {
+		// tp_btf (5.5) predates the ring buffer (5.8) tcpscope needs anyway.
 		{"state transitions", "", true,
-		 {{K::tp_btf, "inet_sock_set_state", {"handle_set_state"}},
-		  {K::tracepoint, "inet_sock_set_state", {"handle_set_state_tp"}}}},
+		 {{K::tp_btf, "inet_sock_set_state", {"handle_set_state"}}}},
 		{"timers", "no TIME_WAIT entry/exit and no keepalive probe events", false,
 		 {{K::tp_btf,
 		   "timer_start",
@@ -76,8 +76,6 @@ const char *kind_name(Kind k)
 	switch (k) {
 	case Kind::tp_btf:
 		return "tp_btf";
-	case Kind::tracepoint:
-		return "tracepoint";
 	case Kind::sockops:
 		return "sockops";
 	}
@@ -89,8 +87,6 @@ bool available(KernelProbe &k, const Candidate &c)
 	switch (c.kind) {
 	case Kind::tp_btf:
 		return k.btf_tracepoint(c.target);
-	case Kind::tracepoint:
-		return k.tracepoint("sock", c.target);
 	case Kind::sockops:
 		return !KernelProbe::cgroup2_root().empty();
 	}
@@ -154,8 +150,8 @@ Result<std::unique_ptr<Tracer>> Tracer::open(const TracerConfig &cfg, Sink sink,
 		if (!pick) {
 			if (f.required)
 				return usage_error("find a hook for", f.name,
-						   "the kernel has neither tp_btf nor the tracepoint "
-						   "sock:inet_sock_set_state (is tracefs mounted?)");
+						   "the kernel's BTF has no tracepoint "
+						   "sock:inet_sock_set_state");
 			degraded.push_back({f.name, f.impact});
 			continue;
 		}
@@ -182,17 +178,8 @@ Result<std::unique_ptr<Tracer>> Tracer::open(const TracerConfig &cfg, Sink sink,
 	ro->filter_lports = cfg.lports.has_value();
 	ro->filter_dports = cfg.dports.has_value();
 
-	// The timer tracepoints are matched against timer callbacks by address. timer_cancel
-	// from the keep_* functions is a re-arm (__mod_timer() and its callers, which may
-	// inline it) or the expiry's detach (__run_timers(), which inlines expire_timers()):
-	// not a kill.
-	static const std::vector<std::string> keep = {
-		"__mod_timer",	"mod_timer",	 "mod_timer_pending", "timer_reduce",
-		"__run_timers", "expire_timers", "__run_timer_base",  "run_timer_softirq"};
-	std::vector<std::string> wanted = keep;
-	wanted.push_back("tw_timer_handler");
-	wanted.push_back("tcp_keepalive_timer");
-	const auto syms = KernelProbe::ksyms(wanted);
+	// The timer tracepoints are matched against timer callbacks by address.
+	const auto syms = KernelProbe::ksyms({"tw_timer_handler", "tcp_keepalive_timer"});
 	auto sym = [&](const std::string &name) -> const std::pair<uint64_t, uint64_t> * {
 		auto it = syms.find(name);
 		return it == syms.end() ? nullptr : &it->second;
@@ -211,18 +198,6 @@ Result<std::unique_ptr<Tracer>> Tracer::open(const TracerConfig &cfg, Sink sink,
 	if (!hz)
 		log.push_back("CONFIG_HZ unknown (no kernel config): assuming 250");
 	ro->ns_per_jiffy = 1000000000ull / hz.value_or(250);
-	size_t n = 0;
-	for (const auto &f : keep) {
-		auto *r = sym(f);
-		if (r && n < std::size(ro->keep_lo)) {
-			ro->keep_lo[n] = r->first;
-			ro->keep_hi[n] = r->second;
-			n++;
-		}
-	}
-	if (tw_fn && !sym("__run_timers") && !sym("expire_timers"))
-		degraded.push_back({"TIME_WAIT exit cause", "timer expiry path not in kallsyms: "
-							   "expiries may be reported twice"});
 
 	kernel.release_btf(); // libbpf loads its own copy now
 	err = tcpscope_bpf__load(t->skel_);
@@ -255,7 +230,7 @@ Result<std::unique_ptr<Tracer>> Tracer::open(const TracerConfig &cfg, Sink sink,
 		}
 		if (!link) {
 			err = errno;
-			if (name == "handle_set_state" || name == "handle_set_state_tp")
+			if (name == "handle_set_state")
 				return sys_error("attach BPF program", name, err);
 			degraded.push_back({name, std::string("attach failed: ") + strerror(err)});
 			continue;
