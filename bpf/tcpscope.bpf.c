@@ -85,6 +85,7 @@ struct twctx {
 	__u8 substate; /* TIME_WAIT, or FIN_WAIT2 for an orphaned FIN_WAIT2 */
 	__u8 gauged; /* counted in aggs.sockets[substate] */
 	__u8 known; /* its connection was tracked: ts_state, open and close are set */
+	__u8 ported; /* counted in ports_agg: accepted on a listening port (on_tw_armed) */
 	__u8 open; /* the connection's enum tcpscope_open and tcpscope_close, for aggs.conns */
 	__u8 close;
 };
@@ -330,6 +331,14 @@ static __always_inline void agg_conn(struct tcpscope_agg *a, __u32 open, __u32 c
 	barrier_var(i);
 	if (i < TCPSCOPE_NOPEN * TCPSCOPE_NCLOSE)
 		(&a->conns[0][0])[i]++;
+}
+
+/* A listener on this local port is known (seen opening, or by the start-up walk). */
+static __always_inline bool listening(__u32 netns, __u16 port)
+{
+	struct listen_key key = { .netns = netns, .port = port };
+
+	return bpf_map_lookup_elem(&listeners, &key);
 }
 
 /* A socket counted in sockets[] moves from one state to another; CLOSE is not counted
@@ -635,7 +644,7 @@ static __always_inline struct conn *conn_new(const struct sock *sk, __u64 cookie
 
 		zero.open = OPEN_PASSIVE;
 		zero.facts |= F_SEEN_OPEN;
-		if (o) {
+		if (o && o->pid) {
 			zero.pid = o->pid;
 			zero.cgroup = o->cgroup;
 			__builtin_memcpy(zero.comm, o->comm, sizeof(zero.comm));
@@ -894,8 +903,6 @@ static __always_inline int on_tw_armed(struct inet_timewait_sock *tw)
 		n.substate = sub;
 		n.gauged = aggregate;
 		agg_gauge(a, 0, sub);
-		if (aggregate)
-			port_timewait(netns, skc_lport(skc, false), 1);
 		if (a)
 			a->tw_entered++;
 		if (c) {
@@ -916,6 +923,13 @@ static __always_inline int on_tw_armed(struct inet_timewait_sock *tw)
 			n.close = tcpscope_classify_close(c->facts, c->probes);
 		} else {
 			flags |= EVF_NO_DUR;
+		}
+		if (aggregate) {
+			__u16 lport = skc_lport(skc, false);
+
+			n.ported = c ? c->open == OPEN_PASSIVE : listening(netns, lport);
+			if (n.ported)
+				port_timewait(netns, lport, 1);
 		}
 		bpf_map_update_elem(&twctxs, &key, &n, BPF_ANY);
 	}
@@ -1019,10 +1033,10 @@ static __always_inline int on_tw_leave(struct twsnap *s)
 	if (!s->tracked)
 		return 0;
 	a = agg_of_ns(s->netns);
-	if (x.gauged) {
+	if (x.gauged)
 		agg_gauge(a, x.substate, 0);
+	if (x.ported)
 		port_timewait(s->netns, s->lport, -1);
-	}
 	c = conn_lookup(s->cookie);
 	if (x.substate == TCP_FIN_WAIT2 && s->substate == TCP_TIME_WAIT)
 		late_substate(s, c, a, &x);
@@ -1300,10 +1314,15 @@ int seed_sockets(struct bpf_iter__tcp *ctx)
 		struct twctx n = { .cookie = BPF_CORE_READ(skc, skc_cookie.counter),
 				   .substate = BPF_CORE_READ(tw, tw_sk.tw_substate),
 				   .gauged = 1 };
+		__u32 netns = skc_netns(skc, false);
+		__u16 lport = skc_lport(skc, false);
 
+		/* the walk meets the listeners first (listening hash, then established) */
+		n.ported = listening(netns, lport);
 		if (bpf_map_update_elem(&twctxs, &key, &n, BPF_NOEXIST) == 0) {
 			agg_gauge(agg_of(skc, false), 0, n.substate);
-			port_timewait(skc_netns(skc, false), skc_lport(skc, false), 1);
+			if (n.ported)
+				port_timewait(netns, lport, 1);
 			stat_inc(STAT_SEEDED);
 		}
 		return 0;
@@ -1315,8 +1334,14 @@ int seed_sockets(struct bpf_iter__tcp *ctx)
 	struct conn zero = { .state = state, .gauged = 1 };
 
 	path_push(&zero, state);
-	if (state == TCP_LISTEN)
+	if (state == TCP_LISTEN) {
+		struct listen_key lk = { .netns = skc_netns(skc, false),
+					 .port = skc_lport(skc, false) };
+		struct owner unknown = {}; /* pid 0: children's owner stays unknown */
+
 		zero.facts |= F_LISTENER;
+		bpf_map_update_elem(&listeners, &lk, &unknown, BPF_NOEXIST);
+	}
 	if (bpf_map_update_elem(&conns, &cookie, &zero, BPF_NOEXIST) == 0) {
 		agg_gauge(agg_of(skc, false), 0, state);
 		stat_inc(STAT_SEEDED);

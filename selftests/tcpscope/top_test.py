@@ -376,6 +376,22 @@ def server_closes_first(n):
     return srv
 
 
+def client_closes_first(n):
+    """n connections to PORT, each closed by the client first: the client's side ends in
+    TIME_WAIT on its ephemeral port. The listener stays."""
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.1", PORT))
+    srv.listen(n)
+    for _ in range(n):
+        c = socket.create_connection(("127.0.0.1", PORT), timeout=5)
+        a, _ = srv.accept()
+        c.close()
+        expect_eq(a.recv(1), b"", "server sees the client's FIN")
+        a.close()
+    return srv
+
+
 def with_ns(fn):
     def wrapper():
         ns = NetNS("ttop")
@@ -536,6 +552,27 @@ def plain_lines_without_terminal(ns):
 
 
 @with_ns
+def client_timewait_on_no_port(ns):
+    """Client-side TIME_WAIT sockets sit on ephemeral ports, one each: they count in the
+    TIME_WAIT total but never as a busiest port, where only listening ports count."""
+    top = PtyTop("--netns", ns.path)
+    srv = None
+    try:
+        top.wait_screen(drawn(ns), "the first frame", timeout=60)
+        with ns:
+            srv = client_closes_first(NCONN)
+        top.wait_screen(lambda t: (states_shown(t) or {}).get("TIME_WAIT") == NCONN,
+                        "%d sockets in TIME_WAIT" % NCONN)
+        expect_eq(port_rows(top.term), [], "ports by TIME_WAIT")
+        os.write(top.master, b"q")
+        expect_eq(top.wait_exit(), 0, "exit code after q")
+    finally:
+        top.close()
+        if srv:
+            srv.close()
+
+
+@with_ns
 def plain_rates_follow_the_workload(ns):
     """Plain blocks every 0.2 s while the workload runs: exact totals, TIME_WAIT and busiest
     port; each rate is the difference of the totals of two blocks over one elapsed time
@@ -671,6 +708,7 @@ def main():
     TCPSCOPE = os.path.abspath(opts.tcpscope)
     tests = [
         ("screen_shows_workload_resize_suspend_quit", screen_shows_workload_resize_suspend_quit),
+        ("client_timewait_on_no_port", client_timewait_on_no_port),
         ("ctrl_c_restores_terminal", ctrl_c_restores_terminal),
         ("sigterm_restores_terminal", sigterm_restores_terminal),
         ("closed_stdout_restores_terminal", closed_stdout_restores_terminal),
