@@ -31,6 +31,10 @@ const volatile __u64 ns_per_jiffy = 4000000; /* 1e9 / CONFIG_HZ */
 const volatile bool emit_events = true; /* records on the ring buffer (watch) */
 const volatile bool aggregate = false; /* the aggs map (stats, serve) */
 const volatile __u64 wakeup_bytes = 256 << 10; /* wake the agent from this much queued */
+/* Benchmark only (TCPSCOPE_BENCH_HOOKS_ONLY, Documentation/perf.rst): every program returns
+ * at once, which measures what attaching to these hooks costs by itself. Read-only data:
+ * the verifier drops the test from the programs that run normally. */
+const volatile bool hooks_only = false;
 
 struct tuple {
 	__u8 saddr[16];
@@ -822,6 +826,8 @@ int BPF_PROG(handle_set_state, const struct sock *sk, int old, int new)
 {
 	__u64 now, key = (__u64)sk, *parked;
 
+	if (hooks_only)
+		return 0;
 	if (sk->sk_protocol != IPPROTO_TCP || !tracked(&sk->__sk_common, true))
 		return 0;
 	now = bpf_ktime_get_ns();
@@ -1187,6 +1193,8 @@ int BPF_PROG(handle_timer_start, struct timer_list *t)
 {
 	__u64 fn = timer_fn(t);
 
+	if (hooks_only)
+		return 0;
 	tw_settle(tw_pending(), t);
 	if (!fn)
 		return 0;
@@ -1203,6 +1211,8 @@ int BPF_PROG(handle_timer_cancel, struct timer_list *t)
 	struct twcancel *p = tw_pending();
 	__u64 fn = timer_fn(t);
 
+	if (hooks_only)
+		return 0;
 	tw_settle(p, t);
 	if (!fn || fn != tw_timer_fn || !p)
 		return 0;
@@ -1217,6 +1227,8 @@ int BPF_PROG(handle_timer_expire, struct timer_list *t)
 	struct twcancel *p = tw_pending();
 	__u64 fn = timer_fn(t);
 
+	if (hooks_only)
+		return 0;
 	tw_settle(p, t);
 	if (!fn)
 		return 0;
@@ -1235,6 +1247,8 @@ int BPF_PROG(handle_timer_expire_exit, struct timer_list *t)
 	struct kactx *k;
 	__u32 idx = 0;
 
+	if (hooks_only)
+		return 0;
 	tw_settle(tw_pending(), t);
 	k = bpf_map_lookup_elem(&kactxs, &idx);
 	if (k && k->timer == (__u64)t)
@@ -1261,6 +1275,8 @@ static __always_inline int set_fact(const struct sock *sk, __u32 fact)
 SEC("tp_btf/tcp_receive_reset")
 int BPF_PROG(handle_rst_rcvd, struct sock *sk)
 {
+	if (hooks_only)
+		return 0;
 	return set_fact(sk, F_RST_RCVD);
 }
 
@@ -1268,6 +1284,8 @@ int BPF_PROG(handle_rst_rcvd, struct sock *sk)
 SEC("tp_btf/tcp_send_reset")
 int BPF_PROG(handle_rst_sent, const struct sock *sk)
 {
+	if (hooks_only)
+		return 0;
 	return set_fact(sk, F_RST_SENT);
 }
 
@@ -1275,9 +1293,13 @@ int BPF_PROG(handle_rst_sent, const struct sock *sk)
 SEC("tp_btf/tcp_destroy_sock")
 int BPF_PROG(handle_destroy, struct sock *sk)
 {
-	__u64 cookie = bpf_get_socket_cookie(sk);
-	struct conn *c = conn_lookup(cookie);
+	__u64 cookie;
+	struct conn *c;
 
+	if (hooks_only)
+		return 0;
+	cookie = bpf_get_socket_cookie(sk);
+	c = conn_lookup(cookie);
 	if (!c)
 		return 0;
 	flush_pending_syn(sk, c, cookie);
@@ -1365,6 +1387,8 @@ int handle_sockops(struct bpf_sock_ops *skops)
 	struct conn *c;
 	__u64 cookie;
 
+	if (hooks_only)
+		return 1;
 	switch (skops->op) {
 	case BPF_SOCK_OPS_TCP_CONNECT_CB:
 		bsk = skops->sk;

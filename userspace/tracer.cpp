@@ -17,6 +17,7 @@
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <iterator>
@@ -172,6 +173,13 @@ Result<std::unique_ptr<Tracer>> Tracer::open(const TracerConfig &cfg, Sink sink,
 		bpf_map__set_max_entries(t->skel_->maps.events, getpagesize());
 	if (cfg.aggregate)
 		bpf_program__set_autoload(t->skel_->progs.seed_sockets, true);
+	// make bench's "hooks" configuration (Documentation/perf.rst): the programs are
+	// attached as usual but return at once, so nothing is counted or shown.
+	if (const char *h = getenv("TCPSCOPE_BENCH_HOOKS_ONLY"); h && *h && strcmp(h, "0") != 0) {
+		ro->hooks_only = true;
+		fprintf(stderr, "tcpscope: TCPSCOPE_BENCH_HOOKS_ONLY is set (benchmarks only): the "
+				"programs return at once, nothing is counted or shown\n");
+	}
 	ro->filter_family = cfg.family;
 	ro->filter_netns = cfg.netns;
 	ro->filter_pid = cfg.pid;

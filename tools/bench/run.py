@@ -28,9 +28,10 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TCPSTATES = "/usr/sbin/tcpstates"
-CONFIGS = ["none", "stats", "watch", "tcpstates", "ss"]
+CONFIGS = ["none", "hooks", "stats", "watch", "tcpstates", "ss"]
 LABELS = {
     "none": "no observer",
+    "hooks": "tcpscope hooks, empty",
     "stats": "tcpscope stats -i 1",
     "watch": "tcpscope watch --json",
     "tcpstates": "tcpstates (libbpf-tools)",
@@ -206,11 +207,14 @@ class Observer:
     def command(self):
         raise NotImplementedError
 
+    env = None  # extra environment
+
     def start(self):
         with open(os.devnull if self.quiet else self.out, "w") as out, \
                 open(self.err, "w") as err:
             self.proc = subprocess.Popen(self.command(), stdout=out, stderr=err,
-                                         stdin=subprocess.DEVNULL, close_fds=True)
+                                         stdin=subprocess.DEVNULL, close_fds=True,
+                                         env=dict(os.environ, **self.env) if self.env else None)
         wait_for(self.ready, READY_TIMEOUT, self.what_ready)
 
     def ready(self):
@@ -291,6 +295,16 @@ class StatsObserver(Observer):
                 "lost": None, "agent": agent, "untracked": agent.get("untracked", 0)}
 
 
+class HooksObserver(StatsObserver):
+    """tcpscope stats with every program attached but returning at once: what the hooks
+    alone cost (BPF dispatch, trampolines, sockops' cgroup walk), the floor under stats."""
+    name = "hooks"
+    env = {"TCPSCOPE_BENCH_HOOKS_ONLY": "1"}
+
+    def results(self):
+        return {"lost": None, "untracked": 0}
+
+
 class WatchObserver(Observer):
     name = "watch"
     FINAL = re.compile(r"tcpscope: (\d+) events shown, (\d+) lost, (\d+) filtered in kernel, "
@@ -365,8 +379,8 @@ class SsObserver(Observer):
                 "peak_rss_kb": summary.get("maxrss_kb")}
 
 
-OBSERVERS = {"stats": StatsObserver, "watch": WatchObserver, "tcpstates": TcpstatesObserver,
-             "ss": SsObserver}
+OBSERVERS = {"hooks": HooksObserver, "stats": StatsObserver, "watch": WatchObserver,
+             "tcpstates": TcpstatesObserver, "ss": SsObserver}
 
 
 def ss_poller():
@@ -629,7 +643,7 @@ def table(args, summary, per_conn, fb, meta):
     for c in args.configs:
         s = summary[c]
         lost = s.get("lost_total")
-        lost_s = "n/a" if c in ("none", "stats", "ss") else fmt_num(lost)
+        lost_s = "n/a" if c in ("none", "hooks", "stats", "ss") else fmt_num(lost)
         if c == "stats":
             lost_s = "none*"
         ss_ = s.get("progs", {}).get("handle_set_state", {})
