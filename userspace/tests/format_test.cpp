@@ -682,5 +682,59 @@ TEST(FormatAddr, Ipv4LikeInetNtop)
 	}
 }
 
+// IPv6 too: every pattern of zero groups (where "::" goes, ties to the first run), group
+// values of 1 to 4 hex digits, and the dotted tails of ::a.b.c.d and ::ffff:a.b.c.d
+TEST(FormatAddr, Ipv6LikeInetNtop)
+{
+	const unsigned values[] = {0x1, 0xab, 0xfff, 0xffff};
+
+	for (unsigned zeros = 0; zeros < 256; zeros++) {
+		for (unsigned v : values) {
+			uint8_t a[16];
+			for (int g = 0; g < 8; g++) {
+				unsigned w = (zeros >> g) & 1 ? 0 : v + g;
+				a[2 * g] = uint8_t(w >> 8);
+				a[2 * g + 1] = uint8_t(w);
+			}
+			char want[INET6_ADDRSTRLEN];
+			fmt::memory_buffer out;
+
+			ASSERT_NE(nullptr, inet_ntop(AF_INET6, a, want, sizeof(want)));
+			format_addr(out, AF_INET6, a);
+			EXPECT_EQ(std::string(want), std::string(out.data(), out.size()))
+				<< "zero groups " << zeros << " value " << v;
+		}
+	}
+	for (uint8_t g5 : {0x00, 0xff}) {
+		uint8_t a[16] = {};
+		a[10] = a[11] = g5;
+		a[12] = 192, a[13] = 0, a[14] = 2, a[15] = 33;
+		char want[INET6_ADDRSTRLEN];
+		fmt::memory_buffer out;
+
+		ASSERT_NE(nullptr, inet_ntop(AF_INET6, a, want, sizeof(want)));
+		format_addr(out, AF_INET6, a);
+		EXPECT_EQ(std::string(want), std::string(out.data(), out.size()));
+	}
+}
+
+// Durations are rounded to 3 decimals without fmt: the same digits as "{:.3f}" for values
+// around every rounding boundary
+TEST(TextFormat, DurationRoundsLikeFmt)
+{
+	for (uint64_t base : {0ull, 999ull, 1000ull, 123456ull, 999999999ull, 60000000000ull}) {
+		for (uint64_t d = base; d < base + 3000; d += 7) {
+			RawEvent e = ipv4_event(EV_STATE);
+			e.dur_ns = d;
+			std::string line =
+				render(OutputFormat::text, e, View::lifecycle, text_clock());
+			std::string want = fmt::format(" ({:.3f}ms)\n", d / 1e6);
+
+			ASSERT_GE(line.size(), want.size());
+			EXPECT_EQ(line.substr(line.size() - want.size()), want) << d;
+		}
+	}
+}
+
 } // namespace
 } // namespace tcpscope
