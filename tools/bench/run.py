@@ -516,18 +516,25 @@ def spread(v):
 
 def summarize(args, runs):
     by = {c: [r for r in runs if r["config"] == c] for c in args.configs}
-    base = {r["round"]: r["churn"]["conn_per_s"] for r in by.get("none", [])}
+    # a round's baseline for the other programs' share: the mean of its no-observer runs
+    base = {rnd: median([r["churn"]["conn_per_s"] for r in by.get("none", [])
+                         if r["round"] == rnd]) for rnd in {r["round"] for r in runs}}
     # share of the baseline's busy time taken by other processes' observing programs
-    other = {r["round"]: r["other_bpf"]["run_time_ns"] / 1e9 / r["churn"]["machine_busy_s"]
-             for r in by.get("none", []) if r["churn"]["machine_busy_s"]}
+    other = {}
+    for r in by.get("none", []):
+        if r["churn"]["machine_busy_s"]:
+            other.setdefault(r["round"], []).append(
+                r["other_bpf"]["run_time_ns"] / 1e9 / r["churn"]["machine_busy_s"])
+    other = {rnd: median(v) for rnd, v in other.items()}
     # transitions per connection, from the kernel's own count in the aggregation runs
     per_conn = median([r["transitions"] / r["churn"]["connections"] for r in by.get("stats", [])
                        if r.get("transitions") and r["churn"]["connections"]])
     out = {}
     for c, rs in by.items():
         rates = [r["churn"]["conn_per_s"] for r in rs]
-        ratios = [r["churn"]["conn_per_s"] / base[r["round"]] for r in rs
-                  if base.get(r["round"])]
+        # against the runs without observer just before and after (1 for those)
+        ratios = [1.0 if c == "none" else r["churn"]["conn_per_s"] / r["baseline_conn_per_s"]
+                  for r in rs if c == "none" or r.get("baseline_conn_per_s")]
         # the ratio against the kernel alone, if the other programs' time were taken out
         # of both runs: (1 - f) / (1 / ratio - f), f their share of the baseline's time
         alone = [(1 - other[r["round"]]) /
@@ -668,7 +675,8 @@ def table(args, summary, per_conn, fb, meta):
         lines.append("churn errors: " + ", ".join("%s %d" % kv for kv in errs.items()))
     lines.append("* aggregation copies no event to user space: nothing to lose. ss: snapshots, "
                  "not events. tcpstates: losses as it reports them on stderr.")
-    lines.append("ratio: conn/s over the no-observer run of the same round. CPU: utime+stime of "
+    lines.append("ratio: conn/s over the mean of the no-observer runs just before and after. "
+                 "CPU: utime+stime of "
                  "the observer (ss: with its children) per million transitions.")
     lines.append("set_state: run_time_ns/run_cnt of handle_set_state (kernel.bpf_stats_enabled); "
                  "kernel ns/trans.: all the observer's programs, per transition.")
@@ -808,15 +816,28 @@ def main():
         tw_base = tw_sockets()
         log("warm-up: one run without observer")
         one_run(args, "none", tmp, tw_base)
+        observers = [c for c in args.configs if c != "none"]
+
+        def measured(cfg, rnd):
+            r = one_run(args, cfg, tmp, tw_base)
+            r["round"] = rnd
+            runs.append(r)
+            log("round %d/%d %-10s %8.0f conn/s, other CPU %3.0f%%%s" % (
+                rnd + 1, args.rounds, cfg, r["churn"]["conn_per_s"], r["other_cpu_pct"],
+                "" if cfg == "none" else ", observer CPU %.2f s" % r["cpu_s"]))
+            return r
+
+        # Every observer run sits between two runs without observer; its baseline is their
+        # mean, which takes out the machine's drift (its conn/s moves by 20% in minutes).
         for rnd in range(args.rounds):
-            k = rnd % len(args.configs)
-            for cfg in args.configs[k:] + args.configs[:k]:
-                r = one_run(args, cfg, tmp, tw_base)
-                r["round"] = rnd
-                runs.append(r)
-                log("round %d/%d %-10s %8.0f conn/s, other CPU %3.0f%%%s" % (
-                    rnd + 1, args.rounds, cfg, r["churn"]["conn_per_s"], r["other_cpu_pct"],
-                    "" if cfg == "none" else ", observer CPU %.2f s" % r["cpu_s"]))
+            k = rnd % len(observers) if observers else 0
+            before = measured("none", rnd)
+            for cfg in observers[k:] + observers[:k]:
+                r = measured(cfg, rnd)
+                after = measured("none", rnd)
+                r["baseline_conn_per_s"] = (before["churn"]["conn_per_s"] +
+                                            after["churn"]["conn_per_s"]) / 2
+                before = after
         fb = None if args.no_format_bench else run_format_bench(args)
     except KeyboardInterrupt:
         log("interrupted")
