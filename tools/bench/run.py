@@ -718,7 +718,7 @@ def plot(args, summary, meta, path):
     ax.axhline(0.90, color="orange", ls="--", lw=1, label="target: event stream >= 0.90")
     ax.set_xticks(range(len(cfgs)))
     ax.set_xticklabels([LABELS[c] for c in cfgs], rotation=15, fontsize=8)
-    ax.set_ylabel("conn/s relative to no observer (same round)")
+    ax.set_ylabel("conn/s over the no-observer runs around it")
     ax.set_ylim(0, max(1.1, max(med) + max(hi) + 0.05))
     ax.set_title("Loopback churn under each observer: median and min-max of %d rounds\n%s"
                  % (args.rounds, meta["workload"]), fontsize=9)
