@@ -378,7 +378,9 @@ def server_closes_first(n):
 
 def client_closes_first(n):
     """n connections to PORT, each closed by the client first: the client's side ends in
-    TIME_WAIT on its ephemeral port. The listener stays."""
+    TIME_WAIT on its ephemeral port. The listener stays. As in server_closes_first(), the
+    client closes only after the server's FIN, so no orphaned FIN_WAIT2 is left to turn
+    TIME_WAIT unseen."""
     srv = socket.socket()
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     srv.bind(("127.0.0.1", PORT))
@@ -386,9 +388,11 @@ def client_closes_first(n):
     for _ in range(n):
         c = socket.create_connection(("127.0.0.1", PORT), timeout=5)
         a, _ = srv.accept()
-        c.close()
+        c.shutdown(socket.SHUT_WR)
         expect_eq(a.recv(1), b"", "server sees the client's FIN")
         a.close()
+        expect_eq(c.recv(1), b"", "client sees the server's FIN")
+        c.close()
     return srv
 
 
