@@ -127,7 +127,8 @@ struct tcpscope_agg {
 	__u64 conns[TCPSCOPE_NOPEN][TCPSCOPE_NCLOSE]; /* ended connections by open and close kind */
 };
 
-/* Per local port ("ports_agg" map, LRU: busy ports stay), for the busiest ports in `top`. */
+/* Per listening port ("ports_agg" map, per-CPU LRU: busy ports stay), for the busiest ports in
+ * `top`: TIME_WAIT sockets of connections accepted on the port, and the connections accepted. */
 struct tcpscope_port_key {
 	__u32 netns;
 	__u16 port;
