@@ -121,7 +121,7 @@ $(BUILD)/unit_tests: $(LIB_OBJS) $(BPF_OBJS) $(UNIT_OBJS)
 
 # Benchmarks (Documentation/perf.rst), not part of `make check`: the loopback churn generator,
 # the decode/format micro-benchmark, and `make bench`, which runs the churn under each
-# observer, interleaved (root, about 13 minutes). BENCH_ARGS="--rounds 3" etc. go to run.py.
+# observer, interleaved (root, about 11 minutes). BENCH_ARGS="--rounds 3" etc. go to run.py.
 $(BUILD)/churn: tools/bench/churn.cpp | $(BUILD)
 	$(CXX) $(CXXFLAGS) $< -o $@ -pthread
 
