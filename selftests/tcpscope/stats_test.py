@@ -23,7 +23,8 @@ import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tcpscope_lib import NetNS, Skip, expect_eq, keepalive_dies, run, sh, tcpext  # noqa: E402
+from tcpscope_lib import (NetNS, Skip, expect_eq, in_netns, keepalive_dies, run,  # noqa: E402
+                          sh, tcpext)
 
 TCPSCOPE = None
 SS_NAMES = {"ESTAB": "ESTABLISHED", "SYN-SENT": "SYN_SENT", "SYN-RECV": "SYN_RECV",
@@ -117,15 +118,7 @@ def nonzero(d):
     return {k: v for k, v in d.items() if v}
 
 
-def with_ns(fn):
-    def wrapper():
-        ns = NetNS("tss")
-        try:
-            fn(ns)
-        finally:
-            ns.delete()
-    wrapper.__name__ = fn.__name__
-    return wrapper
+with_ns = in_netns("tss")
 
 
 @with_ns

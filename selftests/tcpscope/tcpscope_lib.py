@@ -127,6 +127,20 @@ class Scope:
         return self.proc.returncode
 
 
+def in_netns(prefix):
+    """Decorator: the test gets a fresh NetNS (its name starts with prefix), deleted after."""
+    def decorate(fn):
+        def wrapper():
+            ns = NetNS(prefix)
+            try:
+                fn(ns)
+            finally:
+                ns.delete()
+        wrapper.__name__ = fn.__name__
+        return wrapper
+    return decorate
+
+
 def keepalive_socket(s, idle, intvl, cnt):
     s.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, idle)

@@ -22,7 +22,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tcpscope_lib import NetNS, expect_eq, run  # noqa: E402
+from tcpscope_lib import NetNS, expect_eq, in_netns, run  # noqa: E402
 
 TCPSCOPE = None
 PORT = 5001  # the listener of the workload, in its own namespace
@@ -396,15 +396,7 @@ def client_closes_first(n):
     return srv
 
 
-def with_ns(fn):
-    def wrapper():
-        ns = NetNS("ttop")
-        try:
-            fn(ns)
-        finally:
-            ns.delete()
-    wrapper.__name__ = fn.__name__
-    return wrapper
+with_ns = in_netns("ttop")
 
 
 @with_ns
