@@ -61,28 +61,17 @@ template <typename Fn> void each_kallsym(Fn fn)
 
 } // namespace
 
-std::map<std::string, std::pair<uint64_t, uint64_t>>
-KernelProbe::ksyms(const std::vector<std::string> &names)
+std::map<std::string, uint64_t> KernelProbe::ksyms(const std::vector<std::string> &names)
 {
-	std::map<std::string, std::pair<uint64_t, uint64_t>, std::less<>> found;
+	std::map<std::string, uint64_t, std::less<>> found;
 
-	// two streaming passes: the table (some 200k symbols) is never held in memory
+	// one streaming pass: the table (some 200k symbols) is never held in memory
 	each_kallsym([&](uint64_t addr, char type, std::string_view name) {
 		if ((type == 't' || type == 'T') && !found.count(name) &&
 		    std::find(names.begin(), names.end(), name) != names.end())
-			found.emplace(name, std::make_pair(addr, UINT64_MAX)); // first wins: modules come later
+			found.emplace(name, addr); // first wins: modules come later
 	});
-	if (found.empty())
-		return {};
-	each_kallsym([&](uint64_t addr, char, std::string_view) {
-		for (auto &[name, r] : found)
-			if (addr > r.first && addr < r.second)
-				r.second = addr;
-	});
-	std::map<std::string, std::pair<uint64_t, uint64_t>> out;
-	for (auto &[name, r] : found)
-		out.emplace(name, std::make_pair(r.first, r.second == UINT64_MAX ? r.first + 1 : r.second));
-	return out;
+	return {found.begin(), found.end()};
 }
 
 static std::optional<unsigned> hz_from(const std::string &line)

@@ -24,10 +24,9 @@ class KernelProbe {
 	bool has_btf() const { return btf_ != nullptr; }
 	bool btf_tracepoint(const std::string &name) const; // tp_btf target
 
-	// Kernel text symbols [start, end) from /proc/kallsyms, by name; absent ones, and all
+	// Addresses of kernel text symbols from /proc/kallsyms, by name; absent ones, and all
 	// when addresses are hidden (kptr_restrict), are missing from the result.
-	static std::map<std::string, std::pair<uint64_t, uint64_t>>
-	ksyms(const std::vector<std::string> &names);
+	static std::map<std::string, uint64_t> ksyms(const std::vector<std::string> &names);
 
 	// Frees the BTF copy before libbpf loads its own for CO-RE: only one is in memory at
 	// a time (each is several MiB).

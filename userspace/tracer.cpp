@@ -188,7 +188,7 @@ Result<std::unique_ptr<Tracer>> Tracer::open(const TracerConfig &cfg, Sink sink,
 
 	// The timer tracepoints are matched against timer callbacks by address.
 	const auto syms = KernelProbe::ksyms({"tw_timer_handler", "tcp_keepalive_timer"});
-	auto sym = [&](const std::string &name) -> const std::pair<uint64_t, uint64_t> * {
+	auto sym = [&](const std::string &name) -> const uint64_t * {
 		auto it = syms.find(name);
 		return it == syms.end() ? nullptr : &it->second;
 	};
@@ -199,8 +199,8 @@ Result<std::unique_ptr<Tracer>> Tracer::open(const TracerConfig &cfg, Sink sink,
 						 "(kptr_restrict?): no TIME_WAIT entry/exit"});
 	if (!ka_fn)
 		degraded.push_back({"keepalive probes", "tcp_keepalive_timer not in /proc/kallsyms"});
-	ro->tw_timer_fn = tw_fn ? tw_fn->first : 0;
-	ro->keepalive_timer_fn = ka_fn ? ka_fn->first : 0;
+	ro->tw_timer_fn = tw_fn ? *tw_fn : 0;
+	ro->keepalive_timer_fn = ka_fn ? *ka_fn : 0;
 	// TCP_TIMEWAIT_LEN is 60 * HZ jiffies: needed to date a late FIN_WAIT2 -> TIME_WAIT
 	auto hz = KernelProbe::config_hz();
 	if (!hz)
