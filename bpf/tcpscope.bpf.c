@@ -79,7 +79,6 @@ struct listen_key {
 	__u16 pad;
 };
 
-/* A timewait socket whose timer we saw armed. */
 /* A timewait socket whose timer we saw armed. The aggregates of its last phase come from
  * here, not from the connection's record: without events (stats, serve) that record is
  * dropped at the handoff, so conns holds live connections only and stays small. */
@@ -885,12 +884,12 @@ static __always_inline int on_tw_armed(struct inet_timewait_sock *tw)
 	a = agg_of_ns(netns);
 	cookie = BPF_CORE_READ(skc, skc_cookie.counter);
 	sub = BPF_CORE_READ(tw, tw_substate);
+	x = bpf_map_lookup_elem(&twctxs, &key);
+	if (x && x->cookie == cookie && x->substate == sub)
+		return 0; /* re-armed: a retransmitted FIN restarted TIME_WAIT */
 	now = bpf_ktime_get_ns();
 	c = conn_lookup(cookie);
-	x = bpf_map_lookup_elem(&twctxs, &key);
 	if (x && x->cookie == cookie) {
-		if (x->substate == sub)
-			return 0; /* re-armed: a retransmitted FIN restarted TIME_WAIT */
 		old = x->substate;
 		type = EV_TW_SUBSTATE;
 		if (x->gauged)
@@ -1091,18 +1090,17 @@ static __always_inline struct twcancel *tw_pending(void)
 }
 
 /* Every timer program starts here: a pending cancel not followed by its own timer's
- * re-arm or expiry was a kill. Returns true if t is that timer (the re-arm or expiry). */
-static __always_inline bool tw_settle(struct twcancel *p, struct timer_list *t)
+ * re-arm or expiry (an event of t itself) was a kill. */
+static __always_inline void tw_settle(struct twcancel *p, struct timer_list *t)
 {
+	__u64 pending;
+
 	if (!p || !p->timer)
-		return false;
-	if (p->timer == (__u64)t) {
-		p->timer = 0;
-		return true;
-	}
+		return;
+	pending = p->timer;
 	p->timer = 0;
-	on_tw_leave(&p->snap);
-	return false;
+	if (pending != (__u64)t)
+		on_tw_leave(&p->snap);
 }
 
 /* Keepalive: tcp_keepalive_timer() runs on sk->sk_timer; when it sends a probe it bumps
