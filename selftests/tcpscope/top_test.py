@@ -356,43 +356,26 @@ def restored(term):
     return (not term.alt_active and term.cursor_visible and bytes(term.raw).endswith(LEAVE))
 
 
-def server_closes_first(n):
-    """n connections to PORT, each closed by the server first; the listener stays. The
-    server shuts down and closes only after the client's FIN: an orphaned FIN_WAIT2 would
-    become TIME_WAIT inside its timewait socket, a change the kernel side may report only
-    when that socket goes (see late_substate() in bpf/tcpscope.bpf.c)."""
+def closes_first(n, closer):
+    """n connections to PORT, each closed first by closer ("server" or "client"), whose side
+    ends in TIME_WAIT (the server's on PORT, the client's on its ephemeral port); the
+    listener stays. The first closer shuts down and closes only after the peer's FIN: an
+    orphaned FIN_WAIT2 would become TIME_WAIT inside its timewait socket, a change the kernel
+    side may report only when that socket goes (see late_substate() in bpf/tcpscope.bpf.c)."""
     srv = socket.socket()
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     srv.bind(("127.0.0.1", PORT))
     srv.listen(n)
+    other = {"server": "client", "client": "server"}[closer]
     for _ in range(n):
         c = socket.create_connection(("127.0.0.1", PORT), timeout=5)
         a, _ = srv.accept()
-        a.shutdown(socket.SHUT_WR)
-        expect_eq(c.recv(1), b"", "client sees the server's FIN")
-        c.close()
-        expect_eq(a.recv(1), b"", "server sees the client's FIN")
-        a.close()
-    return srv
-
-
-def client_closes_first(n):
-    """n connections to PORT, each closed by the client first: the client's side ends in
-    TIME_WAIT on its ephemeral port. The listener stays. As in server_closes_first(), the
-    client closes only after the server's FIN, so no orphaned FIN_WAIT2 is left to turn
-    TIME_WAIT unseen."""
-    srv = socket.socket()
-    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    srv.bind(("127.0.0.1", PORT))
-    srv.listen(n)
-    for _ in range(n):
-        c = socket.create_connection(("127.0.0.1", PORT), timeout=5)
-        a, _ = srv.accept()
-        c.shutdown(socket.SHUT_WR)
-        expect_eq(a.recv(1), b"", "server sees the client's FIN")
-        a.close()
-        expect_eq(c.recv(1), b"", "client sees the server's FIN")
-        c.close()
+        first, second = (a, c) if closer == "server" else (c, a)
+        first.shutdown(socket.SHUT_WR)
+        expect_eq(second.recv(1), b"", "%s sees the %s's FIN" % (other, closer))
+        second.close()
+        expect_eq(first.recv(1), b"", "%s sees the %s's FIN" % (closer, other))
+        first.close()
     return srv
 
 
@@ -411,7 +394,7 @@ def screen_shows_workload_resize_suspend_quit(ns):
         expect_eq(lflag(top.slave) & (termios.ICANON | termios.ECHO), 0,
                   "ICANON and ECHO while running")
         with ns:
-            srv = server_closes_first(NCONN)
+            srv = closes_first(NCONN, "server")
         top.wait_screen(lambda t: (states_shown(t) == WANT_STATES and
                                    transitions_shown(t) == WANT_TRANSITIONS and
                                    port_rows(t) == [PORT_ROW]),
@@ -556,7 +539,7 @@ def client_timewait_on_no_port(ns):
     try:
         top.wait_screen(drawn(ns), "the first frame", timeout=60)
         with ns:
-            srv = client_closes_first(NCONN)
+            srv = closes_first(NCONN, "client")
         top.wait_screen(lambda t: (states_shown(t) or {}).get("TIME_WAIT") == NCONN,
                         "%d sockets in TIME_WAIT" % NCONN)
         expect_eq(port_rows(top.term), [], "ports by TIME_WAIT")
@@ -624,7 +607,7 @@ def plain_rates_follow_the_workload(ns):
     try:
         wait(lambda bs: len(bs) >= 1, "the first block", 60)
         with ns:
-            srv = server_closes_first(NCONN)
+            srv = closes_first(NCONN, "server")
 
         def settled(bs):
             return len(bs) >= 2 and all(
