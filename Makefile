@@ -46,14 +46,34 @@ all: $(BUILD)/tcpscope
 deps:
 	@tools/install-deps.sh
 
+# The entry points that install Debian's packages first. KMOD_KVERS above is read from
+# /lib/modules when make parses this file, before `deps` has installed the kernels' headers,
+# so they run `deps` and then make again (DEPS_DONE=1), which sees every kbuild tree: the
+# first `make check` on a fresh machine builds and tests tcpscope.ko for every VM kernel.
+ifndef DEPS_DONE
+run check vmtest kmod bench: deps
+	@$(MAKE) --no-print-directory DEPS_DONE=1 $@
+else
 # The main job: watch every TCP state change on this host until Ctrl-C.
-run: deps all
+run: all kmod
 	$(BUILD)/tcpscope watch
 
 # Every test: unit tests, the kselftests on this host, then in QEMU on each of VM_KERNELS.
 # Needs root and a kernel with BPF + BTF.
-check: deps all $(BUILD)/unit_tests selftests
+check: all $(BUILD)/unit_tests selftests
 	tools/run-checks.sh $(BUILD) unit host $(addprefix vm:,$(VM_KERNELS))
+
+# The kselftests in QEMU (tools/vm/run) on Debian's 6.1 and 6.12 kernels.
+vmtest: selftests
+	$(if $(QUICK),TCPSCOPE_QUICK=1) tools/run-checks.sh $(BUILD) $(addprefix vm:,$(VM_KERNELS))
+
+kmod: $(KMOD_KOS)
+
+# The churn under each observer, interleaved (root, about 11 minutes), then the decode/format
+# micro-benchmark (Documentation/perf.rst). BENCH_ARGS="--rounds 3" etc. go to run.py.
+bench: all $(BUILD)/churn $(BUILD)/format_bench
+	$(PYTHON) tools/bench/run.py --build $(BUILD) $(BENCH_ARGS)
+endif
 
 test-unit: $(BUILD)/unit_tests
 	$(BUILD)/unit_tests
@@ -61,10 +81,6 @@ test-unit: $(BUILD)/unit_tests
 # The kselftests on this host alone; QUICK=1 leaves out the 60 s TIME_WAIT expiry test.
 test-host: selftests
 	$(if $(QUICK),TCPSCOPE_QUICK=1) tools/run-checks.sh $(BUILD) host
-
-# The kselftests in QEMU (tools/vm/run) on Debian's 6.1 and 6.12 kernels.
-vmtest: deps selftests
-	$(if $(QUICK),TCPSCOPE_QUICK=1) tools/run-checks.sh $(BUILD) $(addprefix vm:,$(VM_KERNELS))
 
 $(KSFT_DIR)/lib.mk: | $(BUILD)
 	@test -r $(KSFT_SRC) || { echo "$(KSFT_SRC) missing: run make deps (linux-source-6.1)" >&2; exit 1; }
@@ -76,8 +92,6 @@ $(KSFT_DIR)/lib.mk: | $(BUILD)
 		'*/scripts/subarch.include'
 	@ln -sfn $(CURDIR)/selftests/tcpscope $(KSFT_DIR)/tcpscope
 	@touch $@
-
-kmod: $(KMOD_KOS)
 
 $(BUILD)/kmod/%/tcpscope.ko: $(KMOD_SRCS)
 	@mkdir -p $(@D) && cp $(KMOD_SRCS) $(@D)/
@@ -119,17 +133,13 @@ $(BUILD)/tcpscope: $(LIB_OBJS) $(BPF_OBJS) $(BUILD)/main.o
 $(BUILD)/unit_tests: $(LIB_OBJS) $(BPF_OBJS) $(UNIT_OBJS)
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS) -lgtest -lgtest_main -pthread
 
-# Benchmarks (Documentation/perf.rst), not part of `make check`: the loopback churn generator,
-# the decode/format micro-benchmark, and `make bench`, which runs the churn under each
-# observer, interleaved (root, about 11 minutes). BENCH_ARGS="--rounds 3" etc. go to run.py.
+# Benchmark programs, not part of `make check`: the loopback churn generator and the
+# decode/format micro-benchmark, both run by `make bench`.
 $(BUILD)/churn: tools/bench/churn.cpp | $(BUILD)
 	$(CXX) $(CXXFLAGS) $< -o $@ -pthread
 
 $(BUILD)/format_bench: tools/bench/format_bench.cpp $(LIB_OBJS) $(BPF_OBJS) | $(BUILD)
 	$(CXX) $(CXXFLAGS) $< $(LIB_OBJS) $(BPF_OBJS) -o $@ $(LDLIBS) -lbenchmark -pthread
-
-bench: all $(BUILD)/churn $(BUILD)/format_bench
-	$(PYTHON) tools/bench/run.py --build $(BUILD) $(BENCH_ARGS)
 
 KREL        := $(shell uname -r)
 KMOD_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' kmod/dkms.conf)
@@ -142,7 +152,7 @@ install: $(BUILD)/tcpscope
 	elif [ ! -e /lib/modules/$(KREL)/build/Makefile ]; then \
 		echo "install: tcpscope.ko skipped: no headers for $(KREL) (linux-headers-$(KREL))"; \
 	else \
-		$(MAKE) --no-print-directory kmod KMOD_KVERS=$(KREL) && \
+		$(MAKE) --no-print-directory $(BUILD)/kmod/$(KREL)/tcpscope.ko && \
 		$(MAKE) -C /lib/modules/$(KREL)/build M=$(abspath $(BUILD)/kmod/$(KREL)) \
 			INSTALL_MOD_PATH=$(DESTDIR) INSTALL_MOD_DIR=extra modules_install && \
 		depmod $(if $(DESTDIR),-b $(DESTDIR)) $(KREL); \

@@ -1,12 +1,14 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Runs test suites and closes with one "N passed, N failed, N skipped" line over all of them.
-# Exit status: 0 when nothing failed, 1 otherwise.
+# Runs test suites and closes with one "N passed, N failed, N skipped" line per suite, then
+# the same line over all of them. Exit status: 0 when nothing failed, 1 otherwise.
 # Usage: tools/run-checks.sh BUILD_DIR SUITE...
 #   unit      the gtest unit tests ($BUILD/unit_tests)
 #   host      the installed kselftests ($BUILD/kselftest/run_kselftest.sh) on this kernel
 #   vm:K      the same kselftests inside QEMU on Debian kernel series K (tools/vm/run);
-#             all vm suites run at once, after the others, their logs shown in turn
+#             all vm suites run at once, after the others, their logs shown in turn;
+#             tcpscope.ko is required there (TCPSCOPE_KMOD_REQUIRED=1): the module's
+#             tests fail, never skip, without a module that loads on the guest kernel
 # Environment: TCPSCOPE_QUICK=1 leaves out the 60 s TIME_WAIT expiry test;
 # VM_TIMEOUT (seconds, default 1200) bounds each VM run.
 set -uo pipefail
@@ -14,6 +16,7 @@ build=$1
 shift
 ksft=$build/kselftest
 pass=0 fail=0 skip=0 vms=""
+summary=()
 declare -A pids
 here=$(dirname "$(readlink -f "$0")")
 
@@ -22,7 +25,8 @@ add() { # add "P passed, F failed, S skipped" from a log's last such line
 	read -r p f s < <(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped$/\1 \2 \3/p' \
 		"$1" | tail -n 1)
 	pass=$((pass + ${p:-0})) fail=$((fail + ${f:-0})) skip=$((skip + ${s:-0}))
-	echo "== $2: ${p:-0} passed, ${f:-0} failed, ${s:-0} skipped"
+	summary+=("$(printf '%-36s %s passed, %s failed, %s skipped' "$2:" "${p:-0}" "${f:-0}" "${s:-0}")")
+	echo "== ${summary[-1]}"
 }
 
 ksft_count() { # LOG NAME: count a run_kselftest.sh log, every listed program must report
@@ -47,7 +51,7 @@ for suite in "$@"; do
 		echo "== kselftests on this host ($(uname -r))"
 		log=$build/kselftest-host.log
 		TCPSCOPE_QUICK=${TCPSCOPE_QUICK:-} "$ksft/run_kselftest.sh" 2>&1 | tee "$log"
-		ksft_count "$log" "kselftests on $(uname -r)"
+		ksft_count "$log" "host ($(uname -r))"
 		;;
 	vm:*)
 		vms="$vms ${suite#vm:}"
@@ -65,7 +69,8 @@ if [ -n "$vms" ]; then
 		echo "== kselftests in QEMU on Debian's $k kernel: started, log $build/kselftest-vm-$k.log"
 		"$here/vm/run" --kernel "$k" --timeout "${VM_TIMEOUT:-1200}" \
 			--console-log "$build/vm-$k-console.log" -- \
-			env TCPSCOPE_QUICK="${TCPSCOPE_QUICK:-}" "$ksft/run_kselftest.sh" \
+			env TCPSCOPE_QUICK="${TCPSCOPE_QUICK:-}" TCPSCOPE_KMOD_REQUIRED=1 \
+			"$ksft/run_kselftest.sh" \
 			>"$build/kselftest-vm-$k.log" 2>&1 &
 		pids[$k]=$!
 	done
@@ -74,14 +79,17 @@ if [ -n "$vms" ]; then
 		rc=$?
 		echo "== kselftests in QEMU on Debian's $k kernel"
 		cat "$build/kselftest-vm-$k.log"
-		ksft_count "$build/kselftest-vm-$k.log" "kselftests on $k"
+		krel=$(sed -n 's/^tools\/vm\/run: booting \([^ ]*\) .*/\1/p' "$build/kselftest-vm-$k.log")
+		ksft_count "$build/kselftest-vm-$k.log" "VM $k (${krel:-did not boot})"
 		if [ "$rc" -eq 124 ] || [ "$rc" -eq 125 ]; then
 			echo "== the $k VM failed (exit $rc), counted as one more failure"
 			fail=$((fail + 1))
+			summary+=("$(printf '%-36s the VM failed (exit %s): 1 failure more' "VM $k:" "$rc")")
 		fi
 	done
 fi
 
 echo "== all suites"
+printf '%s\n' "${summary[@]}"
 echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]

@@ -19,7 +19,7 @@ FIXTURE(counters) {
 FIXTURE_SETUP(counters)
 {
 	self->lfd = -1;
-	SKIP_WITHOUT_MODULE();
+	REQUIRE_MODULE();
 	ASSERT_EQ(0, netns_enter_new());
 	self->lfd = tcp_listener();
 	ASSERT_LE(0, self->lfd);
@@ -37,7 +37,7 @@ TEST_F(counters, timewait_entered_once_per_active_close)
 	int i, c, s;
 	char b;
 
-	SKIP_WITHOUT_MODULE();
+	REQUIRE_MODULE();
 	ASSERT_EQ(0, counter("timewait_entered"));
 	for (i = 0; i < 3; i++) {
 		ASSERT_EQ(0, tcp_pair(self->lfd, &c, &s));
@@ -64,7 +64,7 @@ TEST_F(counters, timewait_left_when_a_syn_reuses_the_tuple)
 	int c, s, one = 1;
 	char b;
 
-	SKIP_WITHOUT_MODULE();
+	REQUIRE_MODULE();
 	c = socket(AF_INET, SOCK_STREAM, 0);
 	ASSERT_LE(0, c);
 	cli.sin_port = 0;
@@ -115,7 +115,7 @@ TEST_F(counters, snmp_counters_equal_netstat)
 	int c, s = -1, one = 1, zero = 0, qlen = 16, i;
 	bool syn_data;
 
-	SKIP_WITHOUT_MODULE();
+	REQUIRE_MODULE();
 	ASSERT_EQ(0, tcp_pair(self->lfd, &c, &s));
 	ASSERT_EQ(0, setsockopt(c, IPPROTO_TCP, TCP_KEEPIDLE, &one, sizeof(one)));
 	ASSERT_EQ(0, setsockopt(c, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one)));

@@ -45,7 +45,7 @@ FIXTURE_VARIANT_ADD(knob, fastopen) {
 FIXTURE_SETUP(knob)
 {
 	self->init_fd = -1;
-	SKIP_WITHOUT_MODULE();
+	REQUIRE_MODULE();
 	snprintf(self->knob, sizeof(self->knob), KNOB_DIR "%s", variant->name);
 	snprintf(self->kernel, sizeof(self->kernel), "%s", variant->mirror);
 	self->init_fd = open(variant->mirror, O_RDONLY);
@@ -69,7 +69,7 @@ static long init_netns_value(int fd)
 
 TEST_F(knob, read_shows_kernel_value)
 {
-	SKIP_WITHOUT_MODULE();
+	REQUIRE_MODULE();
 	ASSERT_EQ(sysctl_read_long(self->kernel), sysctl_read_long(self->knob));
 	/* the kernel's own sysctl changed: the knob follows */
 	ASSERT_EQ(0, sysctl_write(self->kernel, variant->good[0]));
@@ -80,7 +80,7 @@ TEST_F(knob, write_changes_kernel_value)
 {
 	int i;
 
-	SKIP_WITHOUT_MODULE();
+	REQUIRE_MODULE();
 	for (i = 0; i < 4; i++) {
 		ASSERT_EQ(0, sysctl_write(self->knob, variant->good[i]));
 		EXPECT_EQ(variant->good_val[i], sysctl_read_long(self->knob));
@@ -95,7 +95,7 @@ TEST_F(knob, bad_input_is_einval_and_changes_nothing)
 	long knob, kernel;
 	int i, n = 0, fd;
 
-	SKIP_WITHOUT_MODULE();
+	REQUIRE_MODULE();
 	ASSERT_EQ(0, sysctl_write(self->knob, variant->good[0]));
 	knob = sysctl_read_long(self->knob);
 	kernel = sysctl_read_long(self->kernel);
@@ -122,7 +122,7 @@ TEST_F(knob, writes_are_journaled)
 	char want[128], line[256], last[256] = "";
 	FILE *f;
 
-	SKIP_WITHOUT_MODULE();
+	REQUIRE_MODULE();
 	ASSERT_EQ(0, sysctl_write(self->knob, variant->good[1]));
 	/* "TIME KNOB OLD NEW PID COMM": the last entry is this write (this netns is ours) */
 	snprintf(want, sizeof(want), " %s %ld %ld %d kmod_knobs\n", variant->name, old,
@@ -146,7 +146,7 @@ FIXTURE(delack) {
 FIXTURE_SETUP(delack)
 {
 	self->init_ports = -1;
-	SKIP_WITHOUT_MODULE();
+	REQUIRE_MODULE();
 	self->hz = kernel_hz();
 	self->init_ports = open(KNOB_DIR "ack_ports", O_RDONLY);
 	ASSERT_LE(0, self->init_ports);
@@ -187,7 +187,7 @@ TEST_F(delack, off_by_default_and_rounded_to_jiffies)
 {
 	long jiffy_ms;
 
-	SKIP_WITHOUT_MODULE();
+	REQUIRE_MODULE();
 	ASSERT_EQ(0, sysctl_read_long(DELACK));
 	ASSERT_EQ(0, sysctl_write(DELACK, "200"));
 	ASSERT_EQ(200, sysctl_read_long(DELACK));
@@ -208,7 +208,7 @@ TEST_F(delack, bad_input_is_einval_and_changes_nothing)
 		"99999999999999999999", "2147483648", "1 2", "0x", " ", "-200", NULL };
 	int i;
 
-	SKIP_WITHOUT_MODULE();
+	REQUIRE_MODULE();
 	ASSERT_EQ(0, sysctl_write(DELACK, "100"));
 	for (i = 0; bad[i]; i++) {
 		EXPECT_EQ(-EINVAL, sysctl_write(DELACK, bad[i])) TH_LOG("writing \"%s\"", bad[i]);
@@ -226,7 +226,7 @@ TEST_F(delack, quickack_is_0_or_1)
 		"99999999999999999999", "2147483648", "-0x1", "true", NULL };
 	int i;
 
-	SKIP_WITHOUT_MODULE();
+	REQUIRE_MODULE();
 	ASSERT_EQ(0, sysctl_read_long(QUICKACK));
 	ASSERT_EQ(0, sysctl_write(QUICKACK, "1"));
 	ASSERT_EQ(1, sysctl_read_long(QUICKACK));
@@ -249,7 +249,7 @@ TEST_F(delack, ack_ports_list_reads_back_canonical)
 	char buf[256];
 	size_t i;
 
-	SKIP_WITHOUT_MODULE();
+	REQUIRE_MODULE();
 	ASSERT_STREQ("all", knob_text(ACK_PORTS, buf, sizeof(buf)));
 	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		ASSERT_EQ(0, sysctl_write(ACK_PORTS, good[i].in)) TH_LOG("writing \"%s\"", good[i].in);
@@ -267,7 +267,7 @@ TEST_F(delack, ack_ports_bad_input_is_einval_and_changes_nothing)
 	char buf[256];
 	int i;
 
-	SKIP_WITHOUT_MODULE();
+	REQUIRE_MODULE();
 	ASSERT_EQ(0, sysctl_write(ACK_PORTS, "80,443"));
 	for (i = 0; bad[i]; i++) {
 		EXPECT_EQ(-EINVAL, sysctl_write(ACK_PORTS, bad[i])) TH_LOG("writing \"%s\"", bad[i]);
@@ -281,7 +281,7 @@ TEST_F(delack, ack_ports_writes_are_journaled)
 	char want[128], line[256], last[256] = "";
 	FILE *f;
 
-	SKIP_WITHOUT_MODULE();
+	REQUIRE_MODULE();
 	ASSERT_EQ(0, sysctl_write(ACK_PORTS, "443 80"));
 	snprintf(want, sizeof(want), " ack_ports all 443,80 %d kmod_knobs\n", getpid());
 	f = fopen("/proc/net/tcpscope/journal", "r");
@@ -301,7 +301,7 @@ FIXTURE(effect) {
 FIXTURE_SETUP(effect)
 {
 	self->lfd = -1;
-	SKIP_WITHOUT_MODULE();
+	REQUIRE_MODULE();
 	ASSERT_EQ(0, netns_enter_new());
 	self->lfd = tcp_listener();
 	ASSERT_LE(0, self->lfd);
@@ -320,7 +320,7 @@ TEST_F(effect, fin_timeout_sets_orphan_fin_wait2_lifetime)
 	double lived;
 	int i, s;
 
-	SKIP_WITHOUT_MODULE();
+	REQUIRE_MODULE();
 	for (i = 0; i < 2; i++) {
 		int want = atoi(secs[i]);
 
@@ -342,7 +342,7 @@ TEST_F(effect, fastopen_turns_data_in_syn_on_and_off)
 	int qlen = 16, c, s = -1;
 	bool syn_data;
 
-	SKIP_WITHOUT_MODULE();
+	REQUIRE_MODULE();
 	ASSERT_EQ(0, setsockopt(self->lfd, IPPROTO_TCP, TCP_FASTOPEN, &qlen, sizeof(qlen)));
 	ASSERT_EQ(0, sysctl_write(KNOB_DIR "fastopen", "3"));
 	ASSERT_EQ(3, sysctl_read_long("/proc/sys/net/ipv4/tcp_fastopen"));

@@ -2,8 +2,9 @@
 /*
  * tcpscope.ko for the module's kselftests: loaded before the tests (from
  * modules/<release>/tcpscope.ko beside the program, or $TCPSCOPE_KO) and unloaded after them
- * if the program loaded it. Without module support or a module built for this kernel every
- * test skips with the reason (SKIP_WITHOUT_MODULE() at the top of setup and of each body).
+ * if the program loaded it. REQUIRE_MODULE() at the top of each setup and each body: without
+ * the module every test skips with the reason, or fails where the test bed built the module
+ * for this kernel and says so with TCPSCOPE_KMOD_REQUIRED=1 (the VM suites).
  */
 #ifndef TCPSCOPE_KMOD_UTIL_H
 #define TCPSCOPE_KMOD_UTIL_H
@@ -17,19 +18,32 @@
 
 #define KNOB_DIR "/proc/sys/net/tcpscope/"
 
-static const char *skip_reason;
+/* why the module is not loaded, empty when it is */
+static char module_problem[1200];
+
+static inline bool module_required(void)
+{
+	const char *req = getenv("TCPSCOPE_KMOD_REQUIRED");
+
+	return req && !strcmp(req, "1");
+}
 
 /* The 6.1 harness runs a test's body even after SKIP() in its FIXTURE_SETUP: every body
  * starts with this too. */
-#define SKIP_WITHOUT_MODULE()                                   \
-	do {                                                    \
-		if (skip_reason)                                \
-			SKIP(return, "%s", skip_reason);        \
+#define REQUIRE_MODULE()                                                                    \
+	do {                                                                                \
+		if (module_problem[0] && module_required()) {                               \
+			TH_LOG("tcpscope.ko is required here (TCPSCOPE_KMOD_REQUIRED=1): %s", \
+			       module_problem);                                             \
+			ASSERT_TRUE(0);                                                     \
+		}                                                                           \
+		if (module_problem[0])                                                      \
+			SKIP(return, "%s", module_problem);                                 \
 	} while (0)
 static bool loaded_here;
 static pid_t main_pid;	/* the harness forks a child per test; only main unloads */
 
-static int load_module(void)
+static void load_module(void)
 {
 	char path[1024], self[512];
 	const char *env = getenv("TCPSCOPE_KO");
@@ -38,10 +52,11 @@ static int load_module(void)
 	int fd, ret;
 
 	if (access(KNOB_DIR "fin_timeout", F_OK) == 0)
-		return 0; /* already loaded */
+		return; /* already loaded */
 	if (access("/proc/modules", F_OK)) {
-		skip_reason = "kernel without loadable module support";
-		return -1;
+		snprintf(module_problem, sizeof(module_problem),
+			 "kernel without loadable module support");
+		return;
 	}
 	uname(&u);
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
@@ -49,19 +64,23 @@ static int load_module(void)
 	if (n > 0)
 		*strrchr(self, '/') = '\0';
 	snprintf(path, sizeof(path), "%s/modules/%s/tcpscope.ko", self, u.release);
-	fd = open(env ? env : path, O_RDONLY | O_CLOEXEC);
+	if (env)
+		snprintf(path, sizeof(path), "%s", env);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		skip_reason = "no tcpscope.ko built for this kernel (set TCPSCOPE_KO)";
-		return -1;
+		snprintf(module_problem, sizeof(module_problem),
+			 "no tcpscope.ko for %s at %s: %s (make kmod builds it from "
+			 "linux-headers-%s; or set TCPSCOPE_KO)",
+			 u.release, path, strerror(errno), u.release);
+		return;
 	}
 	ret = syscall(SYS_finit_module, fd, "", 0);
+	if (ret)
+		snprintf(module_problem, sizeof(module_problem), "finit_module(%s): %s", path,
+			 strerror(errno));
 	close(fd);
-	if (ret) {
-		skip_reason = "finit_module(tcpscope.ko) failed";
-		return -1;
-	}
-	loaded_here = true;
-	return 0;
+	if (!ret)
+		loaded_here = true;
 }
 
 static void __attribute__((constructor)) setup_module(void)
