@@ -18,8 +18,8 @@
 
 #define KNOB_DIR "/proc/sys/net/tcpscope/"
 
-/* why the module is not loaded, empty when it is */
-static char module_problem[1200];
+/* why the module is not loaded, empty when it is; no longer than the harness' SKIP reason */
+static char module_problem[sizeof(((struct __test_results *)0)->reason)];
 
 static inline bool module_required(void)
 {
@@ -45,7 +45,7 @@ static pid_t main_pid;	/* the harness forks a child per test; only main unloads 
 
 static void load_module(void)
 {
-	char path[1024], self[512];
+	char path[512], self[256];
 	const char *env = getenv("TCPSCOPE_KO");
 	struct utsname u;
 	ssize_t n;
