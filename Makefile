@@ -15,13 +15,26 @@ CXXFLAGS += -std=c++20 -Wall -Wextra -MMD -MP -I$(BUILD) -Ibpf -Iuserspace
 BPF_CFLAGS := -g -O2 -Wall -target bpf -D__TARGET_ARCH_$(ARCH) -I$(BUILD) -Ibpf
 LDLIBS   := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf) -lelf -lz -lfmt -pthread
 
-AGENT_SRCS := userspace/error.h userspace/ports.cpp userspace/states.cpp userspace/event.cpp \
-	      userspace/format.cpp userspace/options.cpp userspace/exposition.cpp userspace/http_server.cpp
-LIB_OBJS   := $(patsubst userspace/%.cpp,$(BUILD)/%.o,$(filter %.cpp,$(AGENT_SRCS)))
-BPF_OBJS   := $(BUILD)/probe.o $(BUILD)/tracer.o $(BUILD)/watch.o $(BUILD)/aggregate.o \
-	      $(BUILD)/stats.o $(BUILD)/serve.o $(BUILD)/top.o
-UNIT_SRCS  := $(wildcard userspace/tests/*.cpp)
-UNIT_OBJS  := $(patsubst userspace/tests/%.cpp,$(BUILD)/tests/%.o,$(UNIT_SRCS))
+# Quiet rules: one "  CXX  file" line each; V=1 shows the full commands.
+ifeq ($(V),1)
+Q   :=
+msg  =
+else
+Q   := @
+msg  = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+# The agent (userspace/, one folder per role: Documentation/tcpscope/layout.rst). Every
+# folder's *_test.cpp are its unit tests; the rest, all but main.cpp, is linked into the
+# agent, the unit tests and the formatter benchmark alike.
+AGENT_DIRS      := cli cmd event kernel net output util
+AGENT_ALL_SRCS  := $(wildcard $(foreach d,$(AGENT_DIRS),userspace/$(d)/*.cpp))
+AGENT_SRCS      := $(filter-out %_test.cpp,$(AGENT_ALL_SRCS))
+AGENT_OBJS      := $(patsubst userspace/%.cpp,$(BUILD)/%.o,$(AGENT_SRCS))
+UNIT_TEST_SRCS  := $(filter %_test.cpp,$(AGENT_ALL_SRCS))
+UNIT_TEST_OBJS  := $(patsubst userspace/%.cpp,$(BUILD)/%.o,$(UNIT_TEST_SRCS))
+BPF_OBJS        := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(wildcard bpf/*.bpf.c))
+BPF_SKELS       := $(BPF_OBJS:.bpf.o=.skel.h)
 
 # The kernel's own kselftest framework (Debian's linux-source-6.1), unpacked into the build
 # tree with our suite linked in as its "tcpscope" target; the installed tree (run_kselftest.sh,
@@ -42,6 +55,9 @@ KMOD_KOS   := $(foreach k,$(KMOD_KVERS),$(BUILD)/kmod/$(k)/tcpscope.ko)
 	format-check clean bench
 
 all: $(BUILD)/tcpscope
+
+.DELETE_ON_ERROR:
+.SECONDARY: $(BPF_OBJS) # kept between builds, though only the skeletons name them
 
 deps:
 	@tools/install-deps.sh
@@ -84,68 +100,78 @@ test-host: selftests
 
 $(KSFT_DIR)/lib.mk: | $(BUILD)
 	@test -r $(KSFT_SRC) || { echo "$(KSFT_SRC) missing: run make deps (linux-source-6.1)" >&2; exit 1; }
-	@echo "  UNPACK  kselftest framework from $(KSFT_SRC)"
-	@mkdir -p $(KSFT_TREE)
-	@tar -xJf $(KSFT_SRC) -C $(KSFT_TREE) --strip-components=1 --wildcards \
+	$(call msg,UNPACK,kselftest framework from $(KSFT_SRC))
+	$(Q)mkdir -p $(KSFT_TREE)
+	$(Q)tar -xJf $(KSFT_SRC) -C $(KSFT_TREE) --strip-components=1 --wildcards \
 		'*/tools/testing/selftests/Makefile' '*/tools/testing/selftests/lib.mk' \
 		'*/tools/testing/selftests/kselftest*' '*/tools/testing/selftests/run_kselftest.sh' \
 		'*/scripts/subarch.include'
-	@ln -sfn $(CURDIR)/selftests/tcpscope $(KSFT_DIR)/tcpscope
-	@touch $@
+	$(Q)ln -sfn $(CURDIR)/selftests/tcpscope $(KSFT_DIR)/tcpscope
+	$(Q)touch $@
 
 $(BUILD)/kmod/%/tcpscope.ko: $(KMOD_SRCS)
-	@mkdir -p $(@D) && cp $(KMOD_SRCS) $(@D)/
-	@echo "  KMOD    $@"
-	@$(MAKE) -s -C /lib/modules/$*/build M=$(abspath $(@D)) modules
+	$(call msg,KMOD,$@)
+	$(Q)mkdir -p $(@D) && cp $(KMOD_SRCS) $(@D)/
+	$(Q)$(MAKE) $(if $(Q),-s) -C /lib/modules/$*/build M=$(abspath $(@D)) modules
 
 selftests: $(KSFT_DIR)/lib.mk $(BUILD)/tcpscope $(KMOD_KOS)
-	@rm -rf $(KSFT_OUT)
-	@$(MAKE) -s --no-print-directory -C $(KSFT_DIR) TARGETS=tcpscope \
+	$(Q)rm -rf $(KSFT_OUT)
+	$(Q)$(MAKE) $(if $(Q),-s) --no-print-directory -C $(KSFT_DIR) TARGETS=tcpscope \
 		O=$(abspath $(BUILD)/ksft/obj) KSFT_INSTALL_PATH=$(abspath $(KSFT_OUT)) \
 		KSFT_DIR=$(abspath $(KSFT_DIR)) TCPSCOPE=$(abspath $(BUILD)/tcpscope) \
-		KMOD_BUILD=$(abspath $(BUILD)/kmod) install >/dev/null
-	@echo "  KSFT    $(KSFT_OUT)/run_kselftest.sh: $$(tr '\n' ' ' < $(KSFT_OUT)/kselftest-list.txt)"
+		KMOD_BUILD=$(abspath $(BUILD)/kmod) install $(if $(Q),>/dev/null)
+	@printf '  %-8s %s\n' KSFT "$(KSFT_OUT)/run_kselftest.sh: $$(tr '\n' ' ' < $(KSFT_OUT)/kselftest-list.txt)"
 
-$(BUILD) $(BUILD)/tests:
-	mkdir -p $@
+$(BUILD):
+	$(Q)mkdir -p $@
 
 $(BUILD)/vmlinux.h: | $(BUILD)
-	$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@.tmp && mv $@.tmp $@
+	$(call msg,GEN,$@)
+	$(Q)$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@
 
-$(BUILD)/tcpscope.bpf.o: bpf/tcpscope.bpf.c bpf/tcpscope.h $(BUILD)/vmlinux.h
-	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+$(BUILD)/%.bpf.o: bpf/%.bpf.c bpf/tcpscope.h $(BUILD)/vmlinux.h
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
-$(BUILD)/tcpscope.skel.h: $(BUILD)/tcpscope.bpf.o
-	$(BPFTOOL) gen skeleton $< name tcpscope_bpf > $@.tmp && mv $@.tmp $@
+# The skeleton's name is the object's (tcpscope.bpf.o -> struct tcpscope_bpf).
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
 
-$(BUILD)/tracer.o $(BUILD)/aggregate.o $(BUILD)/stats.o $(BUILD)/serve.o $(BUILD)/top.o: \
-	$(BUILD)/tcpscope.skel.h
+# The loader includes the skeleton; -MMD lists it only after the first build.
+$(BUILD)/kernel/tracer.o: $(BPF_SKELS)
 
 $(BUILD)/%.o: userspace/%.cpp | $(BUILD)
-	$(CXX) $(CXXFLAGS) -c $< -o $@
+	$(call msg,CXX,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CXX) $(CXXFLAGS) -c $< -o $@
 
-$(BUILD)/tests/%.o: userspace/tests/%.cpp | $(BUILD)/tests
-	$(CXX) $(CXXFLAGS) -c $< -o $@
+$(BUILD)/tcpscope: $(AGENT_OBJS) $(BUILD)/main.o
+	$(call msg,LINK,$@)
+	$(Q)$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
 
-$(BUILD)/tcpscope: $(LIB_OBJS) $(BPF_OBJS) $(BUILD)/main.o
-	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
-
-$(BUILD)/unit_tests: $(LIB_OBJS) $(BPF_OBJS) $(UNIT_OBJS)
-	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS) -lgtest -lgtest_main -pthread
+$(BUILD)/unit_tests: $(AGENT_OBJS) $(UNIT_TEST_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS) -lgtest -lgtest_main -pthread
 
 # Benchmark programs, not part of `make check`: the loopback churn generator and the
 # decode/format micro-benchmark, both run by `make bench`.
 $(BUILD)/churn: tools/bench/churn.cpp | $(BUILD)
-	$(CXX) $(CXXFLAGS) $< -o $@ -pthread
+	$(call msg,CXX,$@)
+	$(Q)$(CXX) $(CXXFLAGS) $< -o $@ -pthread
 
-$(BUILD)/format_bench: tools/bench/format_bench.cpp $(LIB_OBJS) $(BPF_OBJS) | $(BUILD)
-	$(CXX) $(CXXFLAGS) $< $(LIB_OBJS) $(BPF_OBJS) -o $@ $(LDLIBS) -lbenchmark -pthread
+$(BUILD)/format_bench: tools/bench/format_bench.cpp $(AGENT_OBJS) | $(BUILD)
+	$(call msg,CXX,$@)
+	$(Q)$(CXX) $(CXXFLAGS) $< $(AGENT_OBJS) -o $@ $(LDLIBS) -lbenchmark -pthread
 
 KREL        := $(shell uname -r)
 KMOD_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' kmod/dkms.conf)
 
 # The agent, and tcpscope.ko for the running kernel when it takes modules and has headers.
 install: $(BUILD)/tcpscope
+
+.DELETE_ON_ERROR:
+.SECONDARY: $(BPF_OBJS) # kept between builds, though only the skeletons name them
 	install -D -m 0755 $(BUILD)/tcpscope $(DESTDIR)$(PREFIX)/sbin/tcpscope
 	@if [ ! -e /proc/modules ]; then \
 		echo "install: tcpscope.ko skipped: $(KREL) has no loadable module support"; \
@@ -177,14 +203,17 @@ uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/sbin/tcpscope
 	rm -f $(DESTDIR)/lib/modules/$(KREL)/extra/tcpscope.ko
 
-FORMAT_SRCS := $(wildcard userspace/*.cpp userspace/*.h userspace/tests/*.cpp bpf/*.c bpf/*.h)
+# One .clang-format for the C++ (top level), a kernel-style one in bpf/.
+FORMAT_SRCS := $(wildcard userspace/*.cpp userspace/*/*.cpp userspace/*/*.h tools/bench/*.cpp \
+		 bpf/*.c bpf/*.h)
 format:
-	clang-format -i $(FORMAT_SRCS)
+	$(Q)clang-format -i $(FORMAT_SRCS)
 
 format-check:
-	clang-format --dry-run --Werror $(FORMAT_SRCS)
+	$(call msg,FORMAT,check $(words $(FORMAT_SRCS)) files)
+	$(Q)clang-format --dry-run --Werror $(FORMAT_SRCS)
 
 clean:
 	rm -rf $(BUILD)
 
--include $(wildcard $(BUILD)/*.d $(BUILD)/tests/*.d)
+-include $(wildcard $(BUILD)/*.d $(BUILD)/*/*.d)

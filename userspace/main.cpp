@@ -3,11 +3,11 @@
 #include <cstdio>
 #include <variant>
 
-#include "options.h"
-#include "serve.h"
-#include "stats.h"
-#include "top.h"
-#include "watch.h"
+#include "cli/options.h"
+#include "cmd/serve.h"
+#include "cmd/stats.h"
+#include "cmd/top.h"
+#include "cmd/watch.h"
 
 int main(int argc, char **argv)
 {

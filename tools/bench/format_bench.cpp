@@ -10,9 +10,9 @@
 #include <cstring>
 #include <vector>
 
-#include "event.h"
-#include "format.h"
-#include "watch.h"
+#include "event/event.h"
+#include "output/event_format.h"
+#include "cmd/watch.h"
 
 namespace tcpscope {
 namespace {

@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: GPL-2.0
+// The watch loop: ring buffer -> lifecycle fold -> user-space filters -> formatter -> stdout,
+// with lost events reported on stderr as they happen and in the final line.
+#include "cmd/watch.h"
+
+#include <bpf/libbpf.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <ctime>
+
+#include "kernel/tracer.h"
+
+namespace tcpscope {
+
+namespace {
+
+volatile sig_atomic_t stop_requested;
+
+void on_signal(int)
+{
+	stop_requested = 1;
+}
+
+uint64_t now_ns(clockid_t clk)
+{
+	struct timespec ts;
+	clock_gettime(clk, &ts);
+	return uint64_t(ts.tv_sec) * 1000000000ull + ts.tv_nsec;
+}
+
+// Writes all of buf; false when stdout is gone (EPIPE).
+bool write_out(fmt::memory_buffer &buf)
+{
+	if (write_stdout({buf.data(), buf.size()}))
+		return false;
+	buf.clear();
+	return true;
+}
+
+constexpr int kDone = -ECANCELED; // the sink's "--count reached"
+
+} // namespace
+
+bool watch_wants(const WatchOptions &o, const Shown &s)
+{
+	const RawEvent &e = *s.ev;
+
+	if (o.summary && e.type != EV_CONN)
+		return false;
+	if (!o.state)
+		return true;
+	if (e.type == EV_CONN) {
+		for (unsigned i = 0; i < e.path_len && i < TCPSCOPE_PATH_MAX; i++)
+			if (path_state(e, i) == *o.state)
+				return true;
+		return false;
+	}
+	return s.old_state == *o.state || s.new_state == *o.state;
+}
+
+int run_watch(const WatchOptions &o)
+{
+	struct sigaction sa = {};
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, nullptr);
+	sigaction(SIGTERM, &sa, nullptr);
+	signal(SIGPIPE, SIG_IGN);
+
+	set_libbpf_verbose(o.verbose);
+
+	Clock clock;
+	clock.wall = o.wall_time;
+	clock.start_ns = now_ns(CLOCK_MONOTONIC);
+	clock.realtime_off = int64_t(now_ns(CLOCK_REALTIME)) - int64_t(now_ns(CLOCK_MONOTONIC));
+
+	auto formatter = make_formatter(o.format, clock);
+	const View view = o.raw ? View::raw : View::lifecycle;
+	fmt::memory_buffer out;
+	uint64_t shown = 0;
+
+	auto sink = [&](const RawEvent &e) -> int {
+		auto s = present(e, view);
+		if (!s || !watch_wants(o, *s))
+			return 0;
+		formatter->event(*s, out);
+		if (++shown == o.count)
+			return kDone;
+		return 0;
+	};
+
+	TracerConfig cfg{o.family, o.netns, o.pid, o.lports, o.dports};
+	std::vector<std::string> log;
+	std::vector<Degraded> degraded;
+	auto tracer = Tracer::open(cfg, sink, log, degraded);
+	if (!tracer) {
+		fprintf(stderr, "tcpscope: %s\n", tracer.error().message().c_str());
+		return 1;
+	}
+	if (o.verbose)
+		for (const auto &l : log)
+			fprintf(stderr, "tcpscope: hook %s\n", l.c_str());
+	for (const auto &d : degraded)
+		fprintf(stderr, "tcpscope: degraded: %s unavailable on this kernel: %s\n",
+			d.feature.c_str(), d.impact.c_str());
+
+	formatter->header(out);
+	if (!write_out(out))
+		return 0;
+	fprintf(stderr, "Tracing TCP state changes... Hit Ctrl-C to end.\n");
+
+	const uint64_t deadline =
+		o.duration > 0 ? clock.start_ns + uint64_t(o.duration * 1e9) : 0;
+	uint64_t last_lost = 0, last_check = clock.start_ns;
+	int rc = 0;
+
+	auto report_lost = [&]() {
+		KernelStats st = (*tracer)->stats();
+		if (st.lost > last_lost) {
+			fprintf(stderr, "tcpscope: lost %llu events (ring buffer full), %llu in total\n",
+				(unsigned long long)(st.lost - last_lost), (unsigned long long)st.lost);
+			last_lost = st.lost;
+		}
+		return st;
+	};
+
+	while (!stop_requested) {
+		// the kernel side wakes us only for a batch (256 KiB): a quiet stream is
+		// drained by this timeout, which bounds its latency
+		int n = (*tracer)->poll(50);
+		bool done = n == kDone;
+		if (n < 0 && n != -EINTR && !done) {
+			fprintf(stderr, "tcpscope: failed to poll ring buffer: %s\n", strerror(-n));
+			rc = 1;
+			break;
+		}
+		if (!write_out(out))
+			break; // reader went away
+		if (done)
+			break;
+		uint64_t now = now_ns(CLOCK_MONOTONIC);
+		if (now - last_check >= 1000000000ull) {
+			report_lost();
+			last_check = now;
+		}
+		if (deadline && now >= deadline)
+			break;
+	}
+	write_out(out);
+	KernelStats st = report_lost();
+	fprintf(stderr,
+		"tcpscope: %llu events shown, %llu lost, %llu filtered in kernel, %llu connections "
+		"untracked (table full)\n",
+		(unsigned long long)shown, (unsigned long long)st.lost,
+		(unsigned long long)st.filtered, (unsigned long long)st.conn_full);
+	return rc;
+}
+
+} // namespace tcpscope

@@ -1,0 +1,361 @@
+// SPDX-License-Identifier: GPL-2.0
+// Reading and presenting the in-kernel aggregates. Metric names follow Prometheus'
+// conventions (Documentation/tcpscope/metrics.rst lists them all).
+#include "kernel/aggregates.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "event/event.h"
+#include "event/states.h"
+
+namespace tcpscope {
+
+namespace {
+
+// The states ss shows, in the kernel's order (TIME_WAIT by substate, as ss does).
+constexpr unsigned shown_states[] = {1, 2, 3, 4, 5, 6, 8, 9, 10, 11};
+
+std::string state_label(unsigned st)
+{
+	return std::string(state_name(st));
+}
+
+std::string netns_label(uint32_t ino)
+{
+	return std::to_string(ino);
+}
+
+} // namespace
+
+std::map<uint32_t, Agg> read_aggs(int map_fd)
+{
+	std::map<uint32_t, Agg> out;
+	int ncpu = libbpf_num_possible_cpus();
+	std::vector<Agg> vals(ncpu > 0 ? ncpu : 1);
+	uint32_t key, next;
+	uint32_t *prev = nullptr;
+
+	while (bpf_map_get_next_key(map_fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(map_fd, &key, vals.data()))
+			continue; // the netns went away between the two calls
+		Agg sum{};
+		for (const auto &v : vals)
+			add(sum, v);
+		out[key] = sum;
+	}
+	return out;
+}
+
+std::vector<PortRow> read_ports(int map_fd)
+{
+	std::vector<PortRow> out;
+	struct tcpscope_port_key key, next, *prev = nullptr;
+	int ncpu = libbpf_num_possible_cpus();
+	std::vector<struct tcpscope_port_agg> vals(ncpu > 0 ? ncpu : 1);
+
+	while (bpf_map_get_next_key(map_fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(map_fd, &key, vals.data()))
+			continue;
+		PortRow row{key.netns, key.port, 0, 0};
+		for (const auto &v : vals) { // per CPU: a socket may enter on one, leave on another
+			row.timewait += v.timewait;
+			row.accepted += v.accepted;
+		}
+		out.push_back(row);
+	}
+	return out;
+}
+
+std::vector<PortRow> busiest_ports(const Snapshot &s, const Snapshot *prev, PortOrder by,
+				   size_t n, std::optional<uint32_t> netns)
+{
+	auto sum = [&](const Snapshot &snap) {
+		std::map<uint16_t, PortRow> m;
+		for (const auto &r : snap.ports) {
+			if (netns && r.netns != *netns)
+				continue;
+			auto &row = m[r.port];
+			row.netns = netns.value_or(0);
+			row.port = r.port;
+			row.timewait += r.timewait;
+			row.accepted += r.accepted;
+		}
+		return m;
+	};
+	auto now = sum(s);
+	std::map<uint16_t, PortRow> then;
+	if (prev)
+		then = sum(*prev);
+	std::vector<PortRow> rows;
+	for (auto [port, r] : now) {
+		if (auto it = then.find(port); it != then.end() && r.accepted >= it->second.accepted)
+			r.accepted -= it->second.accepted;
+		if ((by == PortOrder::timewait ? r.timewait : int64_t(r.accepted)) > 0)
+			rows.push_back(r);
+	}
+	std::sort(rows.begin(), rows.end(), [&](const PortRow &a, const PortRow &b) {
+		int64_t ka = by == PortOrder::timewait ? a.timewait : int64_t(a.accepted);
+		int64_t kb = by == PortOrder::timewait ? b.timewait : int64_t(b.accepted);
+		return ka != kb ? ka > kb : a.port < b.port;
+	});
+	if (rows.size() > n)
+		rows.resize(n);
+	return rows;
+}
+
+void add(Agg &a, const Agg &b)
+{
+	for (int o = 0; o < TCPSCOPE_NSTATES; o++) {
+		for (int n = 0; n < TCPSCOPE_NSTATES; n++)
+			a.transitions[o][n] += b.transitions[o][n];
+		for (int i = 0; i < TCPSCOPE_HIST_SLOTS; i++)
+			a.time_hist[o][i] += b.time_hist[o][i];
+		a.time_sum_ns[o] += b.time_sum_ns[o];
+		a.sockets[o] += b.sockets[o];
+	}
+	a.tw_entered += b.tw_entered;
+	for (int c = 0; c < TCPSCOPE_NCAUSE; c++)
+		a.tw_left[c] += b.tw_left[c];
+	a.keepalive_probes += b.keepalive_probes;
+	for (int o = 0; o < TCPSCOPE_NOPEN; o++)
+		for (int c = 0; c < TCPSCOPE_NCLOSE; c++)
+			a.conns[o][c] += b.conns[o][c];
+}
+
+uint64_t keepalive_kills(const Agg &a)
+{
+	uint64_t n = 0;
+	for (unsigned o = 0; o < TCPSCOPE_NOPEN; o++)
+		n += a.conns[o][CLOSE_KEEPALIVE];
+	return n;
+}
+
+Agg total(const Snapshot &s, std::optional<uint32_t> netns)
+{
+	Agg t{};
+	for (const auto &[ino, a] : s.by_netns)
+		if (!netns || *netns == ino)
+			add(t, a);
+	return t;
+}
+
+std::vector<double> hist_bounds()
+{
+	std::vector<double> b;
+	for (int i = 0; i < TCPSCOPE_HIST_SLOTS - 1; i++)
+		b.push_back(std::ldexp(1e-6, i));
+	return b;
+}
+
+std::vector<MetricFamily> metrics(const Snapshot &s, bool per_netns)
+{
+	std::map<uint32_t, Agg> groups;
+	if (per_netns)
+		groups = s.by_netns;
+	else
+		groups[0] = total(s);
+
+	auto labels = [&](uint32_t ino, Labels rest) {
+		if (per_netns)
+			rest.insert(rest.begin(), {"netns", netns_label(ino)});
+		return rest;
+	};
+
+	MetricFamily sockets{"tcpscope_sockets",
+			     "TCP sockets per state now (as ss -tan counts them; TIME_WAIT "
+			     "and an orphaned FIN_WAIT2 by the timewait socket's substate)",
+			     MetricType::gauge,
+			     {}};
+	MetricFamily trans{"tcpscope_transitions_total",
+			   "TCP state transitions, the timewait handoff folded as in watch",
+			   MetricType::counter,
+			   {}};
+	MetricFamily dur{"tcpscope_state_duration_seconds",
+			 "time TCP sockets spent in a state, observed when they left it",
+			 MetricType::histogram,
+			 {}};
+	MetricFamily tw_in{"tcpscope_timewait_entered_total",
+			   "sockets handed to a timewait socket (TIME_WAIT or orphaned FIN_WAIT2)",
+			   MetricType::counter,
+			   {}};
+	MetricFamily tw_out{"tcpscope_timewait_left_total",
+			    "timewait sockets that went away, by cause", MetricType::counter, {}};
+	MetricFamily ka{"tcpscope_keepalive_probes_total", "keepalive probes sent",
+			MetricType::counter, {}};
+	MetricFamily kills{"tcpscope_keepalive_kills_total",
+			   "connections closed because keepalive probes went unanswered",
+			   MetricType::counter, {}};
+	MetricFamily conns{"tcpscope_connections_closed_total",
+			   "connections that ended, by how they opened and how they closed "
+			   "(close=\"keepalive_timeout\": killed by keepalive)",
+			   MetricType::counter,
+			   {}};
+	const auto bounds = hist_bounds();
+
+	for (const auto &[ino, a] : groups) {
+		for (unsigned st : shown_states)
+			sockets.samples.push_back(
+				{labels(ino, {{"state", state_label(st)}}),
+				 static_cast<double>(a.sockets[st] < 0 ? 0 : a.sockets[st])});
+		for (unsigned o = 0; o < TCPSCOPE_NSTATES; o++)
+			for (unsigned n = 0; n < TCPSCOPE_NSTATES; n++)
+				if (a.transitions[o][n])
+					trans.samples.push_back(
+						{labels(ino, {{"from", state_label(o)},
+							      {"to", state_label(n)}}),
+						 static_cast<double>(a.transitions[o][n])});
+		for (unsigned st : shown_states) {
+			Histogram h;
+			uint64_t cum = 0;
+			for (size_t i = 0; i < bounds.size(); i++) {
+				cum += a.time_hist[st][i];
+				h.cumulative.push_back(cum);
+			}
+			h.count = cum + a.time_hist[st][TCPSCOPE_HIST_SLOTS - 1];
+			if (!h.count)
+				continue;
+			h.bounds = bounds;
+			h.sum = a.time_sum_ns[st] / 1e9;
+			dur.samples.push_back({labels(ino, {{"state", state_label(st)}}), h});
+		}
+		tw_in.samples.push_back({labels(ino, {}), static_cast<double>(a.tw_entered)});
+		for (unsigned c = 1; c < TCPSCOPE_NCAUSE; c++)
+			tw_out.samples.push_back({labels(ino, {{"cause", std::string(cause_name(c))}}),
+						  static_cast<double>(a.tw_left[c])});
+		ka.samples.push_back({labels(ino, {}), static_cast<double>(a.keepalive_probes)});
+		kills.samples.push_back({labels(ino, {}), static_cast<double>(keepalive_kills(a))});
+		for (unsigned o = 0; o < TCPSCOPE_NOPEN; o++)
+			for (unsigned c = 0; c < TCPSCOPE_NCLOSE; c++)
+				if (a.conns[o][c])
+					conns.samples.push_back(
+						{labels(ino, {{"open", std::string(open_name(o))},
+							      {"close", std::string(close_name(c))}}),
+						 static_cast<double>(a.conns[o][c])});
+	}
+
+	std::vector<MetricFamily> out{sockets, trans, dur, tw_in, tw_out, ka, kills, conns};
+	out.push_back({"tcpscope_connections_untracked_total",
+		       "connections the kernel side could not track (connection table full)",
+		       MetricType::counter,
+		       {{{}, static_cast<double>(s.agent.conn_full)}}});
+	out.push_back({"tcpscope_netns_unaggregated_total",
+		       "aggregate updates lost: no entry for the namespace (table full or no memory)",
+		       MetricType::counter,
+		       {{{}, static_cast<double>(s.agent.agg_full)}}});
+	out.push_back({"tcpscope_seeded_sockets",
+		       "sockets found by the start-up walk of every namespace", MetricType::gauge,
+		       {{{}, static_cast<double>(s.agent.seeded)}}});
+	out.push_back({"tcpscope_uptime_seconds", "seconds since the BPF programs were attached",
+		       MetricType::gauge,
+		       {{{}, s.uptime}}});
+	return out;
+}
+
+std::string to_json(const Agg &a, const AgentCounters &agent, double uptime)
+{
+	fmt::memory_buffer b;
+	auto out = std::back_inserter(b);
+	const char *sep = "";
+
+	fmt::format_to(out, "{{\"uptime_s\":{:.3f},\"sockets\":{{", uptime);
+	for (unsigned st : shown_states) {
+		fmt::format_to(out, "{}\"{}\":{}", sep, state_name(st), std::max<int64_t>(0, a.sockets[st]));
+		sep = ",";
+	}
+	fmt::format_to(out, "}},\"transitions\":[");
+	sep = "";
+	for (unsigned o = 0; o < TCPSCOPE_NSTATES; o++)
+		for (unsigned n = 0; n < TCPSCOPE_NSTATES; n++)
+			if (a.transitions[o][n]) {
+				fmt::format_to(out, "{}{{\"from\":\"{}\",\"to\":\"{}\",\"count\":{}}}", sep,
+					       state_name(o), state_name(n), a.transitions[o][n]);
+				sep = ",";
+			}
+	fmt::format_to(out, "],\"time_in_state\":{{");
+	sep = "";
+	for (unsigned st : shown_states) {
+		uint64_t count = 0;
+		for (int i = 0; i < TCPSCOPE_HIST_SLOTS; i++)
+			count += a.time_hist[st][i];
+		if (!count)
+			continue;
+		// log2 buckets: "le_us" is the bucket's upper bound in microseconds
+		fmt::format_to(out, "{}\"{}\":{{\"count\":{},\"sum_s\":{:.6f},\"buckets\":[", sep,
+			       state_name(st), count, a.time_sum_ns[st] / 1e9);
+		const char *bsep = "";
+		for (int i = 0; i < TCPSCOPE_HIST_SLOTS; i++)
+			if (a.time_hist[st][i]) {
+				if (i == TCPSCOPE_HIST_SLOTS - 1)
+					fmt::format_to(out, "{}{{\"le_us\":null,\"count\":{}}}", bsep,
+						       a.time_hist[st][i]);
+				else
+					fmt::format_to(out, "{}{{\"le_us\":{},\"count\":{}}}", bsep,
+						       1ull << i, a.time_hist[st][i]);
+				bsep = ",";
+			}
+		fmt::format_to(out, "]}}");
+		sep = ",";
+	}
+	fmt::format_to(out, "}},\"timewait\":{{\"entered\":{},\"left\":{{", a.tw_entered);
+	sep = "";
+	for (unsigned c = 1; c < TCPSCOPE_NCAUSE; c++) {
+		fmt::format_to(out, "{}\"{}\":{}", sep, cause_name(c), a.tw_left[c]);
+		sep = ",";
+	}
+	fmt::format_to(out, "}}}},\"keepalive_probes\":{},\"keepalive_kills\":{},\"connections\":[",
+		       a.keepalive_probes, keepalive_kills(a));
+	sep = "";
+	for (unsigned o = 0; o < TCPSCOPE_NOPEN; o++)
+		for (unsigned c = 0; c < TCPSCOPE_NCLOSE; c++)
+			if (a.conns[o][c]) {
+				fmt::format_to(out, "{}{{\"open\":\"{}\",\"close\":\"{}\",\"count\":{}}}",
+					       sep, open_name(o), close_name(c), a.conns[o][c]);
+				sep = ",";
+			}
+	fmt::format_to(out, "],\"agent\":{{\"untracked\":{},\"netns_unaggregated\":{},\"seeded\":{}}}}}",
+		       agent.conn_full, agent.agg_full, agent.seeded);
+	return fmt::to_string(b);
+}
+
+std::string to_table(const Agg &a, const Agg *prev, double interval, const AgentCounters &agent)
+{
+	fmt::memory_buffer b;
+	auto out = std::back_inserter(b);
+	auto rate = [&](uint64_t now, uint64_t then) {
+		return prev && interval > 0 ? fmt::format("{:>10.1f}/s", (now - then) / interval)
+					    : std::string();
+	};
+
+	fmt::format_to(out, "{:<13}{:>9}\n", "STATE", "SOCKETS");
+	for (unsigned st : shown_states)
+		fmt::format_to(out, "{:<13}{:>9}\n", state_name(st), std::max<int64_t>(0, a.sockets[st]));
+	fmt::format_to(out, "\n{:<13}{:<13}{:>12}{:>12}\n", "FROM", "TO", "COUNT", prev ? "RATE" : "");
+	for (unsigned o = 0; o < TCPSCOPE_NSTATES; o++)
+		for (unsigned n = 0; n < TCPSCOPE_NSTATES; n++)
+			if (a.transitions[o][n])
+				fmt::format_to(out, "{:<13}{:<13}{:>12}{}\n", state_name(o), state_name(n),
+					       a.transitions[o][n],
+					       rate(a.transitions[o][n],
+						    prev ? prev->transitions[o][n] : 0));
+	fmt::format_to(out, "\nTIME_WAIT entered {} (timer {}, kill {}, netns {} left); "
+			    "keepalive probes {}\n",
+		       a.tw_entered, a.tw_left[TW_CAUSE_TIMER], a.tw_left[TW_CAUSE_KILL],
+		       a.tw_left[TW_CAUSE_NETNS], a.keepalive_probes);
+	if (agent.conn_full || agent.agg_full)
+		fmt::format_to(out, "WARNING: {} connections untracked, {} state changes not "
+				    "aggregated (kernel tables full)\n",
+			       agent.conn_full, agent.agg_full);
+	return fmt::to_string(b);
+}
+
+} // namespace tcpscope

@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: GPL-2.0
+// The in-kernel aggregates (struct tcpscope_agg per netns, per CPU) read back, summed, and
+// turned into what `stats` prints and `serve` exports: a table, JSON or Prometheus metrics.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "event/event.h" // tcpscope.h with the kernel types
+#include "output/exposition.h"
+
+namespace tcpscope {
+
+using Agg = struct tcpscope_agg;
+
+// Totals of the agent's own health, shown beside the aggregates.
+struct AgentCounters {
+	uint64_t conn_full = 0; // connections the kernel could not track (table full)
+	uint64_t agg_full = 0;  // namespaces the kernel could not aggregate
+	uint64_t seeded = 0;    // sockets counted by the start-up walk
+};
+
+// One local port of one namespace (ports_agg map).
+struct PortRow {
+	uint32_t netns = 0;
+	uint16_t port = 0;
+	int64_t timewait = 0;  // timewait sockets on it now
+	uint64_t accepted = 0; // connections its listener took since start
+};
+
+struct Snapshot {
+	std::map<uint32_t, Agg> by_netns; // netns inode -> aggregates, summed over CPUs
+	std::vector<PortRow> ports;       // every port seen, any order
+	AgentCounters agent;
+	double uptime = 0; // seconds since the programs were attached
+};
+
+// Reads every netns' per-CPU values from the aggs map and sums them.
+std::map<uint32_t, Agg> read_aggs(int map_fd);
+
+// Every entry of the ports_agg map.
+std::vector<PortRow> read_ports(int map_fd);
+
+// The n busiest ports by TIME_WAIT now, or by connections accepted since prev (a rate
+// when interval > 0; since start without prev), summed over namespaces unless one is
+// given. Ties go to the lower port.
+enum class PortOrder { timewait, accepted };
+std::vector<PortRow> busiest_ports(const Snapshot &s, const Snapshot *prev, PortOrder by,
+				   size_t n, std::optional<uint32_t> netns = std::nullopt);
+
+// a += b, field by field.
+void add(Agg &a, const Agg &b);
+
+// Connections that ended because keepalive probes went unanswered.
+uint64_t keepalive_kills(const Agg &a);
+
+// All namespaces summed, or just one (empty if it has no entry).
+Agg total(const Snapshot &s, std::optional<uint32_t> netns = std::nullopt);
+
+// Histogram bucket upper bounds in seconds: slot i of time_hist counts durations below
+// 2^i microseconds; the last slot is the overflow (+Inf).
+std::vector<double> hist_bounds();
+
+// Prometheus metric families; per_netns adds a netns="<inode>" label to every series.
+std::vector<MetricFamily> metrics(const Snapshot &s, bool per_netns);
+
+// One JSON object (no newline): sockets, transitions, time in state, TIME_WAIT, keepalive,
+// connections, agent counters.
+std::string to_json(const Agg &a, const AgentCounters &agent, double uptime);
+
+// A text table for a terminal: sockets per state and the counters; with prev and the
+// interval, the change over it.
+std::string to_table(const Agg &a, const Agg *prev, double interval, const AgentCounters &agent);
+
+} // namespace tcpscope

@@ -1,0 +1,403 @@
+// SPDX-License-Identifier: GPL-2.0
+// Hook selection, load and attach of tcpscope.bpf.c. Each feature lists its candidate
+// programs best first; the first whose target the kernel has is kept, the rest are not
+// loaded. Features nothing can serve are reported, never silently dropped.
+#include "kernel/tracer.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <sys/socket.h>
+
+#include <fcntl.h>
+#include <malloc.h>
+#include <sched.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <iterator>
+#include <map>
+#include <thread>
+
+#include "kernel/features.h"
+#include "tcpscope.skel.h"
+
+namespace tcpscope {
+
+namespace {
+
+enum class Kind { tp_btf, sockops };
+
+struct Candidate {
+	Kind kind;
+	std::string target;             // tracepoint name (sockops: none)
+	std::vector<std::string> progs; // all of them are attached together
+};
+
+// One capability of tcpscope and the hooks that can provide it, best first.
+struct Feature {
+	std::string name;
+	std::string impact; // what users lose without it
+	bool required;
+	std::vector<Candidate> candidates;
+};
+
+std::vector<Feature> features()
+{
+	using K = Kind;
+	return {
+		// tp_btf (5.5) predates the ring buffer (5.8) tcpscope needs anyway.
+		{"state transitions", "", true,
+		 {{K::tp_btf, "inet_sock_set_state", {"handle_set_state"}}}},
+		{"timers", "no TIME_WAIT entry/exit and no keepalive probe events", false,
+		 {{K::tp_btf,
+		   "timer_start",
+		   {"handle_timer_start", "handle_timer_cancel", "handle_timer_expire",
+		    "handle_timer_expire_exit"}}}},
+		{"RST received", "close=rst_received not detected", false,
+		 {{K::tp_btf, "tcp_receive_reset", {"handle_rst_rcvd"}}}},
+		{"RST sent", "close=rst_sent not detected", false,
+		 {{K::tp_btf, "tcp_send_reset", {"handle_rst_sent"}}}},
+		{"socket destruction", "summaries only for connections that went through TIME_WAIT",
+		 false,
+		 {{K::tp_btf, "tcp_destroy_sock", {"handle_destroy"}}}},
+		{"segment facts (sockops)",
+		 "three-way closes reported as active_4way; SYN_SENT reported at the next event", false,
+		 {{K::sockops, "", {"handle_sockops"}}}},
+	};
+}
+
+const char *kind_name(Kind k)
+{
+	switch (k) {
+	case Kind::tp_btf:
+		return "tp_btf";
+	case Kind::sockops:
+		return "sockops";
+	}
+	return "?";
+}
+
+bool available(KernelProbe &k, const Candidate &c)
+{
+	switch (c.kind) {
+	case Kind::tp_btf:
+		return k.btf_tracepoint(c.target);
+	case Kind::sockops:
+		return !KernelProbe::cgroup2_root().empty();
+	}
+	return false;
+}
+
+void fill_ports(struct bpf_map *map, uint32_t slot, const PortSet &set)
+{
+	std::vector<uint64_t> bits(65536 / 64, 0);
+	for (size_t p = 0; p < set.size(); p++)
+		if (set.test(p))
+			bits[p / 64] |= 1ULL << (p % 64);
+	bpf_map__update_elem(map, &slot, sizeof(slot), bits.data(), bits.size() * 8, BPF_ANY);
+}
+
+bool verbose_libbpf;
+
+int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	(void)level; // even warnings stay behind -v
+	return verbose_libbpf ? vfprintf(stderr, fmt, args) : 0;
+}
+
+} // namespace
+
+void set_libbpf_verbose(bool verbose)
+{
+	verbose_libbpf = verbose;
+	libbpf_set_print(libbpf_log);
+}
+
+Result<std::unique_ptr<Tracer>> Tracer::open(const TracerConfig &cfg, Sink sink,
+					     std::vector<std::string> &log,
+					     std::vector<Degraded> &degraded)
+{
+	std::unique_ptr<Tracer> t(new Tracer());
+	KernelProbe kernel;
+	struct bpf_program *prog;
+	int err;
+
+	t->sink_ = std::move(sink);
+	if (!kernel.has_btf())
+		return sys_error("read kernel BTF", "/sys/kernel/btf/vmlinux", ENOENT);
+
+	t->skel_ = tcpscope_bpf__open();
+	if (!t->skel_)
+		return sys_error("open BPF object", "tcpscope", errno);
+
+	// Everything off; chosen candidates are switched back on.
+	bpf_object__for_each_program(prog, t->skel_->obj)
+		bpf_program__set_autoload(prog, false);
+
+	std::vector<std::string> chosen;
+	for (const auto &f : features()) {
+		const Candidate *pick = nullptr;
+		for (const auto &c : f.candidates)
+			if (available(kernel, c)) {
+				pick = &c;
+				break;
+			}
+		if (!pick) {
+			if (f.required)
+				return usage_error("find a hook for", f.name,
+						   "the kernel's BTF has no tracepoint "
+						   "sock:inet_sock_set_state");
+			degraded.push_back({f.name, f.impact});
+			continue;
+		}
+		log.push_back(f.name + ": " + kind_name(pick->kind) + "/" + pick->target);
+		for (const auto &name : pick->progs) {
+			prog = bpf_object__find_program_by_name(t->skel_->obj, name.c_str());
+			if (!prog)
+				return sys_error("find BPF program", name, ENOENT);
+			bpf_program__set_autoload(prog, true);
+			chosen.push_back(name);
+		}
+	}
+
+	auto *ro = t->skel_->rodata;
+	ro->emit_events = cfg.events;
+	ro->aggregate = cfg.aggregate;
+	if (!cfg.events) // nothing is reserved on it: the smallest ring (one page)
+		bpf_map__set_max_entries(t->skel_->maps.events, getpagesize());
+	if (cfg.aggregate)
+		bpf_program__set_autoload(t->skel_->progs.seed_sockets, true);
+	// make bench's "hooks" configuration (Documentation/perf.rst): the programs are
+	// attached as usual but return at once, so nothing is counted or shown.
+	if (const char *h = getenv("TCPSCOPE_BENCH_HOOKS_ONLY"); h && *h && strcmp(h, "0") != 0) {
+		ro->hooks_only = true;
+		fprintf(stderr, "tcpscope: TCPSCOPE_BENCH_HOOKS_ONLY is set (benchmarks only): the "
+				"programs return at once, nothing is counted or shown\n");
+	}
+	ro->filter_family = cfg.family;
+	ro->filter_netns = cfg.netns;
+	ro->filter_pid = cfg.pid;
+	ro->filter_lports = cfg.lports.has_value();
+	ro->filter_dports = cfg.dports.has_value();
+
+	// The timer tracepoints are matched against timer callbacks by address.
+	const auto syms = KernelProbe::ksyms({"tw_timer_handler", "tcp_keepalive_timer"});
+	auto sym = [&](const std::string &name) -> const uint64_t * {
+		auto it = syms.find(name);
+		return it == syms.end() ? nullptr : &it->second;
+	};
+	auto *tw_fn = sym("tw_timer_handler");
+	auto *ka_fn = sym("tcp_keepalive_timer");
+	if (!tw_fn)
+		degraded.push_back({"TIME_WAIT", "tw_timer_handler not in /proc/kallsyms "
+						 "(kptr_restrict?): no TIME_WAIT entry/exit"});
+	if (!ka_fn)
+		degraded.push_back({"keepalive probes", "tcp_keepalive_timer not in /proc/kallsyms"});
+	ro->tw_timer_fn = tw_fn ? *tw_fn : 0;
+	ro->keepalive_timer_fn = ka_fn ? *ka_fn : 0;
+	// TCP_TIMEWAIT_LEN is 60 * HZ jiffies: needed to date a late FIN_WAIT2 -> TIME_WAIT
+	auto hz = KernelProbe::config_hz();
+	if (!hz)
+		log.push_back("CONFIG_HZ unknown (no kernel config): assuming 250");
+	ro->ns_per_jiffy = 1000000000ull / hz.value_or(250);
+
+	kernel.release_btf(); // libbpf loads its own copy now
+	err = tcpscope_bpf__load(t->skel_);
+	if (err)
+		return Error{"load BPF programs", "", -err,
+			     err == -EPERM ? "tcpscope needs root (the capabilities it uses: "
+					     "Documentation/tcpscope/deploy.rst)"
+					   : "run with -v for libbpf's log"};
+	malloc_trim(0); // the BTF libbpf parsed for CO-RE is freed: give it back
+	if (cfg.lports)
+		fill_ports(t->skel_->maps.ports, 0, *cfg.lports);
+	if (cfg.dports)
+		fill_ports(t->skel_->maps.ports, 1, *cfg.dports);
+
+	for (const auto &name : chosen) {
+		prog = bpf_object__find_program_by_name(t->skel_->obj, name.c_str());
+		if (!bpf_program__autoload(prog))
+			continue;
+		struct bpf_link *link;
+		if (bpf_program__type(prog) == BPF_PROG_TYPE_SOCK_OPS) {
+			std::string root = KernelProbe::cgroup2_root();
+			int fd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			link = fd < 0 ? nullptr : bpf_program__attach_cgroup(prog, fd);
+			err = errno;
+			if (fd >= 0)
+				close(fd);
+			errno = err;
+		} else {
+			link = bpf_program__attach(prog);
+		}
+		if (!link) {
+			err = errno;
+			if (name == "handle_set_state")
+				return sys_error("attach BPF program", name, err);
+			degraded.push_back({name, std::string("attach failed: ") + strerror(err)});
+			continue;
+		}
+		t->links_.push_back(link);
+	}
+
+	if (cfg.aggregate) {
+		t->seed_link_ = bpf_program__attach_iter(t->skel_->progs.seed_sockets, nullptr);
+		if (!t->seed_link_)
+			degraded.push_back({"socket walk (iter/tcp)",
+					    std::string("attach failed: ") + strerror(errno) +
+						    ": gauges count only sockets that change state"});
+	}
+	t->rb_ = ring_buffer__new(bpf_map__fd(t->skel_->maps.events), on_sample, t.get(), nullptr);
+	if (!t->rb_)
+		return sys_error("create ring buffer", "events", errno);
+	return t;
+}
+
+Tracer::~Tracer()
+{
+	bpf_link__destroy(seed_link_);
+	ring_buffer__free(rb_);
+	for (auto *l : links_)
+		bpf_link__destroy(l);
+	tcpscope_bpf__destroy(skel_);
+}
+
+int Tracer::on_sample(void *ctx, void *data, size_t size)
+{
+	auto *self = static_cast<Tracer *>(ctx);
+	const RawEvent *e = decode(data, size);
+
+	return e ? self->sink_(*e) : 0;
+}
+
+int Tracer::poll(int timeout_ms)
+{
+	int n = ring_buffer__poll(rb_, timeout_ms);
+	if (n < 0)
+		return n;
+	// records queued without a wakeup (BPF_RB_NO_WAKEUP below the batch size)
+	int m = ring_buffer__consume(rb_);
+	return m < 0 ? m : n + m;
+}
+
+KernelStats Tracer::stats() const
+{
+	int ncpu = libbpf_num_possible_cpus();
+	std::vector<uint64_t> vals(ncpu > 0 ? ncpu : 1);
+	uint64_t sum[STAT_MAX] = {};
+
+	for (uint32_t i = 0; i < STAT_MAX; i++) {
+		if (bpf_map__lookup_elem(skel_->maps.stats, &i, sizeof(i), vals.data(),
+					 vals.size() * sizeof(uint64_t), 0))
+			continue;
+		for (auto v : vals)
+			sum[i] += v;
+	}
+	return {sum[STAT_EVENTS], sum[STAT_LOST],     sum[STAT_CONN_FULL],
+		sum[STAT_FILTERED], sum[STAT_AGG_FULL], sum[STAT_SEEDED]};
+}
+
+int Tracer::aggs_fd() const
+{
+	return bpf_map__fd(skel_->maps.aggs);
+}
+
+int Tracer::ports_fd() const
+{
+	return bpf_map__fd(skel_->maps.ports_agg);
+}
+
+namespace {
+
+// Runs the socket iterator once from inside the namespace of ns_fd (the tcp iterator
+// walks the namespace of the process that creates it). A thread of its own, so the
+// agent's other threads stay where they are.
+int walk_in_netns(int link_fd, int ns_fd)
+{
+	int err = 0;
+	std::thread t([&] {
+		if (setns(ns_fd, CLONE_NEWNET)) {
+			err = errno;
+			return;
+		}
+		int it = bpf_iter_create(link_fd);
+		if (it < 0) {
+			err = errno;
+			return;
+		}
+		char buf[64];
+		ssize_t n;
+		while ((n = read(it, buf, sizeof(buf))) > 0)
+			;
+		if (n < 0)
+			err = errno;
+		close(it);
+	});
+	t.join();
+	return err;
+}
+
+// Every network namespace with a process in it or a name under /run/netns, by inode.
+std::map<ino_t, std::string> all_netns()
+{
+	std::map<ino_t, std::string> found;
+	struct stat st;
+
+	auto add = [&](const std::string &path) {
+		if (stat(path.c_str(), &st) == 0)
+			found.emplace(st.st_ino, path);
+	};
+	std::error_code ec;
+	for (const auto &d : std::filesystem::directory_iterator("/proc", ec)) {
+		const auto name = d.path().filename().string();
+		if (!name.empty() && name.find_first_not_of("0123456789") == std::string::npos)
+			add(d.path().string() + "/ns/net");
+	}
+	for (const auto &d : std::filesystem::directory_iterator("/run/netns", ec))
+		add(d.path().string());
+	return found;
+}
+
+} // namespace
+
+Result<size_t> Tracer::seed(std::vector<std::string> &failed)
+{
+	size_t walked = 0;
+
+	if (!seed_link_)
+		return 0;
+	// The aggregates of every namespace known now are made here, where memory is plentiful:
+	// the kernel side makes them on first use in atomic context, where a large per-CPU
+	// value can fail to allocate until the allocator refills (counted as agg_full).
+	int ncpu = libbpf_num_possible_cpus();
+	std::vector<struct tcpscope_agg> zero(ncpu > 0 ? ncpu : 1);
+	const auto namespaces = all_netns();
+	for (const auto &[ino, path] : namespaces) {
+		uint32_t key = ino;
+		bpf_map_update_elem(aggs_fd(), &key, zero.data(), BPF_NOEXIST);
+	}
+	for (const auto &[ino, path] : namespaces) {
+		int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+		int err = fd < 0 ? errno : walk_in_netns(bpf_link__fd(seed_link_), fd);
+
+		if (fd >= 0)
+			close(fd);
+		if (err == ENOENT || err == ESRCH)
+			continue; // its last process exited: nothing left to count
+		if (err) {
+			failed.push_back("failed to walk the sockets of netns " + std::to_string(ino) +
+					 " (" + path + "): " + strerror(err));
+			continue;
+		}
+		walked++;
+	}
+	return walked;
+}
+
+} // namespace tcpscope

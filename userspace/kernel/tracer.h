@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: GPL-2.0
+// Owner of the BPF side: picks hooks for the running kernel, loads the skeleton, attaches,
+// and drains the ring buffer. Move-only; everything is released in the destructor.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "util/error.h"
+#include "event/event.h"
+#include "cli/port_list.h"
+
+struct tcpscope_bpf;
+struct bpf_link;
+struct ring_buffer;
+
+namespace tcpscope {
+
+struct TracerConfig {
+	unsigned family = 0;
+	uint32_t netns = 0;
+	uint32_t pid = 0;
+	std::optional<PortSet> lports;
+	std::optional<PortSet> dports;
+	bool events = true;     // records on the ring buffer (watch)
+	bool aggregate = false; // in-kernel aggregates (stats, serve), seeded by seed()
+};
+
+struct KernelStats {
+	uint64_t events = 0;    // records submitted to the ring buffer
+	uint64_t lost = 0;      // ring buffer full: records dropped
+	uint64_t conn_full = 0; // connection table full: connections not tracked
+	uint64_t filtered = 0;  // dropped by in-kernel filters
+	uint64_t agg_full = 0;  // updates lost: no aggregates for the netns (full, no memory)
+	uint64_t seeded = 0;    // sockets counted by the start-up walk
+};
+
+// A hook the kernel could not give us, and what is missing because of it.
+struct Degraded {
+	std::string feature;
+	std::string impact;
+};
+
+// libbpf's own log on stderr (-v) or nowhere: the agent reports failures in its own words.
+void set_libbpf_verbose(bool verbose);
+
+class Tracer {
+      public:
+	using Sink = std::function<int(const RawEvent &)>;
+
+	// Loads and attaches. Notes on chosen hooks go to `log` (shown with -v), features
+	// this kernel cannot provide to `degraded`.
+	static Result<std::unique_ptr<Tracer>> open(const TracerConfig &cfg, Sink sink,
+						    std::vector<std::string> &log,
+						    std::vector<Degraded> &degraded);
+	~Tracer();
+	Tracer(const Tracer &) = delete;
+	Tracer &operator=(const Tracer &) = delete;
+
+	// Waits up to timeout_ms for a batch of events (the kernel side wakes us only for a
+	// batch), then hands every queued event to the sink. Returns the number consumed or a
+	// negative errno (or the sink's negative return).
+	int poll(int timeout_ms);
+	KernelStats stats() const;
+
+	// Aggregate mode: walks the sockets of every network namespace once, so the state
+	// gauges count the sockets that existed before the programs were attached. Returns
+	// the namespaces walked; one that could not be entered is a message in `failed`.
+	Result<size_t> seed(std::vector<std::string> &failed);
+	// The aggs and ports_agg maps' file descriptors (aggregate.h reads them).
+	int aggs_fd() const;
+	int ports_fd() const;
+
+      private:
+	Tracer() = default;
+	static int on_sample(void *ctx, void *data, size_t size);
+
+	struct tcpscope_bpf *skel_ = nullptr;
+	std::vector<struct bpf_link *> links_;
+	struct bpf_link *seed_link_ = nullptr;
+	struct ring_buffer *rb_ = nullptr;
+	Sink sink_;
+};
+
+} // namespace tcpscope

@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: GPL-2.0
+// A small HTTP/1.1 server for metrics scrapes: one thread, non-blocking sockets, poll(), one
+// request per connection, and every client bounded in time, bytes and number.
+#pragma once
+
+#include <signal.h>
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "util/error.h"
+
+namespace tcpscope {
+
+struct ListenAddr {
+	int family = 0;                 // AF_INET or AF_INET6
+	std::array<uint8_t, 16> addr{}; // network byte order; AF_INET uses the first 4
+	uint16_t port = 0;              // 0: the kernel picks one (tests)
+
+	std::string str() const; // "127.0.0.1:9977", "[::1]:9977"
+};
+
+// --listen: numeric IPV4:PORT or [IPV6]:PORT, port 1-65535. Host names are not resolved: a
+// metrics port should not depend on DNS at startup, and "localhost" may mean either family.
+Result<ListenAddr> parse_listen(std::string_view arg);
+
+struct Request {
+	std::string method; // GET or HEAD by the time a handler sees it
+	std::string path;   // origin-form path, no query
+	std::string query;  // after '?', undecoded
+};
+
+struct Response {
+	int status = 200;
+	std::string content_type = "text/plain; charset=utf-8";
+	std::string body; // not sent for HEAD; Content-Length always is
+};
+
+using Handler = std::function<Response(const Request &)>;
+
+struct ServerConfig {
+	ListenAddr addr;
+	std::chrono::milliseconds read_timeout{10000};  // from accept to the end of the headers
+	std::chrono::milliseconds write_timeout{10000}; // for the whole response
+	std::chrono::milliseconds linger{1000}; // reading what a client still sends after it
+	size_t max_connections = 64;            // beyond: 503 (as many again), then plain close
+	size_t max_header_bytes = 8192;         // request line and headers; beyond: 414 or 431
+};
+
+struct ServerStats {
+	uint64_t accepted = 0;
+	uint64_t responses = 0; // written in full, any status
+	uint64_t rejected = 0;  // at the connection limit: answered 503 or closed
+	uint64_t timed_out = 0; // request or response not done within its timeout
+	uint64_t dropped = 0;   // client closed or reset before its response was written
+	uint64_t active = 0;    // connections open now
+};
+
+class HttpServer {
+      public:
+	// Binds (SO_REUSEADDR; IPV6_V6ONLY for IPv6) and listens. Errors name the address:
+	// "failed to listen on 127.0.0.1:9977: Address already in use".
+	static Result<std::unique_ptr<HttpServer>> listen(const ServerConfig &cfg);
+	~HttpServer();
+	HttpServer(const HttpServer &) = delete;
+	HttpServer &operator=(const HttpServer &) = delete;
+
+	// Setup, before run(). GET and HEAD on exactly `path` call h; other methods get 405,
+	// other paths 404. A handler that throws answers 500.
+	void route(std::string path, Handler h);
+	// fn runs in the loop every `period` (first after one period): periodic work such as
+	// reading BPF maps, in the same thread as the handlers, so no locking between them.
+	void every(std::chrono::milliseconds period, std::function<void()> fn);
+	// fn runs in the loop whenever fd is readable (a ring buffer's epoll fd, a pipe).
+	void watch_fd(int fd, std::function<void()> fn);
+
+	// Serves until stop() or, when given, until *stop_flag is set by a signal handler
+	// (installed without SA_RESTART; checked at least every 200 ms, since a signal can
+	// land just before poll()). Open connections are closed on return. Returns the error
+	// that ended the loop, nullopt when stopped.
+	std::optional<Error> run(const volatile sig_atomic_t *stop_flag = nullptr);
+	// From any thread or a signal handler: run() returns promptly.
+	void stop();
+
+	const ListenAddr &addr() const { return addr_; } // with the bound port
+	ServerStats stats() const;                       // from any thread
+
+      private:
+	struct Conn;
+	using Clock = std::chrono::steady_clock;
+
+	HttpServer() = default;
+	void accept_all(Clock::time_point now);
+	void on_ready(Conn &c, Clock::time_point now);
+	void on_deadline(Conn &c, Clock::time_point now);
+	void read_request(Conn &c, Clock::time_point now);
+	void respond(Conn &c, Response r, bool head, const char *allow, Clock::time_point now);
+	void write_response(Conn &c, Clock::time_point now);
+	Response dispatch(std::string_view head, bool &is_head, const char *&allow);
+
+	ServerConfig cfg_;
+	ListenAddr addr_;
+	int listen_fd_ = -1;
+	int wake_fd_ = -1; // eventfd: stop()
+	std::map<std::string, Handler, std::less<>> routes_;
+	std::chrono::milliseconds tick_period_{0};
+	std::function<void()> tick_;
+	std::vector<std::pair<int, std::function<void()>>> watched_;
+	std::vector<std::unique_ptr<Conn>> conns_;
+	size_t overflow_ = 0;             // 503 connections among conns_
+	Clock::time_point accept_paused_; // out of file descriptors: retry accept() then
+
+	struct Counters {
+		std::atomic<uint64_t> accepted{0}, responses{0}, rejected{0}, timed_out{0},
+			dropped{0}, active{0};
+	} stats_;
+};
+
+} // namespace tcpscope
