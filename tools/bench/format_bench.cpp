@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 // Events per second on one core through what `watch` does with each ring buffer record:
-// decode(), the lifecycle fold (present() + watch_wants()), then the text or JSON formatter.
+// decode(), the lifecycle fold (fold() + EventFilter), then the text, JSON or CSV formatter.
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
 #include <netinet/tcp.h>
@@ -10,9 +10,9 @@
 #include <cstring>
 #include <vector>
 
-#include "event/event.h"
+#include "event/fold.h"
+#include "event/record.h"
 #include "output/event_format.h"
-#include "cmd/watch.h"
 
 namespace tcpscope {
 namespace {
@@ -122,14 +122,14 @@ const std::vector<RawEvent> &records()
 void run(benchmark::State &state, Formatter *formatter, int fd)
 {
 	const std::vector<RawEvent> &recs = records();
-	const WatchOptions opts; // default watch: lifecycle view, no --state or --summary
+	const EventFilter filter; // default watch: lifecycle view, no --state or --summary
 	fmt::memory_buffer buf;
 	size_t i = 0, shown = 0;
 
 	for (auto _ : state) {
 		const RawEvent *e = decode(&recs[i], sizeof(RawEvent));
-		auto s = present(*e, View::lifecycle);
-		if (s && watch_wants(opts, *s)) {
+		auto s = fold(*e, View::lifecycle);
+		if (s && filter.wants(*s)) {
 			shown++;
 			if (formatter)
 				formatter->event(*s, buf);
@@ -172,6 +172,12 @@ void BM_decode_fold_text(benchmark::State &state)
 	run(state, f.get(), -1);
 }
 
+void BM_decode_fold_csv(benchmark::State &state)
+{
+	auto f = make_formatter(OutputFormat::csv, bench_clock());
+	run(state, f.get(), -1);
+}
+
 // JSON as `watch --json > /dev/null` pays it: plus one write() per batch.
 void BM_decode_fold_json_write(benchmark::State &state)
 {
@@ -188,6 +194,7 @@ void BM_decode_fold_json_write(benchmark::State &state)
 BENCHMARK(BM_decode_fold);
 BENCHMARK(BM_decode_fold_json);
 BENCHMARK(BM_decode_fold_text);
+BENCHMARK(BM_decode_fold_csv);
 BENCHMARK(BM_decode_fold_json_write);
 
 } // namespace

@@ -40,7 +40,7 @@ Result<Command> parse_cli(int argc, const char *const *argv)
 		     "keepalive, which sock:inet_sock_set_state never shows"};
 	app.name("tcpscope");
 	app.require_subcommand(1);
-	app.set_version_flag("--version", "tcpscope 0.1");
+	app.set_version_flag("--version", "tcpscope " TCPSCOPE_VERSION); // from debian/changelog
 
 	WatchOptions w;
 	bool v4 = false, v6 = false, json = false, csv = false;

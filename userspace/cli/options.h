@@ -11,7 +11,7 @@
 
 #include "util/error.h"
 #include "output/event_format.h"
-#include "net/http_server.h"
+#include "net/listen_addr.h"
 #include "cli/port_list.h"
 
 namespace tcpscope {

@@ -189,7 +189,7 @@ TEST(ParseCli, Version)
 	ASSERT_TRUE(r.ok()) << r.error().message();
 	ASSERT_TRUE(std::holds_alternative<Exit>(*r));
 	EXPECT_EQ(std::get<Exit>(*r).code, 0);
-	EXPECT_EQ(out, "tcpscope 0.1\n");
+	EXPECT_EQ(out, "tcpscope " TCPSCOPE_VERSION "\n");
 }
 
 // Every one of these must be rejected, with the Error naming what was wrong.

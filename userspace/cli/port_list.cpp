@@ -2,18 +2,9 @@
 // Port list parser for -L/-D: strict, every malformed piece is an error naming it.
 #include "cli/port_list.h"
 
-#include <charconv>
 #include <string>
 
 namespace tcpscope {
-
-static bool parse_port(std::string_view s, unsigned &out)
-{
-	if (s.empty() || s.size() > 5)
-		return false;
-	auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-	return ec == std::errc() && p == s.data() + s.size() && out >= 1 && out <= 65535;
-}
 
 Result<PortSet> parse_ports(std::string_view spec)
 {
@@ -30,20 +21,21 @@ Result<PortSet> parse_ports(std::string_view spec)
 		size_t comma = spec.find(',');
 		std::string_view piece = spec.substr(0, comma);
 		size_t dash = piece.find('-');
-		unsigned lo, hi;
+		std::optional<uint16_t> lo, hi;
 
 		if (dash == std::string_view::npos) {
-			if (!parse_port(piece, lo))
+			lo = hi = parse_port(piece);
+			if (!lo)
 				return bad(piece, "is not a port (1-65535)");
-			hi = lo;
 		} else {
-			if (!parse_port(piece.substr(0, dash), lo) ||
-			    !parse_port(piece.substr(dash + 1), hi))
+			lo = parse_port(piece.substr(0, dash));
+			hi = parse_port(piece.substr(dash + 1));
+			if (!lo || !hi)
 				return bad(piece, "is not a port range (LO-HI, 1-65535)");
-			if (lo > hi)
+			if (*lo > *hi)
 				return bad(piece, "is an empty range (LO > HI)");
 		}
-		for (unsigned p = lo; p <= hi; p++)
+		for (unsigned p = *lo; p <= *hi; p++)
 			set.set(p);
 		if (comma == std::string_view::npos)
 			break;

@@ -5,21 +5,16 @@
 
 #include <signal.h>
 
-#include <chrono>
 #include <cstdio>
 
-#include "cmd/stats.h"
+#include "kernel/session.h"
+#include "net/http_server.h"
+#include "output/stats_report.h"
+#include "util/signals.h"
 
 namespace tcpscope {
 
 namespace {
-
-volatile sig_atomic_t stop_requested;
-
-void on_signal(int)
-{
-	stop_requested = 1;
-}
 
 // The exporter's own health, after the TCP metrics.
 std::vector<MetricFamily> server_metrics(const ServerStats &st)
@@ -41,30 +36,24 @@ std::vector<MetricFamily> server_metrics(const ServerStats &st)
 
 int run_serve(const ServeOptions &o)
 {
-	struct sigaction sa = {}; // no SA_RESTART: the server's poll() returns on a signal
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, nullptr);
-	sigaction(SIGTERM, &sa, nullptr);
 	signal(SIGPIPE, SIG_IGN);
+	auto stop = SignalFd::stop_signals();
+	if (!stop)
+		return print_error(stop.error());
 
 	ServerConfig cfg;
 	cfg.addr = o.listen;
 	auto server = HttpServer::listen(cfg);
-	if (!server) {
-		fprintf(stderr, "tcpscope: %s\n", server.error().message().c_str());
-		return 1;
-	}
-	auto tracer = open_aggregator(o.verbose);
-	if (!tracer)
-		return 1;
-	const auto start = std::chrono::steady_clock::now();
+	if (!server)
+		return print_error(server.error());
+	auto session = AggregateSession::open(o.verbose);
+	if (!session)
+		return print_error(session.error());
 	auto &srv = **server;
 
 	srv.route("/metrics", [&](const Request &) {
-		double up = std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-				    .count();
 		Exposition exp;
-		auto families = metrics(snapshot(*tracer, up), o.per_netns);
+		auto families = metrics(session->snapshot(), o.per_netns);
 		for (auto &f : server_metrics(srv.stats()))
 			families.push_back(std::move(f));
 		for (const auto &f : families)
@@ -72,14 +61,18 @@ int run_serve(const ServeOptions &o)
 				return Response{500, "text/plain; charset=utf-8", err->message() + "\n"};
 		return Response{200, std::string(Exposition::content_type), exp.text()};
 	});
-	srv.route("/healthz", [](const Request &) { return Response{200, "text/plain; charset=utf-8", "ok\n"}; });
+	srv.route("/healthz", [](const Request &) {
+		return Response{200, "text/plain; charset=utf-8", "ok\n"};
+	});
+	srv.watch_fd(stop->fd(), [&] {
+		if (stop->take())
+			srv.stop();
+	});
 
 	fprintf(stderr, "tcpscope: serving http://%s/metrics until interrupted\n",
 		srv.addr().str().c_str());
-	if (auto err = srv.run(&stop_requested)) {
-		fprintf(stderr, "tcpscope: %s\n", err->message().c_str());
-		return 1;
-	}
+	if (auto err = srv.run())
+		return print_error(*err);
 	return 0;
 }
 

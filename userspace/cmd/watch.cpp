@@ -12,18 +12,15 @@
 #include <cstdio>
 #include <ctime>
 
+#include "event/fold.h"
 #include "kernel/tracer.h"
+#include "output/event_format.h"
+#include "util/io.h"
+#include "util/signals.h"
 
 namespace tcpscope {
 
 namespace {
-
-volatile sig_atomic_t stop_requested;
-
-void on_signal(int)
-{
-	stop_requested = 1;
-}
 
 uint64_t now_ns(clockid_t clk)
 {
@@ -45,30 +42,12 @@ constexpr int kDone = -ECANCELED; // the sink's "--count reached"
 
 } // namespace
 
-bool watch_wants(const WatchOptions &o, const Shown &s)
-{
-	const RawEvent &e = *s.ev;
-
-	if (o.summary && e.type != EV_CONN)
-		return false;
-	if (!o.state)
-		return true;
-	if (e.type == EV_CONN) {
-		for (unsigned i = 0; i < e.path_len && i < TCPSCOPE_PATH_MAX; i++)
-			if (path_state(e, i) == *o.state)
-				return true;
-		return false;
-	}
-	return s.old_state == *o.state || s.new_state == *o.state;
-}
-
 int run_watch(const WatchOptions &o)
 {
-	struct sigaction sa = {};
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, nullptr);
-	sigaction(SIGTERM, &sa, nullptr);
 	signal(SIGPIPE, SIG_IGN);
+	auto stop = SignalFd::stop_signals();
+	if (!stop)
+		return print_error(stop.error());
 
 	set_libbpf_verbose(o.verbose);
 
@@ -79,14 +58,15 @@ int run_watch(const WatchOptions &o)
 
 	auto formatter = make_formatter(o.format, clock);
 	const View view = o.raw ? View::raw : View::lifecycle;
+	const EventFilter filter{o.state, o.summary};
 	fmt::memory_buffer out;
 	uint64_t shown = 0;
 
 	auto sink = [&](const RawEvent &e) -> int {
-		auto s = present(e, view);
-		if (!s || !watch_wants(o, *s))
+		auto f = fold(e, view);
+		if (!f || !filter.wants(*f))
 			return 0;
-		formatter->event(*s, out);
+		formatter->event(*f, out);
 		if (++shown == o.count)
 			return kDone;
 		return 0;
@@ -96,16 +76,12 @@ int run_watch(const WatchOptions &o)
 	std::vector<std::string> log;
 	std::vector<Degraded> degraded;
 	auto tracer = Tracer::open(cfg, sink, log, degraded);
-	if (!tracer) {
-		fprintf(stderr, "tcpscope: %s\n", tracer.error().message().c_str());
-		return 1;
-	}
+	if (!tracer)
+		return print_error(tracer.error());
 	if (o.verbose)
 		for (const auto &l : log)
 			fprintf(stderr, "tcpscope: hook %s\n", l.c_str());
-	for (const auto &d : degraded)
-		fprintf(stderr, "tcpscope: degraded: %s unavailable on this kernel: %s\n",
-			d.feature.c_str(), d.impact.c_str());
+	report_degraded(degraded);
 
 	formatter->header(out);
 	if (!write_out(out))
@@ -118,7 +94,7 @@ int run_watch(const WatchOptions &o)
 	int rc = 0;
 
 	auto report_lost = [&]() {
-		KernelStats st = (*tracer)->stats();
+		KernelCounters st = (*tracer)->counters();
 		if (st.lost > last_lost) {
 			fprintf(stderr, "tcpscope: lost %llu events (ring buffer full), %llu in total\n",
 				(unsigned long long)(st.lost - last_lost), (unsigned long long)st.lost);
@@ -127,7 +103,7 @@ int run_watch(const WatchOptions &o)
 		return st;
 	};
 
-	while (!stop_requested) {
+	while (!stop->take()) {
 		// the kernel side wakes us only for a batch (256 KiB): a quiet stream is
 		// drained by this timeout, which bounds its latency
 		int n = (*tracer)->poll(50);
@@ -150,7 +126,7 @@ int run_watch(const WatchOptions &o)
 			break;
 	}
 	write_out(out);
-	KernelStats st = report_lost();
+	KernelCounters st = report_lost();
 	fprintf(stderr,
 		"tcpscope: %llu events shown, %llu lost, %llu filtered in kernel, %llu connections "
 		"untracked (table full)\n",

@@ -10,7 +10,7 @@
 #include <initializer_list>
 #include <string_view>
 
-#include "event/event.h"
+#include "event/record.h"
 
 namespace tcpscope::test {
 

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
-// The in-kernel aggregates (struct tcpscope_agg per netns, per CPU) read back, summed, and
-// turned into what `stats` prints and `serve` exports: a table, JSON or Prometheus metrics.
+// The in-kernel aggregates (struct tcpscope_agg per netns, per CPU) read back and summed: the
+// snapshot that stats, serve and top present (output/stats_report.h, output/top_view.h).
 #pragma once
+
+#include <netinet/tcp.h>
 
 #include <cstdint>
 #include <map>
@@ -9,12 +11,18 @@
 #include <string>
 #include <vector>
 
-#include "event/event.h" // tcpscope.h with the kernel types
-#include "output/exposition.h"
+#include "event/record.h" // tcpscope.h with the kernel types
 
 namespace tcpscope {
 
 using Agg = struct tcpscope_agg;
+
+// The states ss shows, in the kernel's order (TIME_WAIT by substate, as ss does): the rows
+// of every per-state list.
+inline constexpr unsigned ss_states[] = {TCP_ESTABLISHED, TCP_SYN_SENT,   TCP_SYN_RECV,
+					 TCP_FIN_WAIT1,   TCP_FIN_WAIT2,  TCP_TIME_WAIT,
+					 TCP_CLOSE_WAIT,  TCP_LAST_ACK,   TCP_LISTEN,
+					 TCP_CLOSING};
 
 // Totals of the agent's own health, shown beside the aggregates.
 struct AgentCounters {
@@ -59,20 +67,5 @@ uint64_t keepalive_kills(const Agg &a);
 
 // All namespaces summed, or just one (empty if it has no entry).
 Agg total(const Snapshot &s, std::optional<uint32_t> netns = std::nullopt);
-
-// Histogram bucket upper bounds in seconds: slot i of time_hist counts durations below
-// 2^i microseconds; the last slot is the overflow (+Inf).
-std::vector<double> hist_bounds();
-
-// Prometheus metric families; per_netns adds a netns="<inode>" label to every series.
-std::vector<MetricFamily> metrics(const Snapshot &s, bool per_netns);
-
-// One JSON object (no newline): sockets, transitions, time in state, TIME_WAIT, keepalive,
-// connections, agent counters.
-std::string to_json(const Agg &a, const AgentCounters &agent, double uptime);
-
-// A text table for a terminal: sockets per state and the counters; with prev and the
-// interval, the change over it.
-std::string to_table(const Agg &a, const Agg *prev, double interval, const AgentCounters &agent);
 
 } // namespace tcpscope

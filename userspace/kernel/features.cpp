@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-// Kernel feature probing for hook selection.
+// What the running kernel offers, for hook selection: BTF tracepoints, kallsyms, CONFIG_HZ,
+// the cgroup v2 mount.
 #include "kernel/features.h"
 
 #include <bpf/btf.h>
@@ -15,23 +16,23 @@
 
 namespace tcpscope {
 
-KernelProbe::KernelProbe()
+KernelFeatures::KernelFeatures()
 {
 	// libbpf 1.x returns NULL with errno set on failure
 	btf_ = btf__load_vmlinux_btf();
 }
 
-KernelProbe::~KernelProbe()
+KernelFeatures::~KernelFeatures()
 {
 	btf__free(btf_);
 }
 
-bool KernelProbe::btf_tracepoint(const std::string &name) const
+bool KernelFeatures::btf_tracepoint(const std::string &name) const
 {
 	return btf_ && btf__find_by_name_kind(btf_, ("btf_trace_" + name).c_str(), BTF_KIND_TYPEDEF) > 0;
 }
 
-void KernelProbe::release_btf()
+void KernelFeatures::release_btf()
 {
 	btf__free(btf_);
 	btf_ = nullptr;
@@ -61,7 +62,7 @@ template <typename Fn> void each_kallsym(Fn fn)
 
 } // namespace
 
-std::map<std::string, uint64_t> KernelProbe::ksyms(const std::vector<std::string> &names)
+std::map<std::string, uint64_t> KernelFeatures::ksyms(const std::vector<std::string> &names)
 {
 	std::map<std::string, uint64_t, std::less<>> found;
 
@@ -82,7 +83,7 @@ static std::optional<unsigned> hz_from(const std::string &line)
 	return static_cast<unsigned>(std::stoul(line.substr(key.size())));
 }
 
-std::optional<unsigned> KernelProbe::config_hz()
+std::optional<unsigned> KernelFeatures::config_hz()
 {
 	struct utsname u;
 	std::string line;
@@ -104,7 +105,7 @@ std::optional<unsigned> KernelProbe::config_hz()
 	return hz;
 }
 
-std::string KernelProbe::cgroup2_root()
+std::string KernelFeatures::cgroup2_root()
 {
 	std::ifstream in("/proc/self/mounts");
 	std::string dev, dir, type, rest;

@@ -14,12 +14,12 @@ struct btf;
 
 namespace tcpscope {
 
-class KernelProbe {
+class KernelFeatures {
       public:
-	KernelProbe();
-	~KernelProbe();
-	KernelProbe(const KernelProbe &) = delete;
-	KernelProbe &operator=(const KernelProbe &) = delete;
+	KernelFeatures();
+	~KernelFeatures();
+	KernelFeatures(const KernelFeatures &) = delete;
+	KernelFeatures &operator=(const KernelFeatures &) = delete;
 
 	bool has_btf() const { return btf_ != nullptr; }
 	bool btf_tracepoint(const std::string &name) const; // tp_btf target

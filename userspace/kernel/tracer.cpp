@@ -25,6 +25,7 @@
 #include <thread>
 
 #include "kernel/features.h"
+#include "util/fd.h"
 #include "tcpscope.skel.h"
 
 namespace tcpscope {
@@ -83,24 +84,26 @@ const char *kind_name(Kind k)
 	return "?";
 }
 
-bool available(KernelProbe &k, const Candidate &c)
+bool available(KernelFeatures &k, const Candidate &c)
 {
 	switch (c.kind) {
 	case Kind::tp_btf:
 		return k.btf_tracepoint(c.target);
 	case Kind::sockops:
-		return !KernelProbe::cgroup2_root().empty();
+		return !KernelFeatures::cgroup2_root().empty();
 	}
 	return false;
 }
 
-void fill_ports(struct bpf_map *map, uint32_t slot, const PortSet &set)
+// 0, or the negative errno of the update.
+int fill_ports(struct bpf_map *map, uint32_t slot, const PortSet &set)
 {
 	std::vector<uint64_t> bits(65536 / 64, 0);
 	for (size_t p = 0; p < set.size(); p++)
 		if (set.test(p))
 			bits[p / 64] |= 1ULL << (p % 64);
-	bpf_map__update_elem(map, &slot, sizeof(slot), bits.data(), bits.size() * 8, BPF_ANY);
+	return bpf_map__update_elem(map, &slot, sizeof(slot), bits.data(), bits.size() * 8,
+				    BPF_ANY);
 }
 
 bool verbose_libbpf;
@@ -113,6 +116,13 @@ int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list args)
 
 } // namespace
 
+void report_degraded(const std::vector<Degraded> &degraded)
+{
+	for (const auto &d : degraded)
+		fprintf(stderr, "tcpscope: degraded: %s unavailable on this kernel: %s\n",
+			d.feature.c_str(), d.impact.c_str());
+}
+
 void set_libbpf_verbose(bool verbose)
 {
 	verbose_libbpf = verbose;
@@ -124,7 +134,7 @@ Result<std::unique_ptr<Tracer>> Tracer::open(const TracerConfig &cfg, Sink sink,
 					     std::vector<Degraded> &degraded)
 {
 	std::unique_ptr<Tracer> t(new Tracer());
-	KernelProbe kernel;
+	KernelFeatures kernel;
 	struct bpf_program *prog;
 	int err;
 
@@ -187,7 +197,7 @@ Result<std::unique_ptr<Tracer>> Tracer::open(const TracerConfig &cfg, Sink sink,
 	ro->filter_dports = cfg.dports.has_value();
 
 	// The timer tracepoints are matched against timer callbacks by address.
-	const auto syms = KernelProbe::ksyms({"tw_timer_handler", "tcp_keepalive_timer"});
+	const auto syms = KernelFeatures::ksyms({"tw_timer_handler", "tcp_keepalive_timer"});
 	auto sym = [&](const std::string &name) -> const uint64_t * {
 		auto it = syms.find(name);
 		return it == syms.end() ? nullptr : &it->second;
@@ -202,7 +212,7 @@ Result<std::unique_ptr<Tracer>> Tracer::open(const TracerConfig &cfg, Sink sink,
 	ro->tw_timer_fn = tw_fn ? *tw_fn : 0;
 	ro->keepalive_timer_fn = ka_fn ? *ka_fn : 0;
 	// TCP_TIMEWAIT_LEN is 60 * HZ jiffies: needed to date a late FIN_WAIT2 -> TIME_WAIT
-	auto hz = KernelProbe::config_hz();
+	auto hz = KernelFeatures::config_hz();
 	if (!hz)
 		log.push_back("CONFIG_HZ unknown (no kernel config): assuming 250");
 	ro->ns_per_jiffy = 1000000000ull / hz.value_or(250);
@@ -215,10 +225,11 @@ Result<std::unique_ptr<Tracer>> Tracer::open(const TracerConfig &cfg, Sink sink,
 					     "Documentation/tcpscope/deploy.rst)"
 					   : "run with -v for libbpf's log"};
 	malloc_trim(0); // the BTF libbpf parsed for CO-RE is freed: give it back
-	if (cfg.lports)
-		fill_ports(t->skel_->maps.ports, 0, *cfg.lports);
-	if (cfg.dports)
-		fill_ports(t->skel_->maps.ports, 1, *cfg.dports);
+	// an unfilled slot would match no port at all: the filter must be there or nothing runs
+	if (cfg.lports && (err = fill_ports(t->skel_->maps.ports, 0, *cfg.lports)))
+		return sys_error("fill BPF map", "ports (-L)", err);
+	if (cfg.dports && (err = fill_ports(t->skel_->maps.ports, 1, *cfg.dports)))
+		return sys_error("fill BPF map", "ports (-D)", err);
 
 	for (const auto &name : chosen) {
 		prog = bpf_object__find_program_by_name(t->skel_->obj, name.c_str());
@@ -226,13 +237,9 @@ Result<std::unique_ptr<Tracer>> Tracer::open(const TracerConfig &cfg, Sink sink,
 			continue;
 		struct bpf_link *link;
 		if (bpf_program__type(prog) == BPF_PROG_TYPE_SOCK_OPS) {
-			std::string root = KernelProbe::cgroup2_root();
-			int fd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-			link = fd < 0 ? nullptr : bpf_program__attach_cgroup(prog, fd);
-			err = errno;
-			if (fd >= 0)
-				close(fd);
-			errno = err;
+			std::string root = KernelFeatures::cgroup2_root();
+			UniqueFd fd(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+			link = fd ? bpf_program__attach_cgroup(prog, fd.get()) : nullptr;
 		} else {
 			link = bpf_program__attach(prog);
 		}
@@ -286,7 +293,7 @@ int Tracer::poll(int timeout_ms)
 	return m < 0 ? m : n + m;
 }
 
-KernelStats Tracer::stats() const
+KernelCounters Tracer::counters() const
 {
 	int ncpu = libbpf_num_possible_cpus();
 	std::vector<uint64_t> vals(ncpu > 0 ? ncpu : 1);
@@ -326,18 +333,17 @@ int walk_in_netns(int link_fd, int ns_fd)
 			err = errno;
 			return;
 		}
-		int it = bpf_iter_create(link_fd);
-		if (it < 0) {
+		UniqueFd it(bpf_iter_create(link_fd));
+		if (!it) {
 			err = errno;
 			return;
 		}
 		char buf[64];
 		ssize_t n;
-		while ((n = read(it, buf, sizeof(buf))) > 0)
+		while ((n = read(it.get(), buf, sizeof(buf))) > 0)
 			;
 		if (n < 0)
 			err = errno;
-		close(it);
 	});
 	t.join();
 	return err;
@@ -383,11 +389,9 @@ Result<size_t> Tracer::seed(std::vector<std::string> &failed)
 		bpf_map_update_elem(aggs_fd(), &key, zero.data(), BPF_NOEXIST);
 	}
 	for (const auto &[ino, path] : namespaces) {
-		int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-		int err = fd < 0 ? errno : walk_in_netns(bpf_link__fd(seed_link_), fd);
+		UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+		int err = fd ? walk_in_netns(bpf_link__fd(seed_link_), fd.get()) : errno;
 
-		if (fd >= 0)
-			close(fd);
 		if (err == ENOENT || err == ESRCH)
 			continue; // its last process exited: nothing left to count
 		if (err) {

@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "util/error.h"
-#include "event/event.h"
-#include "cli/port_list.h"
+#include "event/record.h"
+#include "net/port.h"
 
 struct tcpscope_bpf;
 struct bpf_link;
@@ -30,7 +30,8 @@ struct TracerConfig {
 	bool aggregate = false; // in-kernel aggregates (stats, serve), seeded by seed()
 };
 
-struct KernelStats {
+// The kernel side's own health (the per-CPU "counters" map), summed over CPUs.
+struct KernelCounters {
 	uint64_t events = 0;    // records submitted to the ring buffer
 	uint64_t lost = 0;      // ring buffer full: records dropped
 	uint64_t conn_full = 0; // connection table full: connections not tracked
@@ -44,6 +45,9 @@ struct Degraded {
 	std::string feature;
 	std::string impact;
 };
+
+// "tcpscope: degraded: <feature> unavailable on this kernel: <impact>" on stderr, each.
+void report_degraded(const std::vector<Degraded> &degraded);
 
 // libbpf's own log on stderr (-v) or nowhere: the agent reports failures in its own words.
 void set_libbpf_verbose(bool verbose);
@@ -65,7 +69,7 @@ class Tracer {
 	// batch), then hands every queued event to the sink. Returns the number consumed or a
 	// negative errno (or the sink's negative return).
 	int poll(int timeout_ms);
-	KernelStats stats() const;
+	KernelCounters counters() const;
 
 	// Aggregate mode: walks the sockets of every network namespace once, so the state
 	// gauges count the sockets that existed before the programs were attached. Returns

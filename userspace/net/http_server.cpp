@@ -27,58 +27,7 @@ namespace {
 
 constexpr size_t kDrainMax = 64 * 1024; // bytes thrown away after a response, then close
 constexpr int kAcceptBurst = 64;        // accept()s per wakeup, so clients get their turn
-constexpr auto kFlagCheck = std::chrono::milliseconds(200);
 constexpr auto kAcceptRetry = std::chrono::milliseconds(100); // after EMFILE and friends
-
-class UniqueFd {
-      public:
-	UniqueFd() = default;
-	explicit UniqueFd(int fd) : fd_(fd) {}
-	~UniqueFd() { reset(); }
-	UniqueFd(UniqueFd &&o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
-	UniqueFd &operator=(UniqueFd &&o) noexcept
-	{
-		if (this != &o) {
-			reset();
-			fd_ = o.fd_;
-			o.fd_ = -1;
-		}
-		return *this;
-	}
-	UniqueFd(const UniqueFd &) = delete;
-	UniqueFd &operator=(const UniqueFd &) = delete;
-
-	int get() const { return fd_; }
-	int release()
-	{
-		int fd = fd_;
-		fd_ = -1;
-		return fd;
-	}
-	void reset()
-	{
-		if (fd_ >= 0)
-			close(fd_);
-		fd_ = -1;
-	}
-
-      private:
-	int fd_ = -1;
-};
-
-bool parse_port(std::string_view s, uint16_t &out)
-{
-	unsigned v = 0;
-
-	if (s.empty() || s.size() > 5 ||
-	    !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; }))
-		return false;
-	std::from_chars(s.data(), s.data() + s.size(), v);
-	if (v < 1 || v > 65535)
-		return false;
-	out = static_cast<uint16_t>(v);
-	return true;
-}
 
 const char *reason(int status)
 {
@@ -267,65 +216,6 @@ struct HttpServer::Conn {
 	Clock::time_point deadline;
 };
 
-std::string ListenAddr::str() const
-{
-	char buf[INET6_ADDRSTRLEN];
-
-	if (!inet_ntop(family == AF_INET6 ? AF_INET6 : AF_INET, addr.data(), buf, sizeof(buf)))
-		buf[0] = '\0';
-	if (family == AF_INET6)
-		return fmt::format("[{}]:{}", buf, port);
-	return fmt::format("{}:{}", buf, port);
-}
-
-Result<ListenAddr> parse_listen(std::string_view arg)
-{
-	const std::string whole(arg);
-	auto bad = [&](std::string detail) {
-		return usage_error("parse --listen", "'" + whole + "'", std::move(detail));
-	};
-	ListenAddr a;
-	std::string host;
-	std::string_view port;
-
-	if (arg.empty())
-		return bad("empty (expected IPV4:PORT or [IPV6]:PORT)");
-	if (arg[0] == '[') {
-		size_t close = arg.find(']');
-		if (close == std::string_view::npos)
-			return bad("missing ']' after the IPv6 address");
-		host = arg.substr(1, close - 1);
-		std::string_view rest = arg.substr(close + 1);
-		if (rest.empty() || rest[0] != ':')
-			return bad("expected ':PORT' after ']'");
-		port = rest.substr(1);
-		a.family = AF_INET6;
-		if (inet_pton(AF_INET6, host.c_str(), a.addr.data()) != 1)
-			return bad("'" + host + "' is not a numeric IPv6 address");
-	} else {
-		size_t colon = arg.rfind(':');
-		if (colon == std::string_view::npos)
-			return bad("missing ':PORT' (expected IPV4:PORT or [IPV6]:PORT)");
-		host = arg.substr(0, colon);
-		port = arg.substr(colon + 1);
-		if (host.empty())
-			return bad("missing address before ':PORT' (0.0.0.0 or [::] for all)");
-		struct in6_addr a6;
-		if (inet_pton(AF_INET6, host.c_str(), &a6) == 1 ||
-		    inet_pton(AF_INET6, whole.c_str(), &a6) == 1)
-			return bad("an IPv6 address needs brackets: [ADDR]:PORT");
-		a.family = AF_INET;
-		if (inet_pton(AF_INET, host.c_str(), a.addr.data()) != 1)
-			return bad("'" + host +
-				   "' is not a numeric IPv4 address (host names are not resolved)");
-	}
-	if (port.empty())
-		return bad("missing port after ':'");
-	if (!parse_port(port, a.port))
-		return bad("'" + std::string(port) + "' is not a port (1-65535)");
-	return a;
-}
-
 Result<std::unique_ptr<HttpServer>> HttpServer::listen(const ServerConfig &cfg)
 {
 	const std::string where = cfg.addr.str();
@@ -380,19 +270,12 @@ Result<std::unique_ptr<HttpServer>> HttpServer::listen(const ServerConfig &cfg)
 	UniqueFd wake(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
 	if (wake.get() < 0)
 		return sys_error("create eventfd for", "HTTP server on " + where, errno);
-	s->listen_fd_ = fd.release();
-	s->wake_fd_ = wake.release();
+	s->listen_fd_ = std::move(fd);
+	s->wake_fd_ = std::move(wake);
 	return s;
 }
 
-HttpServer::~HttpServer()
-{
-	conns_.clear();
-	if (listen_fd_ >= 0)
-		close(listen_fd_);
-	if (wake_fd_ >= 0)
-		close(wake_fd_);
-}
+HttpServer::~HttpServer() = default;
 
 void HttpServer::route(std::string path, Handler h)
 {
@@ -414,7 +297,7 @@ void HttpServer::stop()
 {
 	uint64_t one = 1;
 	// async-signal-safe; a full counter (never, in practice) is still readable
-	ssize_t n = write(wake_fd_, &one, sizeof(one));
+	ssize_t n = write(wake_fd_.get(), &one, sizeof(one));
 	(void)n;
 }
 
@@ -612,7 +495,7 @@ void HttpServer::on_deadline(Conn &c, Clock::time_point now)
 void HttpServer::accept_all(Clock::time_point now)
 {
 	for (int i = 0; i < kAcceptBurst; i++) {
-		UniqueFd fd(accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+		UniqueFd fd(accept4(listen_fd_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
 		if (fd.get() < 0) {
 			if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO ||
 			    errno == EPERM)
@@ -642,7 +525,7 @@ void HttpServer::accept_all(Clock::time_point now)
 	}
 }
 
-std::optional<Error> HttpServer::run(const volatile sig_atomic_t *stop_flag)
+std::optional<Error> HttpServer::run()
 {
 	using std::chrono::milliseconds;
 	std::vector<struct pollfd> pfds;
@@ -656,7 +539,7 @@ std::optional<Error> HttpServer::run(const volatile sig_atomic_t *stop_flag)
 		stats_.active = conns_.size();
 	};
 
-	while (!(stop_flag && *stop_flag)) {
+	for (;;) {
 		auto now = Clock::now();
 		if (tick_ && now >= next_tick) {
 			tick_();
@@ -673,8 +556,6 @@ std::optional<Error> HttpServer::run(const volatile sig_atomic_t *stop_flag)
 		auto wake = Clock::time_point::max();
 		if (tick_)
 			wake = std::min(wake, next_tick);
-		if (stop_flag)
-			wake = std::min(wake, now + kFlagCheck);
 		for (const auto &c : conns_)
 			wake = std::min(wake, c->deadline);
 		const bool accepting = now >= accept_paused_;
@@ -686,8 +567,8 @@ std::optional<Error> HttpServer::run(const volatile sig_atomic_t *stop_flag)
 				std::chrono::ceil<milliseconds>(wake - now).count(), 0, INT_MAX));
 
 		pfds.clear();
-		pfds.push_back({wake_fd_, POLLIN, 0});
-		pfds.push_back({accepting ? listen_fd_ : -1, POLLIN, 0});
+		pfds.push_back({wake_fd_.get(), POLLIN, 0});
+		pfds.push_back({accepting ? listen_fd_.get() : -1, POLLIN, 0});
 		for (const auto &w : watched_)
 			pfds.push_back({w.first, POLLIN, 0});
 		const size_t first_conn = pfds.size();
@@ -705,7 +586,7 @@ std::optional<Error> HttpServer::run(const volatile sig_atomic_t *stop_flag)
 		}
 		if (pfds[0].revents) {
 			uint64_t v;
-			ssize_t r = read(wake_fd_, &v, sizeof(v));
+			ssize_t r = read(wake_fd_.get(), &v, sizeof(v));
 			(void)r;
 			break;
 		}

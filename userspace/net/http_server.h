@@ -3,8 +3,6 @@
 // request per connection, and every client bounded in time, bytes and number.
 #pragma once
 
-#include <signal.h>
-
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -17,21 +15,11 @@
 #include <string_view>
 #include <vector>
 
+#include "net/listen_addr.h"
 #include "util/error.h"
+#include "util/fd.h"
 
 namespace tcpscope {
-
-struct ListenAddr {
-	int family = 0;                 // AF_INET or AF_INET6
-	std::array<uint8_t, 16> addr{}; // network byte order; AF_INET uses the first 4
-	uint16_t port = 0;              // 0: the kernel picks one (tests)
-
-	std::string str() const; // "127.0.0.1:9977", "[::1]:9977"
-};
-
-// --listen: numeric IPV4:PORT or [IPV6]:PORT, port 1-65535. Host names are not resolved: a
-// metrics port should not depend on DNS at startup, and "localhost" may mean either family.
-Result<ListenAddr> parse_listen(std::string_view arg);
 
 struct Request {
 	std::string method; // GET or HEAD by the time a handler sees it
@@ -83,11 +71,10 @@ class HttpServer {
 	// fn runs in the loop whenever fd is readable (a ring buffer's epoll fd, a pipe).
 	void watch_fd(int fd, std::function<void()> fn);
 
-	// Serves until stop() or, when given, until *stop_flag is set by a signal handler
-	// (installed without SA_RESTART; checked at least every 200 ms, since a signal can
-	// land just before poll()). Open connections are closed on return. Returns the error
-	// that ended the loop, nullopt when stopped.
-	std::optional<Error> run(const volatile sig_atomic_t *stop_flag = nullptr);
+	// Serves until stop(); a signal ends it through watch_fd() on a SignalFd
+	// (util/signals.h) whose handler calls stop(). Open connections are closed on return.
+	// Returns the error that ended the loop, nullopt when stopped.
+	std::optional<Error> run();
 	// From any thread or a signal handler: run() returns promptly.
 	void stop();
 
@@ -109,8 +96,8 @@ class HttpServer {
 
 	ServerConfig cfg_;
 	ListenAddr addr_;
-	int listen_fd_ = -1;
-	int wake_fd_ = -1; // eventfd: stop()
+	UniqueFd listen_fd_;
+	UniqueFd wake_fd_; // eventfd: stop()
 	std::map<std::string, Handler, std::less<>> routes_;
 	std::chrono::milliseconds tick_period_{0};
 	std::function<void()> tick_;

@@ -26,6 +26,7 @@
 
 #include "output/exposition.h"
 #include "net/http_server.h"
+#include "util/signals.h"
 
 namespace tcpscope {
 namespace {
@@ -736,14 +737,8 @@ TEST_F(HttpServerTest, WatchedFdCallsBack)
 	EXPECT_FALSE(result) << result->message();
 }
 
-volatile sig_atomic_t test_stop;
-
-void on_usr1(int)
-{
-	test_stop = 1;
-}
-
-TEST(HttpServerRun, StopsOnSignalFlag)
+// How serve stops: its SignalFd watched in the loop, whose handler calls stop().
+TEST(HttpServerRun, StopsOnSignal)
 {
 	ServerConfig cfg;
 	cfg.addr = *parse_listen("127.0.0.1:1");
@@ -754,14 +749,21 @@ TEST(HttpServerRun, StopsOnSignalFlag)
 		return Response{200, "text/plain", "ok\n"};
 	});
 
-	struct sigaction sa = {}, old;
-	sa.sa_handler = on_usr1; // no SA_RESTART: poll() returns EINTR
-	sigaction(SIGUSR1, &sa, &old);
-	test_stop = 0;
 	std::atomic<bool> done{false};
 	std::optional<Error> result;
 	std::thread t([&] {
-		result = (*server)->run(&test_stop);
+		// blocked in this thread only: pthread_kill() below makes it pending here
+		auto sig = SignalFd::open({SIGUSR1});
+		if (!sig) {
+			result = sig.error();
+			done = true;
+			return;
+		}
+		(*server)->watch_fd(sig->fd(), [&] {
+			if (sig->take())
+				(*server)->stop();
+		});
+		result = (*server)->run();
 		done = true;
 	});
 	// the loop is up once it answers
@@ -778,7 +780,6 @@ TEST(HttpServerRun, StopsOnSignalFlag)
 		(*server)->stop();
 	t.join();
 	EXPECT_FALSE(result);
-	sigaction(SIGUSR1, &old, nullptr);
 }
 
 TEST(HttpServerRun, StopBeforeRunReturnsAtOnce)

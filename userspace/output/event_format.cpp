@@ -92,20 +92,6 @@ void format_addr(fmt::memory_buffer &out, unsigned family, const uint8_t *addr)
 	out.append(buf, family == AF_INET6 ? ipv6_chars(buf, addr) : ipv4_chars(buf, addr));
 }
 
-int write_stdout(std::string_view s)
-{
-	while (!s.empty()) {
-		ssize_t n = write(STDOUT_FILENO, s.data(), s.size());
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return errno;
-		}
-		s.remove_prefix(size_t(n));
-	}
-	return 0;
-}
-
 namespace {
 
 // Appends one record to a memory_buffer through a raw cursor: each piece checks the room
@@ -370,13 +356,13 @@ class JsonFormatter : public Formatter {
       public:
 	explicit JsonFormatter(const Clock &c) : clock_(c), wall_(c) {}
 	void header(fmt::memory_buffer &) override {}
-	void event(const Shown &s, fmt::memory_buffer &out) override
+	void event(const FoldedEvent &s, fmt::memory_buffer &out) override
 	{
-		const RawEvent &e = *s.ev;
+		const RawEvent &e = *s.raw;
 		Writer w(out);
 
 		w.str("{\"event\":\"");
-		w.str(s.event);
+		w.str(s.name);
 		w.str("\",\"ts_ns\":");
 		w.num(e.ts_ns);
 		if (clock_.wall) {
@@ -469,13 +455,13 @@ class CsvFormatter : public Formatter {
 			"comm,cgroup,netns,cause,probe,open,handshake,close,path,lifetime_us,"
 			"keepalive_probes\n"));
 	}
-	void event(const Shown &s, fmt::memory_buffer &out) override
+	void event(const FoldedEvent &s, fmt::memory_buffer &out) override
 	{
-		const RawEvent &e = *s.ev;
+		const RawEvent &e = *s.raw;
 		const bool conn = e.type == EV_CONN;
 		Writer w(out);
 
-		w.str(s.event);
+		w.str(s.name);
 		w.ch(',');
 		w.num(e.ts_ns);
 		w.ch(',');
@@ -564,9 +550,9 @@ class TextFormatter : public Formatter {
 			       clock_.wall ? "TIME" : "TIME(s)", "PID", "COMM", "LADDR:LPORT",
 			       "RADDR:RPORT", "EVENT");
 	}
-	void event(const Shown &s, fmt::memory_buffer &out) override
+	void event(const FoldedEvent &s, fmt::memory_buffer &out) override
 	{
-		const RawEvent &e = *s.ev;
+		const RawEvent &e = *s.raw;
 		Writer w(out);
 		char a[64];
 		size_t m = w.mark();
@@ -620,9 +606,9 @@ class TextFormatter : public Formatter {
 			path_names(w, e, '>', false);
 			break;
 		default:
-			if (s.event != "state") {
+			if (s.name != "state") {
 				w.ch('[');
-				w.str(s.event);
+				w.str(s.name);
 				w.str("] ");
 			}
 			w.str(state_name(s.old_state));

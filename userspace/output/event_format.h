@@ -8,7 +8,7 @@
 #include <memory>
 #include <string_view>
 
-#include "event/event.h"
+#include "event/fold.h"
 
 namespace tcpscope {
 
@@ -24,16 +24,12 @@ class Formatter {
       public:
 	virtual ~Formatter() = default;
 	virtual void header(fmt::memory_buffer &out) = 0;
-	virtual void event(const Shown &s, fmt::memory_buffer &out) = 0;
+	virtual void event(const FoldedEvent &s, fmt::memory_buffer &out) = 0;
 };
 
 std::unique_ptr<Formatter> make_formatter(OutputFormat f, const Clock &clock);
 
 // "127.0.0.1", "::1"
 void format_addr(fmt::memory_buffer &out, unsigned family, const uint8_t *addr);
-
-// Writes all of s to standard output, through EINTR and short writes: 0, or the errno of
-// the write that failed (EPIPE when the reader went away).
-int write_stdout(std::string_view s);
 
 } // namespace tcpscope

@@ -27,7 +27,7 @@ std::string render(OutputFormat f, const RawEvent &e, View view = View::lifecycl
 {
 	auto fmt = make_formatter(f, clock);
 	fmt::memory_buffer out;
-	auto s = present(e, view);
+	auto s = fold(e, view);
 
 	if (!s) {
 		ADD_FAILURE() << "event folded away";
@@ -369,7 +369,7 @@ TEST(JsonFormat, OneObjectPerLine)
 {
 	for (const RawEvent &e : all_events()) {
 		for (View v : {View::lifecycle, View::raw}) {
-			if (!present(e, v))
+			if (!fold(e, v))
 				continue;
 			std::string line = render(OutputFormat::json, e, v);
 			ASSERT_GE(line.size(), 3u);
@@ -439,7 +439,7 @@ TEST(CsvFormat, EveryRowHasTheHeaderColumns)
 		ASSERT_EQ(ncol, 24u);
 		for (const RawEvent &e : all_events()) {
 			for (View v : {View::lifecycle, View::raw}) {
-				if (!present(e, v))
+				if (!fold(e, v))
 					continue;
 				std::string row = render(OutputFormat::csv, e, v, c);
 				EXPECT_EQ(csv_fields(row).size(), ncol)

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <utility>
@@ -40,8 +41,15 @@ inline Error usage_error(std::string op, std::string object, std::string detail)
 	return Error{std::move(op), std::move(object), 0, std::move(detail)};
 }
 
+// "tcpscope: <message>" on stderr; returns 1, the exit code of a runtime failure.
+inline int print_error(const Error &e)
+{
+	fprintf(stderr, "tcpscope: %s\n", e.message().c_str());
+	return 1;
+}
+
 // A value or the Error that prevented it (std::expected is C++23).
-template <class T> class Result {
+template <class T> class [[nodiscard]] Result {
       public:
 	Result(T v) : v_(std::move(v)) {}
 	Result(Error e) : v_(std::move(e)) {}

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "cli/options.h"
-#include "cmd/top.h"
+#include "output/top_view.h"
 
 using namespace tcpscope;
 

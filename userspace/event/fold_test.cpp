@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
-// Tests present() (lifecycle vs raw view of each event type), decode() and the enum names.
+// Tests fold() (lifecycle vs raw view of each event type), decode() and the enum names.
 #include <gtest/gtest.h>
 
 #include <cstring>
 #include <vector>
 
-#include "event/event.h"
+#include "event/fold.h"
 #include "event/test_events.h"
 
 namespace tcpscope {
@@ -13,19 +13,19 @@ namespace {
 
 using test::ipv4_event;
 
-// present() must show the event with this name and these states, pointing at the record.
+// fold() must show the event with this name and these states, pointing at the record.
 void expect_shown(const RawEvent &e, View view, std::string_view event, unsigned old_state,
 		  unsigned new_state)
 {
-	auto s = present(e, view);
+	auto s = fold(e, view);
 	ASSERT_TRUE(s.has_value()) << "type " << unsigned(e.type) << " folded away";
-	EXPECT_EQ(s->ev, &e);
-	EXPECT_EQ(s->event, event);
+	EXPECT_EQ(s->raw, &e);
+	EXPECT_EQ(s->name, event);
 	EXPECT_EQ(s->old_state, old_state);
 	EXPECT_EQ(s->new_state, new_state);
 }
 
-TEST(Present, State)
+TEST(Fold, State)
 {
 	RawEvent e = ipv4_event(EV_STATE);
 
@@ -33,25 +33,25 @@ TEST(Present, State)
 	expect_shown(e, View::raw, "state", TCP_SYN_SENT, TCP_ESTABLISHED);
 }
 
-TEST(Present, StateHandoffFoldedInLifecycleOnly)
+TEST(Fold, StateHandoffFoldedInLifecycleOnly)
 {
 	RawEvent e = ipv4_event(EV_STATE);
 	e.old_state = TCP_FIN_WAIT2;
 	e.new_state = TCP_CLOSE;
 	e.flags = EVF_HANDOFF;
 
-	EXPECT_FALSE(present(e, View::lifecycle).has_value());
+	EXPECT_FALSE(fold(e, View::lifecycle).has_value());
 	expect_shown(e, View::raw, "state", TCP_FIN_WAIT2, TCP_CLOSE);
 
 	// other flags do not fold it
 	e.flags = EVF_NO_DUR | EVF_NO_OWNER;
 	expect_shown(e, View::lifecycle, "state", TCP_FIN_WAIT2, TCP_CLOSE);
 	e.flags = EVF_HANDOFF | EVF_NO_DUR | EVF_NO_OWNER;
-	EXPECT_FALSE(present(e, View::lifecycle).has_value());
+	EXPECT_FALSE(fold(e, View::lifecycle).has_value());
 	expect_shown(e, View::raw, "state", TCP_FIN_WAIT2, TCP_CLOSE);
 }
 
-TEST(Present, TwEnterChangingState)
+TEST(Fold, TwEnterChangingState)
 {
 	RawEvent e = ipv4_event(EV_TW_ENTER);
 	e.old_state = TCP_FIN_WAIT2;
@@ -65,18 +65,18 @@ TEST(Present, TwEnterChangingState)
 	expect_shown(e, View::raw, "tw_enter", TCP_CLOSING, TCP_TIME_WAIT);
 }
 
-TEST(Present, TwEnterSameStateFoldedInLifecycleOnly)
+TEST(Fold, TwEnterSameStateFoldedInLifecycleOnly)
 {
 	// an orphaned FIN_WAIT2 becomes a FIN_WAIT2 timewait socket: no visible change
 	RawEvent e = ipv4_event(EV_TW_ENTER);
 	e.old_state = TCP_FIN_WAIT2;
 	e.new_state = TCP_FIN_WAIT2;
 
-	EXPECT_FALSE(present(e, View::lifecycle).has_value());
+	EXPECT_FALSE(fold(e, View::lifecycle).has_value());
 	expect_shown(e, View::raw, "tw_enter", TCP_FIN_WAIT2, TCP_FIN_WAIT2);
 }
 
-TEST(Present, TwSubstate)
+TEST(Fold, TwSubstate)
 {
 	RawEvent e = ipv4_event(EV_TW_SUBSTATE);
 	e.old_state = TCP_FIN_WAIT2;
@@ -86,7 +86,7 @@ TEST(Present, TwSubstate)
 	expect_shown(e, View::raw, "tw_substate", TCP_FIN_WAIT2, TCP_TIME_WAIT);
 }
 
-TEST(Present, TwLeave)
+TEST(Fold, TwLeave)
 {
 	RawEvent e = ipv4_event(EV_TW_LEAVE);
 	e.old_state = TCP_TIME_WAIT;
@@ -97,7 +97,7 @@ TEST(Present, TwLeave)
 	expect_shown(e, View::raw, "tw_leave", TCP_TIME_WAIT, TCP_CLOSE);
 }
 
-TEST(Present, Keepalive)
+TEST(Fold, Keepalive)
 {
 	RawEvent e = ipv4_event(EV_KEEPALIVE);
 	e.old_state = TCP_ESTABLISHED;
@@ -108,7 +108,7 @@ TEST(Present, Keepalive)
 	expect_shown(e, View::raw, "keepalive", TCP_ESTABLISHED, TCP_ESTABLISHED);
 }
 
-TEST(Present, Conn)
+TEST(Fold, Conn)
 {
 	RawEvent e = test::conn_event();
 
@@ -119,12 +119,12 @@ TEST(Present, Conn)
 	expect_shown(e, View::lifecycle, "conn", 0, 0);
 }
 
-TEST(Present, UnknownTypeDropped)
+TEST(Fold, UnknownTypeDropped)
 {
 	for (unsigned type : {0u, 7u, 0xffu}) {
 		RawEvent e = ipv4_event(static_cast<uint8_t>(type));
-		EXPECT_FALSE(present(e, View::lifecycle).has_value()) << type;
-		EXPECT_FALSE(present(e, View::raw).has_value()) << type;
+		EXPECT_FALSE(fold(e, View::lifecycle).has_value()) << type;
+		EXPECT_FALSE(fold(e, View::raw).has_value()) << type;
 	}
 }
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-// Lifecycle folding and the names of the kernel's classification enums.
-#include "event/event.h"
+// decode() and the names of the kernel's classification enums.
+#include "event/record.h"
 
 #include <array>
 
@@ -11,39 +11,6 @@ const RawEvent *decode(const void *data, size_t size)
 	if (size < sizeof(RawEvent))
 		return nullptr;
 	return static_cast<const RawEvent *>(data);
-}
-
-std::optional<Shown> present(const RawEvent &e, View view)
-{
-	Shown s{&e, {}, e.old_state, e.new_state};
-	const bool raw = view == View::raw;
-
-	switch (e.type) {
-	case EV_STATE:
-		if (!raw && (e.flags & EVF_HANDOFF))
-			return std::nullopt;
-		s.event = "state";
-		return s;
-	case EV_TW_ENTER:
-		// an orphaned FIN_WAIT2 moving into a timewait socket stays FIN_WAIT2
-		if (!raw && e.old_state == e.new_state)
-			return std::nullopt;
-		s.event = raw ? "tw_enter" : "state";
-		return s;
-	case EV_TW_SUBSTATE:
-		s.event = raw ? "tw_substate" : "state";
-		return s;
-	case EV_TW_LEAVE:
-		s.event = raw ? "tw_leave" : "state";
-		return s;
-	case EV_KEEPALIVE:
-		s.event = "keepalive";
-		return s;
-	case EV_CONN:
-		s.event = "conn";
-		return s;
-	}
-	return std::nullopt;
 }
 
 template <size_t N> static std::string_view pick(const std::array<std::string_view, N> &a, unsigned i)

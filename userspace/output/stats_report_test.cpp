@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
-// The aggregates as stats/serve present them: sums, histogram buckets, labels, and
-// exposition text that the writer accepts.
+// The aggregates as stats/serve present them: sums (kernel/aggregates.h), histogram buckets,
+// labels, and exposition text that the writer accepts (output/stats_report.h).
 #include <gtest/gtest.h>
 
 #include <netinet/tcp.h>
 
-#include "kernel/aggregates.h"
+#include "output/stats_report.h"
 
 using namespace tcpscope;
 

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
-// Tests watch_wants(): the user-space --summary and --state filters of `watch`.
+// Tests EventFilter: the user-space --summary and --state filters of `watch`.
 #include <gtest/gtest.h>
 
+#include "event/fold.h"
 #include "event/test_events.h"
-#include "cmd/watch.h"
 
 namespace tcpscope {
 namespace {
@@ -19,29 +19,29 @@ RawEvent state_event(unsigned from, unsigned to, uint8_t type = EV_STATE)
 	return e;
 }
 
-bool wants(const WatchOptions &o, const RawEvent &e, View view = View::lifecycle)
+bool wants(const EventFilter &o, const RawEvent &e, View view = View::lifecycle)
 {
-	auto s = present(e, view);
+	auto s = fold(e, view);
 
 	if (!s) {
 		ADD_FAILURE() << "event folded away";
 		return false;
 	}
-	return watch_wants(o, *s);
+	return o.wants(*s);
 }
 
-WatchOptions with_state(unsigned state, bool summary = false)
+EventFilter with_state(unsigned state, bool summary = false)
 {
-	WatchOptions o;
+	EventFilter o;
 
 	o.state = state;
 	o.summary = summary;
 	return o;
 }
 
-TEST(WatchWants, NoFilterKeepsEverything)
+TEST(EventFilter, NoFilterKeepsEverything)
 {
-	WatchOptions o;
+	EventFilter o;
 	RawEvent ka = state_event(TCP_ESTABLISHED, TCP_ESTABLISHED, EV_KEEPALIVE);
 
 	EXPECT_TRUE(wants(o, state_event(TCP_SYN_SENT, TCP_ESTABLISHED)));
@@ -52,9 +52,9 @@ TEST(WatchWants, NoFilterKeepsEverything)
 	EXPECT_TRUE(wants(o, test::conn_event()));
 }
 
-TEST(WatchWants, SummaryKeepsOnlyConn)
+TEST(EventFilter, SummaryKeepsOnlyConn)
 {
-	WatchOptions o;
+	EventFilter o;
 	o.summary = true;
 
 	EXPECT_FALSE(wants(o, state_event(TCP_SYN_SENT, TCP_ESTABLISHED)));
@@ -66,9 +66,9 @@ TEST(WatchWants, SummaryKeepsOnlyConn)
 	EXPECT_TRUE(wants(o, test::conn_event(true)));
 }
 
-TEST(WatchWants, StateMatchesOldOrNew)
+TEST(EventFilter, StateMatchesOldOrNew)
 {
-	const WatchOptions tw = with_state(TCP_TIME_WAIT);
+	const EventFilter tw = with_state(TCP_TIME_WAIT);
 
 	EXPECT_TRUE(wants(tw, state_event(TCP_FIN_WAIT2, TCP_TIME_WAIT, EV_TW_SUBSTATE)));
 	EXPECT_TRUE(wants(tw, state_event(TCP_FIN_WAIT1, TCP_TIME_WAIT, EV_TW_ENTER)));
@@ -78,7 +78,7 @@ TEST(WatchWants, StateMatchesOldOrNew)
 	EXPECT_FALSE(wants(tw, state_event(TCP_FIN_WAIT1, TCP_FIN_WAIT2)));
 	EXPECT_FALSE(wants(tw, state_event(TCP_ESTABLISHED, TCP_ESTABLISHED, EV_KEEPALIVE)));
 
-	const WatchOptions est = with_state(TCP_ESTABLISHED);
+	const EventFilter est = with_state(TCP_ESTABLISHED);
 	EXPECT_TRUE(wants(est, state_event(TCP_SYN_SENT, TCP_ESTABLISHED)));
 	EXPECT_TRUE(wants(est, state_event(TCP_ESTABLISHED, TCP_FIN_WAIT1)));
 	EXPECT_TRUE(wants(est, state_event(TCP_ESTABLISHED, TCP_ESTABLISHED, EV_KEEPALIVE)));
@@ -86,18 +86,18 @@ TEST(WatchWants, StateMatchesOldOrNew)
 	EXPECT_FALSE(wants(est, state_event(TCP_TIME_WAIT, TCP_CLOSE, EV_TW_LEAVE)));
 }
 
-TEST(WatchWants, StateUsesTheShownStates)
+TEST(EventFilter, StateUsesTheShownStates)
 {
 	RawEvent e = state_event(TCP_SYN_SENT, TCP_ESTABLISHED);
-	Shown s{&e, "state", TCP_FIN_WAIT2, TCP_TIME_WAIT};
+	FoldedEvent s{&e, "state", TCP_FIN_WAIT2, TCP_TIME_WAIT};
 
-	EXPECT_TRUE(watch_wants(with_state(TCP_TIME_WAIT), s));
-	EXPECT_TRUE(watch_wants(with_state(TCP_FIN_WAIT2), s));
-	EXPECT_FALSE(watch_wants(with_state(TCP_ESTABLISHED), s));
-	EXPECT_FALSE(watch_wants(with_state(TCP_SYN_SENT), s));
+	EXPECT_TRUE(with_state(TCP_TIME_WAIT).wants(s));
+	EXPECT_TRUE(with_state(TCP_FIN_WAIT2).wants(s));
+	EXPECT_FALSE(with_state(TCP_ESTABLISHED).wants(s));
+	EXPECT_FALSE(with_state(TCP_SYN_SENT).wants(s));
 }
 
-TEST(WatchWants, ConnMatchesStateInItsPath)
+TEST(EventFilter, ConnMatchesStateInItsPath)
 {
 	// path: SYN_SENT ESTABLISHED FIN_WAIT1 FIN_WAIT2 TIME_WAIT CLOSE
 	const RawEvent conn = test::conn_event();
@@ -113,7 +113,7 @@ TEST(WatchWants, ConnMatchesStateInItsPath)
 	}
 }
 
-TEST(WatchWants, ConnIgnoresOldNewAndStatesPastPathLen)
+TEST(EventFilter, ConnIgnoresOldNewAndStatesPastPathLen)
 {
 	RawEvent conn = test::conn_event();
 
@@ -129,10 +129,10 @@ TEST(WatchWants, ConnIgnoresOldNewAndStatesPastPathLen)
 
 	conn.path_len = 0;
 	EXPECT_FALSE(wants(with_state(TCP_SYN_SENT), conn));
-	EXPECT_TRUE(wants(WatchOptions{}, conn));
+	EXPECT_TRUE(wants(EventFilter{}, conn));
 }
 
-TEST(WatchWants, ConnFullPath)
+TEST(EventFilter, ConnFullPath)
 {
 	RawEvent conn = test::conn_event();
 

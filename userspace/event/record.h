@@ -1,12 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
-// The kernel's event record as the agent sees it, and the fold from raw kernel events to
-// the connection lifecycle `watch` shows by default.
+// The kernel's event record as the agent sees it: decoded from a ring buffer sample, with the
+// names of its enums.
 #pragma once
 
 #include <linux/types.h>
 
 #include <cstddef>
-#include <optional>
 #include <string_view>
 
 #include "tcpscope.h"
@@ -17,21 +16,7 @@ using RawEvent = struct tcpscope_event;
 static_assert(sizeof(RawEvent) == 128, "struct tcpscope_event layout changed: update the agent");
 static_assert(offsetof(RawEvent, comm) == 110);
 
-enum class View { lifecycle, raw };
-
-// One line of output: the record plus how it is presented.
-struct Shown {
-	const RawEvent *ev;
-	std::string_view event; // JSON "event": state, keepalive, conn, tw_enter, ...
-	unsigned old_state;
-	unsigned new_state;
-};
-
-// nullopt: the record is folded away in this view (e.g. the full socket's internal CLOSE
-// at the TIME_WAIT handoff in the lifecycle view).
-std::optional<Shown> present(const RawEvent &e, View view);
-
-// Decodes a ring buffer sample; nullopt when the size is not a RawEvent.
+// Decodes a ring buffer sample; nullptr when the size is not a RawEvent.
 const RawEvent *decode(const void *data, size_t size);
 
 std::string_view cause_name(unsigned cause);

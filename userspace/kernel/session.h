@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: GPL-2.0
+// The BPF side in aggregate mode, as stats, serve and top use it: attached without ring
+// buffer records, the existing sockets walked, then read as snapshots.
+#pragma once
+
+#include <chrono>
+#include <memory>
+
+#include "kernel/aggregates.h"
+#include "kernel/tracer.h"
+#include "util/error.h"
+
+namespace tcpscope {
+
+class AggregateSession {
+      public:
+	using Clock = std::chrono::steady_clock;
+
+	// Loads, attaches and walks the sockets of every namespace. Notes go to stderr: the
+	// hooks chosen (verbose), degraded features and namespaces not walked (always).
+	[[nodiscard]] static Result<AggregateSession> open(bool verbose);
+
+	// The current aggregates and agent counters; the per-port rows only when asked (top):
+	// up to 16 Ki map entries, two system calls each.
+	Snapshot snapshot(bool ports = false) const;
+
+	// When the programs were attached, and the seconds since.
+	Clock::time_point start() const { return start_; }
+	double uptime() const;
+
+      private:
+	AggregateSession() = default;
+	std::unique_ptr<Tracer> tracer_;
+	Clock::time_point start_;
+};
+
+} // namespace tcpscope
