@@ -4,7 +4,7 @@
 checked against `tcpscope watch --json` for exact per-connection paths and summaries.
 Needs root and a kernel with BPF and BTF. Output is KTAP."""
 
-import argparse
+import functools
 import gzip
 import os
 import select
@@ -16,11 +16,11 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tcpscope_lib import (NetNS, Scope, Skip, cookie_of, expect_eq, has_summary,  # noqa: E402
-                          keepalive_dies, keepalive_socket, run, sh, states, summary, tcpext,
-                          transitions)
+from tcpscope_lib import (NetNS, Scope, Skip, cookie_of, expect_cli_errors,  # noqa: E402
+                          expect_eq, has_summary, in_netns, keepalive_dies, keepalive_socket,
+                          ksft_main, sh, slow, states, summary, tcpext, transitions)
 
-TCPSCOPE = None
+TCPSCOPE = None  # the agent under test, set by ksft_main()
 OPEN_PATH = ["CLOSE", "SYN_SENT", "ESTABLISHED"]
 PASSIVE_OPEN = ["LISTEN", "SYN_RECV", "ESTABLISHED"]
 
@@ -60,24 +60,34 @@ def check_summary(evs, cookie, open_, handshake, close, path, probes=0):
     return s
 
 
-def in_netns(fn):
-    """Runs fn(ns, scope) with a fresh netns and tcpscope filtered to it."""
-    def wrapper():
-        ns = NetNS()
-        scope = None
-        try:
-            scope = Scope(TCPSCOPE, "--netns", ns.path)
-            fn(ns, scope)
-        finally:
-            if scope:
+def both_summaries(scope, cport, sport):
+    """Waits for the summaries of a connection's two ends; returns the events and the
+    client's and the server's cookies."""
+    evs = scope.wait_for(lambda e: sum(x["event"] == "conn" for x in e) == 2, what="summaries")
+    return evs, cookie_of(evs, cport, sport), cookie_of(evs, sport, cport)
+
+
+def watched(*prefixes):
+    """Decorator: fn(ns, ..., scope) gets fresh namespaces (see in_netns) and tcpscope
+    filtered to the first of them."""
+    def decorate(fn):
+        @in_netns(*prefixes)
+        @functools.wraps(fn)
+        def wrapper(*namespaces):
+            scope = Scope(TCPSCOPE, "--netns", namespaces[0].path)
+            try:
+                fn(*namespaces, scope)
+            finally:
                 scope.stop()
-            ns.delete()
-    wrapper.__name__ = fn.__name__
-    return wrapper
+        return wrapper
+    return decorate
 
 
-@in_netns
-def active_close_3way_then_netns_teardown(ns, scope):
+with_scope = watched("tsc")
+
+
+@with_scope
+def test_active_close_3way_then_netns_teardown(ns, scope):
     """The server closes as soon as it sees the client's FIN, so its delayed ACK (40 ms) rides
     on its own FIN: a three-way close. Whether the server beat the delayed-ACK timer is the
     kernel's call (TcpExtDelayedACKs tells); a slow machine (QEMU) gets up to 5 tries, and
@@ -120,8 +130,8 @@ def active_close_3way_then_netns_teardown(ns, scope):
         check_summary(evs, k, "active", "3whs", "active_4way", full)
 
 
-@in_netns
-def active_close_4way_quickack(ns, scope):
+@with_scope
+def test_active_close_4way_quickack(ns, scope):
     with ns:
         srv = listener()
         c, a, cport, sport = pair(srv)
@@ -145,8 +155,8 @@ def active_close_4way_quickack(ns, scope):
     check_summary(evs, cc, "active", "3whs", "active_4way", client_path)
 
 
-@in_netns
-def timewait_killed_by_port_reuse(ns, scope):
+@with_scope
+def test_timewait_killed_by_port_reuse(ns, scope):
     with ns:
         srv = listener()
         c, a, cport, sport = pair(srv)
@@ -182,22 +192,21 @@ def timewait_killed_by_port_reuse(ns, scope):
             s.close()
 
 
-@in_netns
-def abort_with_linger_zero(ns, scope):
+@with_scope
+def test_abort_with_linger_zero(ns, scope):
     with ns:
         srv = listener()
         c, a, cport, sport = pair(srv)
         c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         close_then_drain(c, a)  # RST instead of FIN
         srv.close()
-    evs = scope.wait_for(lambda e: sum(x["event"] == "conn" for x in e) == 2, what="summaries")
-    cc, sc = cookie_of(evs, cport, sport), cookie_of(evs, sport, cport)
+    evs, cc, sc = both_summaries(scope, cport, sport)
     check_summary(evs, cc, "active", "3whs", "abort", OPEN_PATH + ["CLOSE"])
     check_summary(evs, sc, "passive", "3whs", "rst_received", PASSIVE_OPEN + ["CLOSE"])
 
 
-@in_netns
-def rst_sent_on_close_with_unread_data(ns, scope):
+@with_scope
+def test_rst_sent_on_close_with_unread_data(ns, scope):
     with ns:
         srv = listener()
         c, a, cport, sport = pair(srv)
@@ -205,14 +214,13 @@ def rst_sent_on_close_with_unread_data(ns, scope):
         expect_eq(select.select([a], [], [], 5)[0], [a], "data arrived")
         close_then_drain(a, c)  # unread data: the kernel resets the connection
         srv.close()
-    evs = scope.wait_for(lambda e: sum(x["event"] == "conn" for x in e) == 2, what="summaries")
-    cc, sc = cookie_of(evs, cport, sport), cookie_of(evs, sport, cport)
+    evs, cc, sc = both_summaries(scope, cport, sport)
     check_summary(evs, sc, "passive", "3whs", "rst_sent", PASSIVE_OPEN + ["CLOSE"])
     check_summary(evs, cc, "active", "3whs", "rst_received", OPEN_PATH + ["CLOSE"])
 
 
-@in_netns
-def connection_refused(ns, scope):
+@with_scope
+def test_connection_refused(ns, scope):
     with ns:
         srv = listener()
         port = srv.getsockname()[1]
@@ -231,8 +239,8 @@ def connection_refused(ns, scope):
     check_summary(evs, cc, "active", "none", "rst_received", ["CLOSE", "SYN_SENT", "CLOSE"])
 
 
-@in_netns
-def keepalive_answered(ns, scope):
+@with_scope
+def test_keepalive_answered(ns, scope):
     with ns:
         srv = listener()
         c, a, cport, sport = pair(srv)
@@ -252,31 +260,23 @@ def keepalive_answered(ns, scope):
     expect_eq(summary(evs, cc)["keepalive_probes"], n, "probe count in summary")
 
 
-def keepalive_unanswered():
+@watched("tka", "tkb")
+def test_keepalive_unanswered(a_ns, b_ns, scope):
     """Client in one netns, server behind a veth in another that blackholes its replies."""
-    a_ns, b_ns = NetNS("tka"), NetNS("tkb")
-    scope = None
-    try:
-        scope = Scope(TCPSCOPE, "--netns", a_ns.path)
-        cport, a, srv = keepalive_dies(a_ns, b_ns)
-        sport = srv.getsockname()[1]
-        evs = scope.wait_for(lambda e: any(x["event"] == "conn" for x in e), what="summary")
-        cc = cookie_of(evs, cport, sport)
-        probes = [e["probe"] for e in evs if e["event"] == "keepalive" and e["cookie"] == cc]
-        expect_eq(probes, [1, 2, 3], "probe numbers")
-        check_summary(evs, cc, "active", "3whs", "keepalive_timeout", OPEN_PATH + ["CLOSE"],
-                      probes=3)
-        a.close()
-        srv.close()
-    finally:
-        if scope:
-            scope.stop()
-        a_ns.delete()
-        b_ns.delete()
+    cport, a, srv = keepalive_dies(a_ns, b_ns)
+    sport = srv.getsockname()[1]
+    evs = scope.wait_for(lambda e: any(x["event"] == "conn" for x in e), what="summary")
+    cc = cookie_of(evs, cport, sport)
+    probes = [e["probe"] for e in evs if e["event"] == "keepalive" and e["cookie"] == cc]
+    expect_eq(probes, [1, 2, 3], "probe numbers")
+    check_summary(evs, cc, "active", "3whs", "keepalive_timeout", OPEN_PATH + ["CLOSE"],
+                  probes=3)
+    a.close()
+    srv.close()
 
 
-@in_netns
-def fastopen(ns, scope):
+@with_scope
+def test_fastopen(ns, scope):
     ns.sysctl("net.ipv4.tcp_fastopen", 3)
     with ns:
         srv = listener(fastopen=8)
@@ -301,8 +301,8 @@ def fastopen(ns, scope):
     expect_eq(got, [("3whs", "3whs"), ("fastopen", "fastopen")], "handshakes (client, server)")
 
 
-@in_netns
-def ipv6_and_port_filter(ns, scope):
+@with_scope
+def test_ipv6_and_port_filter(ns, scope):
     with ns:
         srv6 = listener("::1", socket.AF_INET6)
         sport = srv6.getsockname()[1]
@@ -326,10 +326,26 @@ def ipv6_and_port_filter(ns, scope):
     expect_eq(any(e["daddr"] == "::1" for e in unfiltered), True, "unfiltered IPv6")
 
 
+def test_cli_errors():
+    expect_cli_errors([TCPSCOPE], [
+        (["watch", "-4", "-6"], "-4 and -6"),
+        (["watch", "-L", "80,99999"], "'99999'"),
+        (["watch", "--state", "BOGUS"], "not a TCP state"),
+        (["watch", "--json", "--csv"], "excludes"),
+        (["watch", "--netns", "/nonexistent"], "No such file"),
+        (["bogus"], "subcommand"),
+    ])
+    p = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                        TCPSCOPE, "watch", "--count", "1"], capture_output=True, text=True,
+                       timeout=20)
+    expect_eq(p.returncode, 1, "exit code without privileges")
+    expect_eq(p.stderr.count("\n"), 1, "one line of error: %r" % p.stderr)
+
+
 TCPSTATES = "/usr/sbin/tcpstates"
 
 
-def compare_with_tcpstates():
+def test_compare_with_tcpstates():
     """bcc's tcpstates and `tcpscope --raw` on one workload: tcpscope reports every transition
     tcpstates does, per socket and in order, plus the TIME_WAIT entry and exit it cannot see."""
     if not os.access(TCPSTATES, os.X_OK):
@@ -406,28 +422,6 @@ def compare_with_tcpstates():
     expect_eq(len(tw), sum(1 for t in tw if t[1] in (clients[0], sport)), "other tw events")
 
 
-def cli_errors():
-    for args, code, needle in [
-        (["watch", "-4", "-6"], 2, "-4 and -6"),
-        (["watch", "-L", "80,99999"], 2, "'99999'"),
-        (["watch", "--state", "BOGUS"], 2, "not a TCP state"),
-        (["watch", "--json", "--csv"], 2, "excludes"),
-        (["watch", "--netns", "/nonexistent"], 2, "No such file"),
-        (["bogus"], 2, "subcommand"),
-    ]:
-        p = subprocess.run([TCPSCOPE, *args], capture_output=True, text=True, timeout=10)
-        expect_eq(p.returncode, code, "exit code of %s" % args)
-        if needle not in p.stderr or p.stdout:
-            raise AssertionError("%s: stderr %r lacks %r" % (args, p.stderr, needle))
-        if "libbpf" in p.stderr:
-            raise AssertionError("%s: libbpf noise: %r" % (args, p.stderr))
-    p = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                        TCPSCOPE, "watch", "--count", "1"], capture_output=True, text=True,
-                       timeout=20)
-    expect_eq(p.returncode, 1, "exit code without privileges")
-    expect_eq(p.stderr.count("\n"), 1, "one line of error: %r" % p.stderr)
-
-
 def kernel_hz():
     """CONFIG_HZ of the running kernel from /proc/config.gz or /boot/config-*, or None."""
     for path, opener in (("/proc/config.gz", gzip.open),
@@ -442,69 +436,33 @@ def kernel_hz():
     return None
 
 
-def timewait_expires_after_60s():
+@slow
+@with_scope
+def test_timewait_expires_after_60s(ns, scope):
     """The one test that waits: TIME_WAIT ends by its timer after TCP_TIMEWAIT_LEN."""
-    ns = NetNS()
-    scope = Scope(TCPSCOPE, "--netns", ns.path)
-    try:
-        with ns:
-            srv = listener()
-            c, a, cport, sport = pair(srv)
-            c.shutdown(socket.SHUT_WR)  # not orphaned: see timewait_killed_by_port_reuse
-            a.recv(1)
-            a.close()
-            srv.close()
-        evs = scope.wait_for(lambda e: any(x.get("new") == "TIME_WAIT" for x in e),
-                             what="TIME_WAIT")
-        c.close()
-        cc = cookie_of(evs, cport, sport)
-        evs = scope.wait_for(has_summary(cc), timeout=75, what="TIME_WAIT expiry")
-        leave = [e for e in evs if e["cookie"] == cc and e.get("cause")]
-        expect_eq([(e["old"], e["cause"]) for e in leave], [("TIME_WAIT", "timer")], "exit")
-        # A timer is never early, but the timer wheel files a 60 s timer in a level whose
-        # buckets are 512 jiffies wide (2.048 s at HZ=250): it may fire up to that late
-        # (12.5% at most, whatever HZ is, when the kernel config is not readable).
-        hz = kernel_hz()
-        late = 512 / hz if hz else 60 / 8
-        secs = leave[0]["dur_us"] / 1e6
-        if not 59.9 <= secs <= 60 + late + 0.5:
-            raise AssertionError("TIME_WAIT lasted %.3f s, not 60 to %.1f" % (secs, 60 + late + 0.5))
-    finally:
-        scope.stop()
-        ns.delete()
-
-
-def main():
-    global TCPSCOPE
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--tcpscope", required=True)
-    ap.add_argument("--quick", action="store_true", help="skip the 60 s expiry test")
-    ap.add_argument("tests", nargs="*")
-    opts = ap.parse_args()
-    TCPSCOPE = os.path.abspath(opts.tcpscope)
-    tests = [
-        ("active_close_3way_then_netns_teardown", active_close_3way_then_netns_teardown),
-        ("active_close_4way_quickack", active_close_4way_quickack),
-        ("timewait_killed_by_port_reuse", timewait_killed_by_port_reuse),
-        ("abort_with_linger_zero", abort_with_linger_zero),
-        ("rst_sent_on_close_with_unread_data", rst_sent_on_close_with_unread_data),
-        ("connection_refused", connection_refused),
-        ("keepalive_answered", keepalive_answered),
-        ("keepalive_unanswered", keepalive_unanswered),
-        ("fastopen", fastopen),
-        ("ipv6_and_port_filter", ipv6_and_port_filter),
-        ("cli_errors", cli_errors),
-        ("compare_with_tcpstates", compare_with_tcpstates),
-    ]
-    if not opts.quick:
-        tests.append(("timewait_expires_after_60s", timewait_expires_after_60s))
-    if opts.tests:
-        tests = [t for t in tests if t[0] in opts.tests]
-    if os.geteuid() != 0:
-        print("TAP version 13\n1..0 # SKIP needs root")
-        return 4
-    return run(tests)
+    with ns:
+        srv = listener()
+        c, a, cport, sport = pair(srv)
+        c.shutdown(socket.SHUT_WR)  # not orphaned: see timewait_killed_by_port_reuse
+        a.recv(1)
+        a.close()
+        srv.close()
+    evs = scope.wait_for(lambda e: any(x.get("new") == "TIME_WAIT" for x in e),
+                         what="TIME_WAIT")
+    c.close()
+    cc = cookie_of(evs, cport, sport)
+    evs = scope.wait_for(has_summary(cc), timeout=75, what="TIME_WAIT expiry")
+    leave = [e for e in evs if e["cookie"] == cc and e.get("cause")]
+    expect_eq([(e["old"], e["cause"]) for e in leave], [("TIME_WAIT", "timer")], "exit")
+    # A timer is never early, but the timer wheel files a 60 s timer in a level whose
+    # buckets are 512 jiffies wide (2.048 s at HZ=250): it may fire up to that late
+    # (12.5% at most, whatever HZ is, when the kernel config is not readable).
+    hz = kernel_hz()
+    late = 512 / hz if hz else 60 / 8
+    secs = leave[0]["dur_us"] / 1e6
+    if not 59.9 <= secs <= 60 + late + 0.5:
+        raise AssertionError("TIME_WAIT lasted %.3f s, not 60 to %.1f" % (secs, 60 + late + 0.5))
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(ksft_main(globals()))

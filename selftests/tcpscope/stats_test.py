@@ -7,7 +7,6 @@ bucket, Prometheus text that promtool accepts, and a real Prometheus server scra
 `tcpscope serve` while clients misbehave. Each workload runs in a fresh network namespace.
 Needs root and a kernel with BPF and BTF. Output is KTAP."""
 
-import argparse
 import json
 import os
 import shutil
@@ -23,14 +22,11 @@ import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tcpscope_lib import (NetNS, Skip, expect_eq, in_netns, keepalive_dies, run,  # noqa: E402
-                          sh, tcpext)
+from tcpscope_lib import (Skip, expect_cli_errors, expect_eq, in_netns,  # noqa: E402
+                          keepalive_dies, ksft_main, sh, sockstat_tw, ss_counts,
+                          stop_process, tcpext)
 
-TCPSCOPE = None
-SS_NAMES = {"ESTAB": "ESTABLISHED", "SYN-SENT": "SYN_SENT", "SYN-RECV": "SYN_RECV",
-            "FIN-WAIT-1": "FIN_WAIT1", "FIN-WAIT-2": "FIN_WAIT2", "TIME-WAIT": "TIME_WAIT",
-            "CLOSE-WAIT": "CLOSE_WAIT", "LAST-ACK": "LAST_ACK", "LISTEN": "LISTEN",
-            "CLOSING": "CLOSING"}
+TCPSCOPE = None  # the agent under test, set by ksft_main()
 
 
 class Stats:
@@ -67,14 +63,7 @@ class Stats:
             return hits[0]
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return self.proc.returncode
+        return stop_process(self.proc)
 
 
 def listener():
@@ -99,21 +88,6 @@ def active_close(c, a):
     c.close()
 
 
-def ss_counts(ns):
-    out = sh("ip", "netns", "exec", ns.name, "ss", "-tanH").stdout
-    counts = {}
-    for line in out.splitlines():
-        st = SS_NAMES[line.split()[0]]
-        counts[st] = counts.get(st, 0) + 1
-    return counts
-
-
-def sockstat_tw(ns):
-    out = sh("ip", "netns", "exec", ns.name, "cat", "/proc/net/sockstat").stdout
-    tcp = next(line.split() for line in out.splitlines() if line.startswith("TCP:"))
-    return int(tcp[tcp.index("tw") + 1])
-
-
 def nonzero(d):
     return {k: v for k, v in d.items() if v}
 
@@ -122,7 +96,7 @@ with_ns = in_netns("tss")
 
 
 @with_ns
-def gauges_equal_ss_with_sockets_from_before_start(ns):
+def test_gauges_equal_ss_with_sockets_from_before_start(ns):
     keep = []
     with ns:
         srv = listener()
@@ -140,8 +114,9 @@ def gauges_equal_ss_with_sockets_from_before_start(ns):
             active_close(a_c, a_s)                # a made-before pair goes to TIME_WAIT
         want = {"LISTEN": 1, "ESTABLISHED": 2, "FIN_WAIT2": 1, "CLOSE_WAIT": 1, "TIME_WAIT": 4}
         snap = stats.wait_for(lambda s: nonzero(s["sockets"]) == want, what="gauges %s" % want)
-        expect_eq(ss_counts(ns), want, "ss -tan")
-        expect_eq(sockstat_tw(ns), 4, "sockstat tw")
+        with ns:
+            expect_eq(ss_counts(), want, "ss -tan")
+            expect_eq(sockstat_tw(), 4, "sockstat tw")
         expect_eq(snap["timewait"]["entered"], 1, "TIME_WAIT entered since start")
         if snap["agent"]["seeded"] < 8:
             raise AssertionError("only %d sockets seeded" % snap["agent"]["seeded"])
@@ -152,7 +127,7 @@ def gauges_equal_ss_with_sockets_from_before_start(ns):
 
 
 @with_ns
-def transitions_of_one_connection(ns):
+def test_transitions_of_one_connection(ns):
     stats = Stats("--netns", ns.path)
     try:
         with ns:
@@ -179,7 +154,7 @@ def transitions_of_one_connection(ns):
 
 
 @with_ns
-def held_established_lands_in_its_bucket(ns):
+def test_held_established_lands_in_its_bucket(ns):
     """Both ends held in ESTABLISHED for 1.5 s: the log2 bucket [1.048576, 2.097152) s,
     with room on both sides for a loaded machine."""
     stats = Stats("--netns", ns.path)
@@ -201,8 +176,28 @@ def held_established_lands_in_its_bucket(ns):
         stats.stop()
 
 
+@in_netns("tsa", "tsb")
+def test_keepalive_kill_counted(a_ns, b_ns):
+    """Three unanswered keepalive probes kill a connection: probes as many as the kernel's
+    own TcpExtTCPKeepAlive of that namespace says it sent (3), kills 1, one connection
+    closed active/keepalive_timeout."""
+    stats = Stats("--netns", a_ns.path)
+    try:
+        _, a, srv = keepalive_dies(a_ns, b_ns)
+        with a_ns:
+            sent = tcpext("TCPKeepAlive")
+        snap = stats.wait_for(lambda s: s["keepalive_kills"] == 1, what="a keepalive kill")
+        expect_eq((sent, snap["keepalive_probes"], snap["connections"]),
+                  (3, 3, [{"open": "active", "close": "keepalive_timeout", "count": 1}]),
+                  "probes the kernel sent, probes counted, closed connections")
+        a.close()
+        srv.close()
+    finally:
+        stats.stop()
+
+
 @with_ns
-def prometheus_text_passes_promtool(ns):
+def test_prometheus_text_passes_promtool(ns):
     promtool = shutil.which("promtool")
     if not promtool:
         raise Skip("promtool not installed (Debian package prometheus)")
@@ -220,30 +215,6 @@ def prometheus_text_passes_promtool(ns):
     line = 'tcpscope_sockets{netns="%d",state="ESTABLISHED"} 2' % ns.inode
     if line not in out.splitlines():
         raise AssertionError("no line %r in:\n%s" % (line, out))
-
-
-def keepalive_kill_counted():
-    """Three unanswered keepalive probes kill a connection: probes as many as the kernel's
-    own TcpExtTCPKeepAlive of that namespace says it sent (3), kills 1, one connection
-    closed active/keepalive_timeout."""
-    a_ns, b_ns = NetNS("tsa"), NetNS("tsb")
-    stats = None
-    try:
-        stats = Stats("--netns", a_ns.path)
-        _, a, srv = keepalive_dies(a_ns, b_ns)
-        with a_ns:
-            sent = tcpext("TCPKeepAlive")
-        snap = stats.wait_for(lambda s: s["keepalive_kills"] == 1, what="a keepalive kill")
-        expect_eq((sent, snap["keepalive_probes"], snap["connections"]),
-                  (3, 3, [{"open": "active", "close": "keepalive_timeout", "count": 1}]),
-                  "probes the kernel sent, probes counted, closed connections")
-        a.close()
-        srv.close()
-    finally:
-        if stats:
-            stats.stop()
-        a_ns.delete()
-        b_ns.delete()
 
 
 def free_port():
@@ -292,12 +263,7 @@ class Serve:
         wait_http("http://127.0.0.1:%d/healthz" % self.port, "tcpscope serve")
 
     def stop(self):
-        self.proc.send_signal(signal.SIGINT)
-        try:
-            return self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            return self.proc.wait()
+        return stop_process(self.proc)
 
 
 class Prometheus:
@@ -341,18 +307,13 @@ class Prometheus:
         raise AssertionError("prometheus: %s = %s after %ds, want [%r]" % (q, got, timeout, want))
 
     def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc, signal.SIGTERM, timeout=20)
         self.log.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
 @with_ns
-def serve_scraped_by_real_prometheus(ns):
+def test_serve_scraped_by_real_prometheus(ns):
     """Five active closes in a fresh netns: Prometheus, scraping every second, reads
     tcpscope_timewait_entered_total of that netns as exactly 5, while a slow client holds a
     half-sent request open and another sends garbage."""
@@ -387,7 +348,7 @@ def serve_scraped_by_real_prometheus(ns):
         expect_eq(serve.stop(), 0, "exit code of tcpscope serve after SIGINT")
 
 
-def serve_errors():
+def test_serve_errors():
     """Bad --listen and a port in use fail with a clear error and change nothing: the server
     already there keeps serving; bad requests get their HTTP status."""
     for arg, needle in [("", "empty"), ("127.0.0.1", "missing ':PORT'"),
@@ -421,8 +382,8 @@ def serve_errors():
         expect_eq(serve.stop(), 0, "exit code of tcpscope serve after SIGINT")
 
 
-def cli_errors():
-    for args, needle in [
+def test_cli_errors():
+    expect_cli_errors([TCPSCOPE], [
         (["stats", "--interval", "0"], "--interval"),
         (["stats", "--interval", "-1"], "--interval"),
         (["stats", "--interval", "nan"], "--interval"),
@@ -433,38 +394,8 @@ def cli_errors():
         (["stats", "--per-netns"], "--per-netns needs --prometheus"),
         (["stats", "--prometheus", "--netns", "1"], "--netns applies"),
         (["stats", "--netns", "/nonexistent"], "No such file"),
-    ]:
-        p = subprocess.run([TCPSCOPE, *args], capture_output=True, text=True, timeout=10)
-        expect_eq(p.returncode, 2, "exit code of %s" % args)
-        if needle not in p.stderr or p.stdout:
-            raise AssertionError("%s: stderr %r lacks %r" % (args, p.stderr, needle))
-
-
-def main():
-    global TCPSCOPE
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--tcpscope", required=True)
-    ap.add_argument("tests", nargs="*")
-    opts = ap.parse_args()
-    TCPSCOPE = os.path.abspath(opts.tcpscope)
-    tests = [
-        ("gauges_equal_ss_with_sockets_from_before_start",
-         gauges_equal_ss_with_sockets_from_before_start),
-        ("transitions_of_one_connection", transitions_of_one_connection),
-        ("held_established_lands_in_its_bucket", held_established_lands_in_its_bucket),
-        ("keepalive_kill_counted", keepalive_kill_counted),
-        ("prometheus_text_passes_promtool", prometheus_text_passes_promtool),
-        ("serve_scraped_by_real_prometheus", serve_scraped_by_real_prometheus),
-        ("serve_errors", serve_errors),
-        ("cli_errors", cli_errors),
-    ]
-    if opts.tests:
-        tests = [t for t in tests if t[0] in opts.tests]
-    if os.geteuid() != 0:
-        print("TAP version 13\n1..0 # SKIP needs root")
-        return 4
-    return run(tests)
+    ])
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(ksft_main(globals()))

@@ -1,8 +1,11 @@
 # SPDX-License-Identifier: GPL-2.0
-"""Helpers for tcpscope's host tests: KTAP output, network namespaces entered with setns(2),
-and a running `tcpscope watch --json` whose events can be waited on with a bound."""
+"""Helpers for tcpscope's host tests: the KTAP runner that finds a test file's cases by
+name, network namespaces entered with setns(2), and a running `tcpscope watch --json` whose
+events can be waited on with a bound."""
 
+import argparse
 import ctypes
+import functools
 import json
 import os
 import signal
@@ -23,6 +26,19 @@ class Skip(Exception):
 
 def sh(*cmd, check=True):
     return subprocess.run(cmd, check=check, capture_output=True, text=True)
+
+
+def stop_process(proc, sig=signal.SIGINT, timeout=10):
+    """Sends sig to a running proc and waits; kills it if it does not end within timeout
+    seconds. Returns its exit code (-SIG when killed)."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
 
 
 def _setns(fd):
@@ -116,27 +132,25 @@ class Scope:
             return list(self.events)
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        code = stop_process(self.proc)
         time.sleep(0)  # let reader threads drain
-        return self.proc.returncode
+        return code
 
 
-def in_netns(prefix):
-    """Decorator: the test gets a fresh NetNS (its name starts with prefix), deleted after."""
+def in_netns(*prefixes):
+    """Decorator: the test gets a fresh NetNS per prefix (its name starts with it), all
+    deleted after."""
     def decorate(fn):
+        @functools.wraps(fn)
         def wrapper():
-            ns = NetNS(prefix)
+            namespaces = []
             try:
-                fn(ns)
+                for prefix in prefixes:
+                    namespaces.append(NetNS(prefix))
+                fn(*namespaces)
             finally:
-                ns.delete()
-        wrapper.__name__ = fn.__name__
+                for ns in namespaces:
+                    ns.delete()
         return wrapper
     return decorate
 
@@ -181,16 +195,41 @@ def keepalive_dies(a_ns, b_ns, probes=3):
     return cport, a, srv
 
 
-# Views of an event list
+# The kernel's own counts, in the calling thread's network namespace
+
+SS_STATES = {"ESTAB": "ESTABLISHED", "SYN-SENT": "SYN_SENT", "SYN-RECV": "SYN_RECV",
+             "FIN-WAIT-1": "FIN_WAIT1", "FIN-WAIT-2": "FIN_WAIT2", "TIME-WAIT": "TIME_WAIT",
+             "CLOSE-WAIT": "CLOSE_WAIT", "LAST-ACK": "LAST_ACK", "LISTEN": "LISTEN",
+             "CLOSING": "CLOSING"}
+
 
 def tcpext(name):
-    """A TcpExt counter of the calling thread's network namespace (/proc/net/netstat)."""
+    """A TcpExt counter (/proc/net/netstat)."""
     with open("/proc/thread-self/net/netstat") as f:
         lines = f.read().splitlines()
     for hdr, val in zip(lines[::2], lines[1::2]):
         if hdr.startswith("TcpExt:"):
             return dict(zip(hdr.split()[1:], map(int, val.split()[1:])))[name]
     raise KeyError(name)
+
+
+def ss_counts():
+    """{state: sockets} as `ss -tan` counts them, with tcpscope's state names."""
+    counts = {}
+    for line in sh("ss", "-tanH").stdout.splitlines():
+        st = SS_STATES[line.split()[0]]
+        counts[st] = counts.get(st, 0) + 1
+    return counts
+
+
+def sockstat_tw():
+    """The TIME_WAIT sockets /proc/net/sockstat counts ("tw")."""
+    with open("/proc/thread-self/net/sockstat") as f:
+        tcp = next(line.split() for line in f if line.startswith("TCP:"))
+    return int(tcp[tcp.index("tw") + 1])
+
+
+# Views of an event list
 
 
 def cookie_of(events, sport, dport):
@@ -226,29 +265,107 @@ def expect_eq(got, want, what):
         raise AssertionError("%s: got %r, want %r" % (what, got, want))
 
 
-# KTAP runner
+def expect_cli_errors(cmd, cases, code=2, stderr_starts=""):
+    """Each (args, needle) of cases: `cmd ARGS` exits with code, prints nothing on stdout
+    and an error with needle in it on stderr, starting with stderr_starts and free of
+    libbpf's messages."""
+    for args, needle in cases:
+        p = subprocess.run([*cmd, *args], capture_output=True, text=True, timeout=10)
+        expect_eq(p.returncode, code, "exit code of %s" % args)
+        if needle not in p.stderr or not p.stderr.startswith(stderr_starts) or p.stdout:
+            raise AssertionError("%s: stderr %r lacks %r (stdout %r)" % (
+                args, p.stderr, needle, p.stdout))
+        if "libbpf" in p.stderr:
+            raise AssertionError("%s: libbpf noise: %r" % (args, p.stderr))
 
-def run(tests):
-    """tests: list of (name, fn). Prints KTAP and the closing 'N passed, N failed' line."""
+
+# KTAP runner, after the kernel's tools/testing/selftests/net/lib/py/ksft.py: a test file's
+# cases are its functions named test_*, run in the order they are defined and reported
+# without the prefix; main() is ksft_main(globals()).
+
+CASE_PREFIX = "test_"
+
+
+def slow(fn):
+    """Marks a case that takes a minute or more: --quick or TCPSCOPE_QUICK=1 skips it."""
+    fn.ksft_slow = True
+    return fn
+
+
+class _Terminated(BaseException):
+    """SIGTERM (the kselftest runner's timeout): the running case cleans up and fails, the
+    rest are not run."""
+
+
+def _terminate(signum, frame):
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second one must not cut the cleanup
+    raise _Terminated()
+
+
+def _cases(globs, names):
+    cases = [(key[len(CASE_PREFIX):], fn) for key, fn in globs.items()
+             if key.startswith(CASE_PREFIX) and callable(fn)]
+    unknown = set(names) - {name for name, _ in cases}
+    if unknown:
+        raise SystemExit("no such test case: %s" % ", ".join(sorted(unknown)))
+    return [(name, fn) for name, fn in cases if not names or name in names]
+
+
+def ksft_main(globs, needs=()):
+    """Runs a test file's cases as one KTAP test program. Its arguments: --tcpscope BINARY
+    (the agent under test, set as the file's TCPSCOPE), --quick, and optionally the names of
+    the cases to run. needs: (condition, reason) pairs besides root; when one is false,
+    nothing runs and the program skips with that reason. Returns the exit status: 0, 1 when
+    a case failed, 4 when all were skipped."""
+    ap = argparse.ArgumentParser(description=globs.get("__doc__"))
+    ap.add_argument("--tcpscope", required=True, help="the tcpscope binary under test")
+    ap.add_argument("--quick", action="store_true",
+                    default=os.environ.get("TCPSCOPE_QUICK", "") not in ("", "0"),
+                    help="skip the slow cases (also TCPSCOPE_QUICK=1)")
+    ap.add_argument("cases", nargs="*", help="run only these cases")
+    opts = ap.parse_args()
+    globs["TCPSCOPE"] = os.path.abspath(opts.tcpscope)
+    cases = _cases(globs, opts.cases)
+    needs = [(os.geteuid() == 0, "needs root"),
+             (os.access(globs["TCPSCOPE"], os.X_OK),
+              "no tcpscope binary at %s (set TCPSCOPE)" % globs["TCPSCOPE"]), *needs]
+    for ok, reason in needs:
+        if not ok:
+            print("TAP version 13\n1..0 # SKIP %s" % reason, flush=True)
+            return KSFT_SKIP
+    return run(cases, opts.quick)
+
+
+def run(cases, quick=False):
+    """cases: list of (name, fn). Prints KTAP and the closing 'N passed, N failed' line."""
     print("TAP version 13")
-    print("1..%d" % len(tests), flush=True)
+    print("1..%d" % len(cases), flush=True)
     passed = failed = skipped = 0
-    for i, (name, fn) in enumerate(tests, 1):
-        start = time.monotonic()
-        try:
-            fn()
-        except Skip as e:
-            skipped += 1
-            print("ok %d %s # SKIP %s" % (i, name, e), flush=True)
-            continue
-        except Exception:
-            failed += 1
-            for line in traceback.format_exc().splitlines():
-                print("# " + line)
-            print("not ok %d %s" % (i, name), flush=True)
-            continue
-        passed += 1
-        print("ok %d %s # %.1fs" % (i, name, time.monotonic() - start), flush=True)
+    prev_sigterm = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        for i, (name, fn) in enumerate(cases, 1):
+            start = time.monotonic()
+            try:
+                if quick and getattr(fn, "ksft_slow", False):
+                    raise Skip("slow: left out with --quick (TCPSCOPE_QUICK=1)")
+                fn()
+            except Skip as e:
+                skipped += 1
+                print("ok %d %s # SKIP %s" % (i, name, e), flush=True)
+                continue
+            except (Exception, _Terminated) as e:
+                failed += 1
+                for line in traceback.format_exc().splitlines():
+                    print("# " + line)
+                print("not ok %d %s" % (i, name), flush=True)
+                if isinstance(e, _Terminated):
+                    print("# terminated: %d cases not run" % (len(cases) - i), flush=True)
+                    break
+                continue
+            passed += 1
+            print("ok %d %s # %.1fs" % (i, name, time.monotonic() - start), flush=True)
+    finally:
+        signal.signal(signal.SIGTERM, prev_sigterm)
     print("# Totals: pass:%d fail:%d xfail:0 xpass:0 skip:%d error:0" % (passed, failed, skipped))
     print("%d passed, %d failed, %d skipped" % (passed, failed, skipped), flush=True)
     if failed:

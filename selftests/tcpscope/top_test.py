@@ -7,7 +7,6 @@ fit the screen, follow a resize (SIGWINCH), give the terminal back on Ctrl-Z, q,
 SIGTERM and a closed stdout. Without a terminal it prints plain blocks and never reads stdin.
 Needs root and a kernel with BPF and BTF. Output is KTAP."""
 
-import argparse
 import fcntl
 import os
 import re
@@ -22,9 +21,9 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tcpscope_lib import NetNS, expect_eq, in_netns, run  # noqa: E402
+from tcpscope_lib import expect_cli_errors, expect_eq, in_netns, ksft_main  # noqa: E402
 
-TCPSCOPE = None
+TCPSCOPE = None  # the agent under test, set by ksft_main()
 PORT = 5001  # the listener of the workload, in its own namespace
 NCONN = 10
 ENTER = b"\x1b[?1049h"
@@ -383,7 +382,7 @@ with_ns = in_netns("ttop")
 
 
 @with_ns
-def screen_shows_workload_resize_suspend_quit(ns):
+def test_screen_shows_workload_resize_suspend_quit(ns):
     """The exact rows of a known workload on the 80x24 screen; 60x15 after a resize; the
     terminal given back on Ctrl-Z and taken again on SIGCONT; q exits 0 and restores it."""
     top = PtyTop("--netns", ns.path)
@@ -433,8 +432,28 @@ def screen_shows_workload_resize_suspend_quit(ns):
             srv.close()
 
 
-def ends_and_restores(how):
-    ns = NetNS("ttop")
+@with_ns
+def test_client_timewait_on_no_port(ns):
+    """Client-side TIME_WAIT sockets sit on ephemeral ports, one each: they count in the
+    TIME_WAIT total but never as a busiest port, where only listening ports count."""
+    top = PtyTop("--netns", ns.path)
+    srv = None
+    try:
+        top.wait_screen(drawn(ns), "the first frame", timeout=60)
+        with ns:
+            srv = closes_first(NCONN, "client")
+        top.wait_screen(lambda t: (states_shown(t) or {}).get("TIME_WAIT") == NCONN,
+                        "%d sockets in TIME_WAIT" % NCONN)
+        expect_eq(port_rows(top.term), [], "ports by TIME_WAIT")
+        os.write(top.master, b"q")
+        expect_eq(top.wait_exit(), 0, "exit code after q")
+    finally:
+        top.close()
+        if srv:
+            srv.close()
+
+
+def ends_and_restores(ns, how):
     top = PtyTop("--netns", ns.path)
     try:
         top.wait_screen(drawn(ns), "the first frame", timeout=60)
@@ -444,18 +463,19 @@ def ends_and_restores(how):
         expect_eq(line_mode(top.slave), True, "line mode and echo")
     finally:
         top.close()
-        ns.delete()
 
 
-def ctrl_c_restores_terminal():
-    ends_and_restores(lambda top: os.write(top.master, b"\x03"))
+@with_ns
+def test_ctrl_c_restores_terminal(ns):
+    ends_and_restores(ns, lambda top: os.write(top.master, b"\x03"))
 
 
-def sigterm_restores_terminal():
-    ends_and_restores(lambda top: os.kill(top.pid, signal.SIGTERM))
+@with_ns
+def test_sigterm_restores_terminal(ns):
+    ends_and_restores(ns, lambda top: os.kill(top.pid, signal.SIGTERM))
 
 
-def closed_stdout_restores_terminal():
+def test_closed_stdout_restores_terminal():
     """stdout on a second terminal that goes away: top ends (exit 0) and gives the first
     one, its keyboard, back its line mode."""
     out_master, out_slave = os.openpty()
@@ -497,7 +517,7 @@ def blocks(lines):
 
 
 @with_ns
-def plain_lines_without_terminal(ns):
+def test_plain_lines_without_terminal(ns):
     """stdout a pipe, stdin a terminal with a q typed ahead: two plain blocks, no escape
     sequence, exit 0, and the q still unread, the terminal's mode untouched."""
     master, slave = os.openpty()
@@ -531,28 +551,7 @@ def plain_lines_without_terminal(ns):
 
 
 @with_ns
-def client_timewait_on_no_port(ns):
-    """Client-side TIME_WAIT sockets sit on ephemeral ports, one each: they count in the
-    TIME_WAIT total but never as a busiest port, where only listening ports count."""
-    top = PtyTop("--netns", ns.path)
-    srv = None
-    try:
-        top.wait_screen(drawn(ns), "the first frame", timeout=60)
-        with ns:
-            srv = closes_first(NCONN, "client")
-        top.wait_screen(lambda t: (states_shown(t) or {}).get("TIME_WAIT") == NCONN,
-                        "%d sockets in TIME_WAIT" % NCONN)
-        expect_eq(port_rows(top.term), [], "ports by TIME_WAIT")
-        os.write(top.master, b"q")
-        expect_eq(top.wait_exit(), 0, "exit code after q")
-    finally:
-        top.close()
-        if srv:
-            srv.close()
-
-
-@with_ns
-def plain_rates_follow_the_workload(ns):
+def test_plain_rates_follow_the_workload(ns):
     """Plain blocks every 0.2 s while the workload runs: exact totals, TIME_WAIT and busiest
     port; each rate is the difference of the totals of two blocks over one elapsed time
     (the same for every row of a block, at least the interval), exactly 0.0 where the
@@ -653,8 +652,8 @@ def plain_rates_follow_the_workload(ns):
             srv.close()
 
 
-def cli_errors():
-    for args, needle in [
+def test_cli_errors():
+    expect_cli_errors([TCPSCOPE, "top"], [
         (["--interval", "0"], "--interval: '0' is not 0.1 to 3600 seconds"),
         (["--interval", "3601"], "--interval"),
         (["--interval", "-1"], "--interval"),
@@ -668,43 +667,9 @@ def cli_errors():
         (["--netns", "/nonexistent"], "failed to parse --netns '/nonexistent': No such file"),
         (["--netns", "0"], "inode must be 1..4294967295"),
         (["--bogus"], "--bogus"),
-    ]:
-        p = subprocess.run([TCPSCOPE, "top", *args], capture_output=True, text=True,
-                           timeout=10)
-        expect_eq(p.returncode, 2, "exit code of top %s" % args)
-        if needle not in p.stderr or not p.stderr.startswith("tcpscope: failed to ") or \
-                p.stdout:
-            raise AssertionError("top %s: stderr %r lacks %r (stdout %r)" % (
-                args, p.stderr, needle, p.stdout))
-
-
-def main():
-    global TCPSCOPE
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--tcpscope", required=True)
-    ap.add_argument("tests", nargs="*")
-    opts = ap.parse_args()
-    TCPSCOPE = os.path.abspath(opts.tcpscope)
-    tests = [
-        ("screen_shows_workload_resize_suspend_quit", screen_shows_workload_resize_suspend_quit),
-        ("client_timewait_on_no_port", client_timewait_on_no_port),
-        ("ctrl_c_restores_terminal", ctrl_c_restores_terminal),
-        ("sigterm_restores_terminal", sigterm_restores_terminal),
-        ("closed_stdout_restores_terminal", closed_stdout_restores_terminal),
-        ("plain_lines_without_terminal", plain_lines_without_terminal),
-        ("plain_rates_follow_the_workload", plain_rates_follow_the_workload),
-        ("cli_errors", cli_errors),
-    ]
-    if opts.tests:
-        tests = [t for t in tests if t[0] in opts.tests]
-    if os.geteuid() != 0:
-        print("TAP version 13\n1..0 # SKIP needs root")
-        return 4
-    if not hasattr(os, "login_tty"):
-        print("TAP version 13\n1..0 # SKIP needs python 3.11 (os.login_tty)")
-        return 4
-    return run(tests)
+    ], stderr_starts="tcpscope: failed to ")
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(ksft_main(globals(), needs=[(hasattr(os, "login_tty"),
+                                          "needs python 3.11 (os.login_tty)")]))
