@@ -21,7 +21,7 @@
 #include <net/inet_connection_sock.h>
 #include <net/inet_sock.h>
 
-#include "tcpscope.h"
+#include "tcpscope_kmod.h"
 
 struct ts_quick_sock {
 	struct rhash_head node;

@@ -31,7 +31,7 @@
 #include <net/tcp.h>
 
 #include "compat.h"
-#include "tcpscope.h"
+#include "tcpscope_kmod.h"
 
 #define TS_FIN_TIMEOUT_MAX_S (TCP_FIN_TIMEOUT_MAX / HZ)	/* TCP_LINGER2's cap: 120 s */
 #define TS_FASTOPEN_BITS (TFO_CLIENT_ENABLE | TFO_SERVER_ENABLE | TFO_CLIENT_NO_COOKIE | \

@@ -17,7 +17,7 @@
 #include <linux/tracepoint.h>
 #include <net/sock.h>
 
-#include "tcpscope.h"
+#include "tcpscope_kmod.h"
 
 unsigned int tcpscope_net_id __read_mostly;
 
@@ -50,12 +50,12 @@ static int __net_init tcpscope_net_init(struct net *net)
 
 	mutex_init(&tn->lock);
 	tn->restore_on_unload = 1;
-	err = ts_stats_init(net, tn);
+	err = ts_proc_net_init(net, tn);
 	if (err)
 		return err;
 	err = ts_knobs_init(net, tn);
 	if (err)
-		ts_stats_exit(net, tn);
+		ts_proc_net_exit(net, tn);
 	return err;
 }
 
@@ -70,7 +70,7 @@ static void __net_exit tcpscope_net_exit(struct net *net)
 	struct tcpscope_net *tn = ts_net(net);
 
 	ts_knobs_exit(net, tn);	/* unregisters the knobs, then gives mirrored values back */
-	ts_stats_exit(net, tn);
+	ts_proc_net_exit(net, tn);
 }
 
 static struct pernet_operations tcpscope_net_ops = {

@@ -30,7 +30,7 @@
 #include <net/ip.h>
 #include <net/tcp.h>
 
-#include "tcpscope.h"
+#include "tcpscope_kmod.h"
 
 static const char *const state_names[TS_NSTATES] = {
 	[TCP_ESTABLISHED] = "ESTABLISHED", [TCP_SYN_SENT] = "SYN_SENT",
@@ -213,7 +213,7 @@ static int states_show(struct seq_file *seq, void *v)
 	return 0;
 }
 
-int ts_stats_init(struct net *net, struct tcpscope_net *tn)
+int ts_proc_net_init(struct net *net, struct tcpscope_net *tn)
 {
 	int m;
 
@@ -239,7 +239,7 @@ fail:
 	return -ENOMEM;
 }
 
-void ts_stats_exit(struct net *net, struct tcpscope_net *tn)
+void ts_proc_net_exit(struct net *net, struct tcpscope_net *tn)
 {
 	remove_proc_subtree("tcpscope", net->proc_net);
 	/* pre_exit cleared tn->pcpu and an RCU grace period has passed since: no probe

@@ -2,12 +2,12 @@
 /*
  * tcpscope.ko: what the parts share. Everything lives per network namespace in a
  * struct tcpscope_net (pernet_operations, net_generic): the counters fed by the
- * sock:inet_sock_set_state tracepoint (stats.c), the knobs under /proc/sys/net/tcpscope
+ * sock:inet_sock_set_state tracepoint (proc_net.c), the knobs under /proc/sys/net/tcpscope
  * with their journal and what to restore (knobs.c), and what the delayed-ACK knobs apply
  * to connections (ack.c).
  */
-#ifndef TCPSCOPE_H
-#define TCPSCOPE_H
+#ifndef TCPSCOPE_KMOD_H
+#define TCPSCOPE_KMOD_H
 
 #include <linux/mutex.h>
 #include <linux/percpu.h>
@@ -92,8 +92,8 @@ const char *ts_knob_name(enum ts_knob knob);
 
 int ts_knobs_init(struct net *net, struct tcpscope_net *tn);
 void ts_knobs_exit(struct net *net, struct tcpscope_net *tn);
-int ts_stats_init(struct net *net, struct tcpscope_net *tn);
-void ts_stats_exit(struct net *net, struct tcpscope_net *tn);
+int ts_proc_net_init(struct net *net, struct tcpscope_net *tn);
+void ts_proc_net_exit(struct net *net, struct tcpscope_net *tn);
 void ts_count_transition(const struct sock *sk, int oldstate, int newstate);
 int ts_tw_sockets(const struct net *net);
 
@@ -103,4 +103,4 @@ void ts_on_established(struct sock *sk);
 void ts_on_close(const struct sock *sk);
 void ts_on_segment(void *data, struct sock *sk, struct sk_buff *skb);
 
-#endif /* TCPSCOPE_H */
+#endif /* TCPSCOPE_KMOD_H */
