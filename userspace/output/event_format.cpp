@@ -8,6 +8,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <bit>
 #include <cctype>
 #include <cerrno>
@@ -352,92 +354,325 @@ void path_names(Writer &w, const RawEvent &e, char sep, bool quote)
 	}
 }
 
+// Whether a field has a value in a record: JSON writes null for an unknown one and leaves out
+// one that does not apply; CSV leaves the cell empty either way.
+enum class Has { value, unknown, none };
+
+inline Has has_if(bool applies, bool known = true)
+{
+	return !applies ? Has::none : known ? Has::value : Has::unknown;
+}
+
+// A field's name as a template argument: each encoder builds what it writes around it at
+// compile time (JSON: ,"name": as one constant piece).
+template <size_t N>
+struct Key {
+	char name[N];
+
+	constexpr Key(const char (&s)[N]) { std::copy_n(s, N, name); }
+	constexpr std::string_view view() const { return {name, N - 1}; }
+};
+
+// ,"name": (quote: ,"name":" with the value's opening quote), built at compile time.
+template <Key K, bool quote>
+constexpr auto json_key()
+{
+	constexpr std::string_view n = K.view();
+	std::array<char, n.size() + 4 + quote> k{};
+	size_t i = 0;
+
+	k[i++] = ',';
+	k[i++] = '"';
+	for (char c : n)
+		k[i++] = c;
+	k[i++] = '"';
+	k[i++] = ':';
+	if (quote)
+		k[i++] = '"';
+	return k;
+}
+
+// The one walk over a record's fields, in the order of the CSV columns and the JSON keys:
+// each encoder (JSON, CSV, the CSV header) renders the fields it is handed. A flag is a
+// JSON key without a CSV column ("late": CSV keeps its columns of before).
+template <class Encoder>
+[[gnu::always_inline]] inline void walk_fields(const FoldedEvent &s, Encoder &enc)
+{
+	const RawEvent &e = *s.raw;
+	const bool conn = e.type == EV_CONN;
+	const Has owner = has_if(true, has_owner(e));
+
+	enc.begin(s.name); // "event", the first field
+	enc.template num<"ts_ns">(e.ts_ns, Has::value);
+	enc.template time<"time">(e.ts_ns); // -T only
+	enc.template num<"cookie">(e.cookie, Has::value);
+	enc.template str<"family">(family_name(e), Has::value);
+	enc.template addr<"saddr">(e.family, e.saddr);
+	enc.template num<"sport">(e.sport, Has::value);
+	enc.template addr<"daddr">(e.family, e.daddr);
+	enc.template num<"dport">(e.dport, Has::value);
+	enc.template str<"old">(state_name(s.old_state), has_if(!conn));
+	enc.template str<"new">(state_name(s.new_state), has_if(!conn));
+	enc.template num<"dur_us">(e.dur_ns / 1000, has_if(!conn, has_dur(e)));
+	enc.template num<"pid">(e.pid, owner);
+	enc.template comm<"comm">(comm_of(e), owner);
+	enc.template num<"cgroup">(e.cgroup, owner);
+	enc.template num<"netns">(e.netns, Has::value);
+	enc.template flag<"late">(e.flags & EVF_LATE);
+	enc.template str<"cause">(cause_name(e.cause), has_if(e.type == EV_TW_LEAVE));
+	enc.template num<"probe">(e.probes, has_if(e.type == EV_KEEPALIVE));
+	enc.template str<"open">(open_name(e.open), has_if(conn));
+	enc.template str<"handshake">(handshake_name(e.handshake), has_if(conn));
+	enc.template str<"close">(close_name(e.close), has_if(conn));
+	enc.template path<"path">(e, has_if(conn));
+	enc.template num<"lifetime_us">(e.lifetime_ns / 1000, has_if(conn, has_dur(e)));
+	enc.template num<"keepalive_probes">(e.probes, has_if(conn));
+	enc.end();
+}
+
+// One JSON object a line: {"event":"state","ts_ns":...}. Keys are literals: each is put with
+// its punctuation in one piece.
+class JsonEncoder {
+      public:
+	JsonEncoder(Writer &w, WallClock &wall, bool with_time) : w_(w), wall_(wall), time_(with_time)
+	{
+	}
+
+	[[gnu::always_inline]] void begin(std::string_view event)
+	{
+		w_.str("{\"event\":\"");
+		quoted_tail(event);
+	}
+	[[gnu::always_inline]] void end() { w_.str("}\n"); }
+
+	template <Key K>
+	[[gnu::always_inline]] void num(uint64_t v, Has has)
+	{
+		if (key<K>(has))
+			w_.num(v);
+	}
+	template <Key K>
+	[[gnu::always_inline]] void str(std::string_view v, Has has)
+	{
+		if (has != Has::value) {
+			key<K>(has); // null or nothing
+			return;
+		}
+		quoted_key<K>();
+		quoted_tail(v);
+	}
+	template <Key K>
+	[[gnu::always_inline]] void time(uint64_t ts_ns)
+	{
+		if (!time_)
+			return;
+		quoted_key<K>();
+		wall_.put(w_, ts_ns, true);
+		w_.ch('"');
+	}
+	template <Key K>
+	[[gnu::always_inline]] void addr(unsigned family, const uint8_t *a)
+	{
+		quoted_key<K>();
+		char *p = w_.room(INET6_ADDRSTRLEN + 1);
+		p = family == AF_INET6 ? ipv6_chars(p, a) : ipv4_chars(p, a);
+		*p++ = '"';
+		w_.advance(p);
+	}
+	template <Key K>
+	[[gnu::always_inline]] void comm(std::string_view v, Has has)
+	{
+		if (key<K>(has))
+			json_string(w_, v);
+	}
+	template <Key K>
+	[[gnu::always_inline]] void path(const RawEvent &e, Has has)
+	{
+		if (!key<K>(has))
+			return;
+		w_.ch('[');
+		path_names(w_, e, ',', true);
+		w_.ch(']');
+	}
+	template <Key K>
+	[[gnu::always_inline]] void flag(bool set)
+	{
+		if (key<K>(set ? Has::value : Has::none))
+			w_.str("true");
+	}
+
+      private:
+	// ,"key": then true when a value follows; null for an unknown value, nothing for none.
+	template <Key K>
+	[[gnu::always_inline]] bool key(Has has)
+	{
+		static constexpr auto k = json_key<K, false>();
+
+		if (has == Has::none)
+			return false;
+		w_.str({k.data(), k.size()});
+		if (has == Has::unknown) {
+			w_.str("null");
+			return false;
+		}
+		return true;
+	}
+	// ,"key":" (the opening quote of the value too)
+	template <Key K>
+	[[gnu::always_inline]] void quoted_key()
+	{
+		static constexpr auto k = json_key<K, true>();
+
+		w_.str({k.data(), k.size()});
+	}
+	// v" (a value without characters to escape, and its closing quote)
+	[[gnu::always_inline]] void quoted_tail(std::string_view v)
+	{
+		char *p = w_.room(v.size() + 1);
+		std::memcpy(p, v.data(), v.size());
+		p[v.size()] = '"';
+		w_.advance(p + v.size() + 1);
+	}
+
+	Writer &w_;
+	WallClock &wall_;
+	bool time_;
+};
+
+// One CSV row: every column, empty where the record has no value; comm CSV-quoted.
+class CsvEncoder {
+      public:
+	CsvEncoder(Writer &w, WallClock &wall, bool with_time) : w_(w), wall_(wall), time_(with_time)
+	{
+	}
+
+	[[gnu::always_inline]] void begin(std::string_view event) { w_.str(event); }
+	[[gnu::always_inline]] void end() { w_.ch('\n'); }
+
+	template <Key>
+	[[gnu::always_inline]] void num(uint64_t v, Has has)
+	{
+		w_.ch(',');
+		if (has == Has::value)
+			w_.num(v);
+	}
+	template <Key>
+	[[gnu::always_inline]] void str(std::string_view v, Has has)
+	{
+		w_.ch(',');
+		if (has == Has::value)
+			w_.str(v);
+	}
+	template <Key>
+	[[gnu::always_inline]] void time(uint64_t ts_ns)
+	{
+		w_.ch(',');
+		if (time_)
+			wall_.put(w_, ts_ns, true);
+	}
+	template <Key>
+	[[gnu::always_inline]] void addr(unsigned family, const uint8_t *a)
+	{
+		w_.ch(',');
+		put_addr(w_, family, a);
+	}
+	// comm may hold a comma or quote: always quoted, quotes doubled
+	template <Key>
+	[[gnu::always_inline]] void comm(std::string_view v, Has has)
+	{
+		w_.ch(',');
+		if (has != Has::value)
+			return;
+		char *p = w_.room(2 * v.size() + 2);
+		*p++ = '"';
+		for (char ch : v) {
+			if (ch == '"')
+				*p++ = '"';
+			*p++ = ch;
+		}
+		*p++ = '"';
+		w_.advance(p);
+	}
+	template <Key>
+	[[gnu::always_inline]] void path(const RawEvent &e, Has has)
+	{
+		w_.ch(',');
+		if (has == Has::value)
+			path_names(w_, e, '>', false);
+	}
+	template <Key>
+	void flag(bool)
+	{
+	}
+
+      private:
+	Writer &w_;
+	WallClock &wall_;
+	bool time_;
+};
+
+// The CSV header: the names of the walk's columns.
+class CsvHeader {
+      public:
+	explicit CsvHeader(Writer &w) : w_(w) {}
+
+	void begin(std::string_view) { w_.str("event"); }
+	void end() { w_.ch('\n'); }
+	template <Key K>
+	void num(uint64_t, Has)
+	{
+		column(K.view());
+	}
+	template <Key K>
+	void str(std::string_view, Has)
+	{
+		column(K.view());
+	}
+	template <Key K>
+	void time(uint64_t)
+	{
+		column(K.view());
+	}
+	template <Key K>
+	void addr(unsigned, const uint8_t *)
+	{
+		column(K.view());
+	}
+	template <Key K>
+	void comm(std::string_view, Has)
+	{
+		column(K.view());
+	}
+	template <Key K>
+	void path(const RawEvent &, Has)
+	{
+		column(K.view());
+	}
+	template <Key>
+	void flag(bool)
+	{
+	}
+
+      private:
+	void column(std::string_view key)
+	{
+		w_.ch(',');
+		w_.str(key);
+	}
+
+	Writer &w_;
+};
+
 class JsonFormatter : public Formatter {
       public:
 	explicit JsonFormatter(const Clock &c) : clock_(c), wall_(c) {}
 	void header(fmt::memory_buffer &) override {}
 	void event(const FoldedEvent &s, fmt::memory_buffer &out) override
 	{
-		const RawEvent &e = *s.raw;
 		Writer w(out);
+		JsonEncoder enc(w, wall_, clock_.wall);
 
-		w.str("{\"event\":\"");
-		w.str(s.name);
-		w.str("\",\"ts_ns\":");
-		w.num(e.ts_ns);
-		if (clock_.wall) {
-			w.str(",\"time\":\"");
-			wall_.put(w, e.ts_ns, true);
-			w.ch('"');
-		}
-		w.str(",\"cookie\":");
-		w.num(e.cookie);
-		w.str(",\"family\":\"");
-		w.str(family_name(e));
-		w.str("\",\"saddr\":\"");
-		put_addr(w, e.family, e.saddr);
-		w.str("\",\"sport\":");
-		w.num(e.sport);
-		w.str(",\"daddr\":\"");
-		put_addr(w, e.family, e.daddr);
-		w.str("\",\"dport\":");
-		w.num(e.dport);
-		if (e.type != EV_CONN) {
-			w.str(",\"old\":\"");
-			w.str(state_name(s.old_state));
-			w.str("\",\"new\":\"");
-			w.str(state_name(s.new_state));
-			w.ch('"');
-			if (has_dur(e)) {
-				w.str(",\"dur_us\":");
-				w.num(e.dur_ns / 1000);
-			} else {
-				w.str(",\"dur_us\":null");
-			}
-		}
-		if (has_owner(e)) {
-			w.str(",\"pid\":");
-			w.num(e.pid);
-			w.str(",\"comm\":");
-			json_string(w, comm_of(e));
-			w.str(",\"cgroup\":");
-			w.num(e.cgroup);
-		} else {
-			w.str(",\"pid\":null,\"comm\":null,\"cgroup\":null");
-		}
-		w.str(",\"netns\":");
-		w.num(e.netns);
-		if (e.flags & EVF_LATE)
-			w.str(",\"late\":true");
-		if (e.type == EV_TW_LEAVE) {
-			w.str(",\"cause\":\"");
-			w.str(cause_name(e.cause));
-			w.ch('"');
-		}
-		if (e.type == EV_KEEPALIVE) {
-			w.str(",\"probe\":");
-			w.num(e.probes);
-		}
-		if (e.type == EV_CONN) {
-			w.str(",\"open\":\"");
-			w.str(open_name(e.open));
-			w.str("\",\"handshake\":\"");
-			w.str(handshake_name(e.handshake));
-			w.str("\",\"close\":\"");
-			w.str(close_name(e.close));
-			w.str("\",\"path\":[");
-			path_names(w, e, ',', true);
-			w.ch(']');
-			if (has_dur(e)) {
-				w.str(",\"lifetime_us\":");
-				w.num(e.lifetime_ns / 1000);
-			} else {
-				w.str(",\"lifetime_us\":null");
-			}
-			w.str(",\"keepalive_probes\":");
-			w.num(e.probes);
-		}
-		w.str("}\n");
+		walk_fields(s, enc);
 	}
 
       private:
@@ -450,90 +685,18 @@ class CsvFormatter : public Formatter {
 	explicit CsvFormatter(const Clock &c) : clock_(c), wall_(c) {}
 	void header(fmt::memory_buffer &out) override
 	{
-		out.append(std::string_view(
-			"event,ts_ns,time,cookie,family,saddr,sport,daddr,dport,old,new,dur_us,pid,"
-			"comm,cgroup,netns,cause,probe,open,handshake,close,path,lifetime_us,"
-			"keepalive_probes\n"));
+		const RawEvent any{};
+		Writer w(out);
+		CsvHeader enc(w);
+
+		walk_fields(FoldedEvent{&any, {}, 0, 0}, enc);
 	}
 	void event(const FoldedEvent &s, fmt::memory_buffer &out) override
 	{
-		const RawEvent &e = *s.raw;
-		const bool conn = e.type == EV_CONN;
 		Writer w(out);
+		CsvEncoder enc(w, wall_, clock_.wall);
 
-		w.str(s.name);
-		w.ch(',');
-		w.num(e.ts_ns);
-		w.ch(',');
-		if (clock_.wall)
-			wall_.put(w, e.ts_ns, true);
-		w.ch(',');
-		w.num(e.cookie);
-		w.ch(',');
-		w.str(family_name(e));
-		w.ch(',');
-		put_addr(w, e.family, e.saddr);
-		w.ch(',');
-		w.num(e.sport);
-		w.ch(',');
-		put_addr(w, e.family, e.daddr);
-		w.ch(',');
-		w.num(e.dport);
-		w.ch(',');
-		if (!conn) {
-			w.str(state_name(s.old_state));
-			w.ch(',');
-			w.str(state_name(s.new_state));
-			w.ch(',');
-			if (has_dur(e))
-				w.num(e.dur_ns / 1000);
-		} else {
-			w.str(",,"); // old, new; dur_us follows
-		}
-		w.ch(',');
-		if (has_owner(e)) {
-			w.num(e.pid);
-			w.str(",\"");
-			// comm may hold a comma or quote: CSV-quote it
-			std::string_view comm = comm_of(e);
-			char *p = w.room(2 * comm.size());
-			for (char ch : comm) {
-				if (ch == '"')
-					*p++ = '"';
-				*p++ = ch;
-			}
-			w.advance(p);
-			w.str("\",");
-			w.num(e.cgroup);
-		} else {
-			w.str(",,");
-		}
-		w.ch(',');
-		w.num(e.netns);
-		w.ch(',');
-		if (e.type == EV_TW_LEAVE)
-			w.str(cause_name(e.cause));
-		w.ch(',');
-		if (e.type == EV_KEEPALIVE)
-			w.num(e.probes);
-		w.ch(',');
-		if (conn) {
-			w.str(open_name(e.open));
-			w.ch(',');
-			w.str(handshake_name(e.handshake));
-			w.ch(',');
-			w.str(close_name(e.close));
-			w.ch(',');
-			path_names(w, e, '>', false);
-			w.ch(',');
-			if (has_dur(e))
-				w.num(e.lifetime_ns / 1000);
-			w.ch(',');
-			w.num(e.probes);
-		} else {
-			w.str(",,,,,");
-		}
-		w.ch('\n');
+		walk_fields(s, enc);
 	}
 
       private:
