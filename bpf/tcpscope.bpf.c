@@ -178,10 +178,10 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, STAT_MAX);
+	__uint(max_entries, TCPSCOPE_CNT_MAX);
 	__type(key, __u32);
 	__type(value, __u64);
-} stats SEC(".maps");
+} counters SEC(".maps");
 
 /* Stand-in record when the connection table is full, so events still flow. */
 struct {
@@ -232,9 +232,9 @@ struct ns_common___new {
 	refcount_t __ns_ref;
 } __attribute__((preserve_access_index));
 
-static __always_inline void stat_inc(__u32 idx)
+static __always_inline void counter_inc(__u32 idx)
 {
-	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
+	__u64 *v = bpf_map_lookup_elem(&counters, &idx);
 
 	if (v)
 		*v += 1;
@@ -280,7 +280,7 @@ static __always_inline struct tcpscope_agg *agg_of_ns(__u32 netns)
 	bpf_map_update_elem(&aggs, &netns, zero, BPF_NOEXIST);
 	a = bpf_map_lookup_elem(&aggs, &netns);
 	if (!a)
-		stat_inc(STAT_AGG_FULL);
+		counter_inc(TCPSCOPE_CNT_AGG_FULL);
 	return a;
 }
 
@@ -429,7 +429,7 @@ static __always_inline void path_push(struct conn *c, __u8 state)
 	__u8 n = c->path_len;
 
 	if (n >= TCPSCOPE_PATH_MAX) {
-		c->facts |= F_PATH_TRUNC;
+		c->facts |= TCPSCOPE_F_PATH_TRUNC;
 		return;
 	}
 	c->path |= ((__u64)(state & 0xf)) << (n * 4);
@@ -493,12 +493,12 @@ static __always_inline struct tcpscope_event *ev_new_at(struct tuple *t, __u32 n
 		return NULL;
 	conn_tuple(c, t);
 	if (!wanted(t, c)) {
-		stat_inc(STAT_FILTERED);
+		counter_inc(TCPSCOPE_CNT_FILTERED);
 		return NULL;
 	}
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
-		stat_inc(STAT_LOST);
+		counter_inc(TCPSCOPE_CNT_LOST);
 		return NULL;
 	}
 	__builtin_memset(e, 0, sizeof(*e));
@@ -516,7 +516,7 @@ static __always_inline struct tcpscope_event *ev_new_at(struct tuple *t, __u32 n
 		e->cgroup = c->cgroup;
 		__builtin_memcpy(e->comm, c->comm, sizeof(e->comm));
 	} else {
-		e->flags |= EVF_NO_OWNER;
+		e->flags |= TCPSCOPE_EVF_NO_OWNER;
 	}
 	return e;
 }
@@ -541,7 +541,7 @@ static __always_inline void ev_submit(struct tcpscope_event *e)
 	__u64 queued = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
 
 	bpf_ringbuf_submit(e, queued >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
-	stat_inc(STAT_EVENTS);
+	counter_inc(TCPSCOPE_CNT_EVENTS);
 }
 
 /* Lifecycle transition: time in the previous state, path, timestamps. */
@@ -552,7 +552,7 @@ static __always_inline __u64 enter_state(struct conn *c, __u8 state, __u64 now, 
 	if (c->ts_state)
 		dur = now - c->ts_state;
 	else
-		*flags |= EVF_NO_DUR;
+		*flags |= TCPSCOPE_EVF_NO_DUR;
 	c->ts_state = now;
 	c->state = state;
 	path_push(c, state);
@@ -565,10 +565,10 @@ static __always_inline void emit_conn(struct tcpscope_agg *a, struct tuple *t, _
 {
 	struct tcpscope_event *e;
 
-	if (c->facts & F_LISTENER)
+	if (c->facts & TCPSCOPE_F_LISTENER)
 		return;
 	agg_conn(a, c->open, tcpscope_classify_close(c->facts, c->probes));
-	e = ev_new_at(t, netns, c, cookie, EV_CONN, now);
+	e = ev_new_at(t, netns, c, cookie, TCPSCOPE_EV_CONN, now);
 	if (!e)
 		return;
 	e->facts = c->facts;
@@ -580,7 +580,7 @@ static __always_inline void emit_conn(struct tcpscope_agg *a, struct tuple *t, _
 	e->handshake = tcpscope_classify_handshake(c->facts);
 	e->close = tcpscope_classify_close(c->facts, c->probes);
 	if (!(c->open))
-		e->flags |= EVF_NO_DUR;
+		e->flags |= TCPSCOPE_EVF_NO_DUR;
 	ev_submit(e);
 }
 
@@ -597,9 +597,9 @@ static __always_inline void read_fastopen_facts(const struct sock *sk, struct co
 	if (!tp)
 		return;
 	if (BPF_CORE_READ_BITFIELD(tp, syn_data))
-		c->facts |= F_SYN_DATA;
+		c->facts |= TCPSCOPE_F_SYN_DATA;
 	if (BPF_CORE_READ_BITFIELD(tp, syn_data_acked))
-		c->facts |= F_SYN_DATA_ACKED;
+		c->facts |= TCPSCOPE_F_SYN_DATA_ACKED;
 }
 
 /* The SYN_SENT event waits for connect() to hash the socket: only then is the local port
@@ -612,12 +612,12 @@ static __always_inline void flush_pending_syn(const struct sock *sk, struct conn
 	if (!c->pending_syn)
 		return;
 	c->pending_syn = 0;
-	e = ev_new(&sk->__sk_common, true, c, cookie, EV_STATE, c->ts_state);
+	e = ev_new(&sk->__sk_common, true, c, cookie, TCPSCOPE_EV_STATE, c->ts_state);
 	if (!e)
 		return;
 	e->old_state = TCP_CLOSE;
 	e->new_state = TCP_SYN_SENT;
-	e->flags |= EVF_NO_DUR;
+	e->flags |= TCPSCOPE_EVF_NO_DUR;
 	ev_submit(e);
 }
 
@@ -631,13 +631,13 @@ static __always_inline struct conn *conn_new(const struct sock *sk, __u64 cookie
 	path_push(&zero, old);
 	if (old == TCP_CLOSE && new == TCP_SYN_SENT) {
 		/* connect(): process context, current is the owner */
-		zero.open = OPEN_ACTIVE;
-		zero.facts |= F_SEEN_OPEN;
+		zero.open = TCPSCOPE_OPEN_ACTIVE;
+		zero.facts |= TCPSCOPE_F_SEEN_OPEN;
 		owner_from_current(&zero);
 	} else if (old == TCP_LISTEN && new == TCP_CLOSE) {
-		zero.facts |= F_LISTENER; /* a listener that predates tcpscope: no summary */
+		zero.facts |= TCPSCOPE_F_LISTENER; /* a listener that predates tcpscope: no summary */
 	} else if (old == TCP_CLOSE && new == TCP_LISTEN) {
-		zero.facts |= F_LISTENER;
+		zero.facts |= TCPSCOPE_F_LISTENER;
 		owner_from_current(&zero);
 	} else if (old == TCP_LISTEN && new == TCP_SYN_RECV) {
 		/* a child made in softirq: it inherits the listener's owner (no accept() hook) */
@@ -645,8 +645,8 @@ static __always_inline struct conn *conn_new(const struct sock *sk, __u64 cookie
 					  .port = sk->__sk_common.skc_num };
 		struct owner *o = bpf_map_lookup_elem(&listeners, &key);
 
-		zero.open = OPEN_PASSIVE;
-		zero.facts |= F_SEEN_OPEN;
+		zero.open = TCPSCOPE_OPEN_PASSIVE;
+		zero.facts |= TCPSCOPE_F_SEEN_OPEN;
 		if (o && o->pid) {
 			zero.pid = o->pid;
 			zero.cgroup = o->cgroup;
@@ -659,7 +659,7 @@ static __always_inline struct conn *conn_new(const struct sock *sk, __u64 cookie
 		if (c)
 			return c;
 	}
-	stat_inc(STAT_CONN_FULL);
+	counter_inc(TCPSCOPE_CNT_CONN_FULL);
 	c = bpf_map_lookup_elem(&scratch, &idx);
 	if (c) {
 		*c = zero;
@@ -744,39 +744,39 @@ static __noinline int state_change(const struct sock *sk, int old, int new, __u6
 
 	switch (new) {
 	case TCP_ESTABLISHED:
-		c->facts |= F_ESTABLISHED;
+		c->facts |= TCPSCOPE_F_ESTABLISHED;
 		break;
 	case TCP_FIN_WAIT1:
-		c->facts |= F_FIN_WAIT1;
+		c->facts |= TCPSCOPE_F_FIN_WAIT1;
 		break;
 	case TCP_CLOSE_WAIT:
-		c->facts |= F_CLOSE_WAIT;
+		c->facts |= TCPSCOPE_F_CLOSE_WAIT;
 		break;
 	case TCP_CLOSING:
-		c->facts |= F_CLOSING;
+		c->facts |= TCPSCOPE_F_CLOSING;
 		break;
 	case TCP_FIN_WAIT2:
 		/* tcp_rcv_state_process(): the ACK of our FIN; if that segment carries the
 		 * peer's FIN too, tcp_fin() moves on to TIME_WAIT in the same call. The
 		 * segment's flags come from the sockops program (handle_sockops). */
 		if (old == TCP_FIN_WAIT1 && (c->segflags & TH_FIN))
-			c->facts |= F_FIN_WITH_ACK;
+			c->facts |= TCPSCOPE_F_FIN_WITH_ACK;
 		break;
 	case TCP_CLOSE:
 		if (sk->sk_err == ETIMEDOUT)
-			c->facts |= F_ETIMEDOUT;
+			c->facts |= TCPSCOPE_F_ETIMEDOUT;
 		if (aborted(sk, old))
-			c->facts |= F_ABORT;
+			c->facts |= TCPSCOPE_F_ABORT;
 		break;
 	}
 	if (old == TCP_ESTABLISHED || old == TCP_SYN_RECV || new == TCP_CLOSE)
 		read_fastopen_facts(sk, c);
 
 	/* tcp_time_wait() arms the timewait socket's timer, then tcp_done() closes the full one */
-	handoff = new == TCP_CLOSE && (c->facts & F_TIME_WAIT);
+	handoff = new == TCP_CLOSE && (c->facts & TCPSCOPE_F_TIME_WAIT);
 	prev = c->state;
 	if (handoff) {
-		flags |= EVF_HANDOFF;
+		flags |= TCPSCOPE_EVF_HANDOFF;
 	} else if (new == TCP_SYN_SENT && !skc->skc_num) {
 		c->ts_state = now;
 		c->state = new;
@@ -788,16 +788,16 @@ static __noinline int state_change(const struct sock *sk, int old, int new, __u6
 		return 0;
 	} else {
 		in_prev = enter_state(c, new, now, &flags);
-		agg_transition(a, old, new, (flags & EVF_NO_DUR) ? ~0ULL : in_prev);
+		agg_transition(a, old, new, (flags & TCPSCOPE_EVF_NO_DUR) ? ~0ULL : in_prev);
 		conn_gauge(a, c, prev);
 	}
 	if (c->ts_raw)
 		dur = now - c->ts_raw;
 	else
-		flags |= EVF_NO_DUR;
+		flags |= TCPSCOPE_EVF_NO_DUR;
 	c->ts_raw = now;
 
-	e = ev_new(skc, true, c, cookie, EV_STATE, now);
+	e = ev_new(skc, true, c, cookie, TCPSCOPE_EV_STATE, now);
 	if (e) {
 		e->old_state = old;
 		e->new_state = new;
@@ -891,7 +891,7 @@ static __always_inline int on_tw_armed(struct inet_timewait_sock *tw)
 	c = conn_lookup(cookie);
 	if (x && x->cookie == cookie) {
 		old = x->substate;
-		type = EV_TW_SUBSTATE;
+		type = TCPSCOPE_EV_TW_SUBSTATE;
 		if (x->gauged)
 			agg_gauge(a, old, sub);
 		if (x->known)
@@ -901,9 +901,9 @@ static __always_inline int on_tw_armed(struct inet_timewait_sock *tw)
 		if (c)
 			dur = enter_state(c, sub, now, &flags);
 		else
-			flags |= EVF_NO_DUR;
+			flags |= TCPSCOPE_EVF_NO_DUR;
 	} else {
-		type = EV_TW_ENTER;
+		type = TCPSCOPE_EV_TW_ENTER;
 		n.cookie = cookie;
 		n.substate = sub;
 		n.gauged = aggregate;
@@ -911,14 +911,14 @@ static __always_inline int on_tw_armed(struct inet_timewait_sock *tw)
 		if (a)
 			a->tw_entered++;
 		if (c) {
-			c->facts |= F_TIME_WAIT;
+			c->facts |= TCPSCOPE_F_TIME_WAIT;
 			old = c->state; /* FIN_WAIT2 or CLOSING: the full socket's state */
 			if (c->gauged) /* the timewait socket is counted from now on */
 				agg_gauge(a, old, 0);
 			c->gauged = 0;
 			if (sub != old) {
 				dur = enter_state(c, sub, now, &flags);
-				agg_transition(a, old, sub, (flags & EVF_NO_DUR) ? ~0ULL : dur);
+				agg_transition(a, old, sub, (flags & TCPSCOPE_EVF_NO_DUR) ? ~0ULL : dur);
 			} else { /* orphaned FIN_WAIT2 moved into a timewait socket: same state */
 				dur = c->ts_state ? now - c->ts_state : 0;
 			}
@@ -927,12 +927,12 @@ static __always_inline int on_tw_armed(struct inet_timewait_sock *tw)
 			n.open = c->open;
 			n.close = tcpscope_classify_close(c->facts, c->probes);
 		} else {
-			flags |= EVF_NO_DUR;
+			flags |= TCPSCOPE_EVF_NO_DUR;
 		}
 		if (aggregate) {
 			__u16 lport = skc_lport(skc, false);
 
-			n.ported = c ? c->open == OPEN_PASSIVE : listening(netns, lport);
+			n.ported = c ? c->open == TCPSCOPE_OPEN_PASSIVE : listening(netns, lport);
 			if (n.ported)
 				port_timewait(netns, lport, 1);
 		}
@@ -978,7 +978,7 @@ static __always_inline void tw_snap(struct inet_timewait_sock *tw, __u8 cause, _
 	s->substate = BPF_CORE_READ(tw, tw_substate);
 	/* signed: an expiring timer runs late, up to a wheel granule past expires */
 	s->left = (__s64)(BPF_CORE_READ(tw, tw_timer.expires) - bpf_jiffies64());
-	s->cause = cause == TW_CAUSE_KILL && net_dying(skc) ? TW_CAUSE_NETNS : cause;
+	s->cause = cause == TCPSCOPE_TW_CAUSE_KILL && net_dying(skc) ? TCPSCOPE_TW_CAUSE_NETNS : cause;
 	if (emit_events)
 		read_tuple(skc, &s->tuple, false);
 }
@@ -993,7 +993,7 @@ static __always_inline void late_substate(struct twsnap *s, struct conn *c,
 	__s64 in_tw = 60 * (__s64)(1000000000ULL / ns_per_jiffy) - s->left;
 	struct tcpscope_event *e;
 	__u64 ts, dur = 0;
-	__u16 flags = EVF_LATE;
+	__u16 flags = TCPSCOPE_EVF_LATE;
 	struct tuple t = s->tuple;
 
 	ts = s->ts - (in_tw > 0 ? (__u64)in_tw : 0) * ns_per_jiffy;
@@ -1006,9 +1006,9 @@ static __always_inline void late_substate(struct twsnap *s, struct conn *c,
 		dur = c->ts_state && ts > c->ts_state ? ts - c->ts_state : 0;
 		enter_state(c, TCP_TIME_WAIT, ts, &flags);
 	} else {
-		flags |= EVF_NO_DUR;
+		flags |= TCPSCOPE_EVF_NO_DUR;
 	}
-	e = ev_new_at(&t, s->netns, c, s->cookie, EV_TW_SUBSTATE, ts);
+	e = ev_new_at(&t, s->netns, c, s->cookie, TCPSCOPE_EV_TW_SUBSTATE, ts);
 	if (!e)
 		return;
 	e->old_state = TCP_FIN_WAIT2;
@@ -1055,7 +1055,7 @@ static __always_inline int on_tw_leave(struct twsnap *s)
 		return 0;
 	dur = enter_state(c, TCP_CLOSE, s->ts, &flags);
 	t = s->tuple;
-	e = ev_new_at(&t, s->netns, c, s->cookie, EV_TW_LEAVE, s->ts);
+	e = ev_new_at(&t, s->netns, c, s->cookie, TCPSCOPE_EV_TW_LEAVE, s->ts);
 	if (e) {
 		e->old_state = s->substate;
 		e->new_state = TCP_CLOSE;
@@ -1163,7 +1163,7 @@ static __always_inline int on_keepalive_rearm(struct timer_list *t)
 		if (a)
 			a->keepalive_probes++;
 	}
-	e = ev_new(skc, false, c, cookie, EV_KEEPALIVE, now);
+	e = ev_new(skc, false, c, cookie, TCPSCOPE_EV_KEEPALIVE, now);
 	if (!e)
 		return 0;
 	e->old_state = BPF_CORE_READ(skc, skc_state);
@@ -1173,7 +1173,7 @@ static __always_inline int on_keepalive_rearm(struct timer_list *t)
 		e->facts = c->facts;
 		e->dur_ns = now - c->ts_state; /* time in the current state so far */
 	} else {
-		e->flags |= EVF_NO_DUR;
+		e->flags |= TCPSCOPE_EVF_NO_DUR;
 	}
 	ev_submit(e);
 	return 0;
@@ -1214,7 +1214,7 @@ int BPF_PROG(handle_timer_cancel, struct timer_list *t)
 	tw_settle(p, t);
 	if (!fn || fn != tw_timer_fn || !p)
 		return 0;
-	tw_snap(tw_of(t), TW_CAUSE_KILL, bpf_ktime_get_ns(), &p->snap);
+	tw_snap(tw_of(t), TCPSCOPE_TW_CAUSE_KILL, bpf_ktime_get_ns(), &p->snap);
 	p->timer = (__u64)t;
 	return 0;
 }
@@ -1231,7 +1231,7 @@ int BPF_PROG(handle_timer_expire, struct timer_list *t)
 	if (!fn)
 		return 0;
 	if (fn == tw_timer_fn && p) {
-		tw_snap(tw_of(t), TW_CAUSE_TIMER, bpf_ktime_get_ns(), &p->snap);
+		tw_snap(tw_of(t), TCPSCOPE_TW_CAUSE_TIMER, bpf_ktime_get_ns(), &p->snap);
 		return on_tw_leave(&p->snap);
 	}
 	if (fn == keepalive_timer_fn)
@@ -1275,7 +1275,7 @@ int BPF_PROG(handle_rst_rcvd, struct sock *sk)
 {
 	if (hooks_only)
 		return 0;
-	return set_fact(sk, F_RST_RCVD);
+	return set_fact(sk, TCPSCOPE_F_RST_RCVD);
 }
 
 /* tcp_send_active_reset() and replies from tcp_v4/v6_send_reset() on a full socket */
@@ -1284,7 +1284,7 @@ int BPF_PROG(handle_rst_sent, const struct sock *sk)
 {
 	if (hooks_only)
 		return 0;
-	return set_fact(sk, F_RST_SENT);
+	return set_fact(sk, TCPSCOPE_F_RST_SENT);
 }
 
 /* The connection's true end for a socket that never entered TIME_WAIT. */
@@ -1301,7 +1301,7 @@ int BPF_PROG(handle_destroy, struct sock *sk)
 	if (!c)
 		return 0;
 	flush_pending_syn(sk, c, cookie);
-	if (c->facts & F_TIME_WAIT)
+	if (c->facts & TCPSCOPE_F_TIME_WAIT)
 		return 0; /* its timewait socket carries it on */
 	conn_end(sk, agg_of(&sk->__sk_common, true), c, cookie, bpf_ktime_get_ns());
 	bpf_map_delete_elem(&conns, &cookie);
@@ -1343,7 +1343,7 @@ int seed_sockets(struct bpf_iter__tcp *ctx)
 			agg_gauge(agg_of(skc, false), 0, n.substate);
 			if (n.ported)
 				port_timewait(netns, lport, 1);
-			stat_inc(STAT_SEEDED);
+			counter_inc(TCPSCOPE_CNT_SEEDED);
 		}
 		return 0;
 	}
@@ -1359,12 +1359,12 @@ int seed_sockets(struct bpf_iter__tcp *ctx)
 					 .port = skc_lport(skc, false) };
 		struct owner unknown = {}; /* pid 0: children's owner stays unknown */
 
-		zero.facts |= F_LISTENER;
+		zero.facts |= TCPSCOPE_F_LISTENER;
 		bpf_map_update_elem(&listeners, &lk, &unknown, BPF_NOEXIST);
 	}
 	if (bpf_map_update_elem(&conns, &cookie, &zero, BPF_NOEXIST) == 0) {
 		agg_gauge(agg_of(skc, false), 0, state);
-		stat_inc(STAT_SEEDED);
+		counter_inc(TCPSCOPE_CNT_SEEDED);
 	}
 	return 0;
 }

@@ -9,72 +9,72 @@
 
 /* Kinds of records on the ring buffer. */
 enum tcpscope_event_type {
-	EV_STATE = 1, /* sock:inet_sock_set_state fired */
-	EV_TW_ENTER = 2, /* full socket handed to a timewait socket (tw_substate in new_state) */
-	EV_TW_SUBSTATE = 3, /* timewait socket went FIN_WAIT2 -> TIME_WAIT on the peer's FIN */
-	EV_TW_LEAVE = 4, /* timewait socket unhashed (cause says why) */
-	EV_KEEPALIVE = 5, /* keepalive probe sent (probe = its number) */
-	EV_CONN = 6, /* connection summary at its true end */
+	TCPSCOPE_EV_STATE = 1, /* sock:inet_sock_set_state fired */
+	TCPSCOPE_EV_TW_ENTER = 2, /* full socket handed to a timewait socket (tw_substate in new_state) */
+	TCPSCOPE_EV_TW_SUBSTATE = 3, /* timewait socket went FIN_WAIT2 -> TIME_WAIT on the peer's FIN */
+	TCPSCOPE_EV_TW_LEAVE = 4, /* timewait socket unhashed (cause says why) */
+	TCPSCOPE_EV_KEEPALIVE = 5, /* keepalive probe sent (probe = its number) */
+	TCPSCOPE_EV_CONN = 6, /* connection summary at its true end */
 };
 
-/* Why a timewait socket left (EV_TW_LEAVE). */
+/* Why a timewait socket left (TCPSCOPE_EV_TW_LEAVE). */
 enum tcpscope_tw_cause {
-	TW_CAUSE_UNKNOWN = 0,
-	TW_CAUSE_TIMER = 1, /* timer expiry: 60 s TIME_WAIT or the orphaned FIN_WAIT2 timeout */
-	TW_CAUSE_KILL = 2, /* early kill: incoming RST, port reuse (SYN or connect()), abort */
-	TW_CAUSE_NETNS = 3, /* its network namespace was torn down */
+	TCPSCOPE_TW_CAUSE_UNKNOWN = 0,
+	TCPSCOPE_TW_CAUSE_TIMER = 1, /* timer expiry: 60 s TIME_WAIT or the orphaned FIN_WAIT2 timeout */
+	TCPSCOPE_TW_CAUSE_KILL = 2, /* early kill: incoming RST, port reuse (SYN or connect()), abort */
+	TCPSCOPE_TW_CAUSE_NETNS = 3, /* its network namespace was torn down */
 };
 
-/* How the connection opened (EV_CONN). */
+/* How the connection opened (TCPSCOPE_EV_CONN). */
 enum tcpscope_open {
-	OPEN_UNKNOWN = 0, /* first seen after it opened (existed before tcpscope started) */
-	OPEN_ACTIVE = 1, /* connect(): CLOSE -> SYN_SENT */
-	OPEN_PASSIVE = 2, /* child of a listener: LISTEN -> SYN_RECV */
+	TCPSCOPE_OPEN_UNKNOWN = 0, /* first seen after it opened (existed before tcpscope started) */
+	TCPSCOPE_OPEN_ACTIVE = 1, /* connect(): CLOSE -> SYN_SENT */
+	TCPSCOPE_OPEN_PASSIVE = 2, /* child of a listener: LISTEN -> SYN_RECV */
 };
 
 enum tcpscope_handshake {
-	HS_UNKNOWN = 0,
-	HS_3WHS = 1, /* plain three-way handshake (incl. a Fast Open cookie request) */
-	HS_FASTOPEN = 2, /* data carried in the SYN and accepted */
-	HS_FASTOPEN_REJECTED = 3, /* data sent in the SYN but not acknowledged by the SYN-ACK */
-	HS_NONE = 4, /* never established */
+	TCPSCOPE_HS_UNKNOWN = 0,
+	TCPSCOPE_HS_3WHS = 1, /* plain three-way handshake (incl. a Fast Open cookie request) */
+	TCPSCOPE_HS_FASTOPEN = 2, /* data carried in the SYN and accepted */
+	TCPSCOPE_HS_FASTOPEN_REJECTED = 3, /* data sent in the SYN but not acknowledged by the SYN-ACK */
+	TCPSCOPE_HS_NONE = 4, /* never established */
 };
 
 enum tcpscope_close {
-	CLOSE_UNKNOWN = 0,
-	CLOSE_ACTIVE_4WAY = 1, /* we sent the first FIN; the peer's ACK and FIN came separately */
-	CLOSE_ACTIVE_3WAY = 2, /* we sent the first FIN; the peer's FIN arrived with its ACK */
-	CLOSE_PASSIVE = 3, /* the peer sent the first FIN */
-	CLOSE_SIMULTANEOUS = 4, /* both FINs crossed (FIN_WAIT1 -> CLOSING) */
-	CLOSE_RST_SENT = 5, /* we reset it (e.g. close() with unread data) */
-	CLOSE_RST_RECEIVED = 6, /* the peer reset it (incl. connection refused) */
-	CLOSE_KEEPALIVE = 7, /* keepalive probes went unanswered: ETIMEDOUT */
-	CLOSE_ABORT = 8, /* the application aborted it: SO_LINGER 0, tcp_abort, AF_UNSPEC connect */
-	CLOSE_TIMEOUT = 9, /* retransmissions timed out: ETIMEDOUT without keepalive */
+	TCPSCOPE_CLOSE_UNKNOWN = 0,
+	TCPSCOPE_CLOSE_ACTIVE_4WAY = 1, /* we sent the first FIN; the peer's ACK and FIN came separately */
+	TCPSCOPE_CLOSE_ACTIVE_3WAY = 2, /* we sent the first FIN; the peer's FIN arrived with its ACK */
+	TCPSCOPE_CLOSE_PASSIVE = 3, /* the peer sent the first FIN */
+	TCPSCOPE_CLOSE_SIMULTANEOUS = 4, /* both FINs crossed (FIN_WAIT1 -> CLOSING) */
+	TCPSCOPE_CLOSE_RST_SENT = 5, /* we reset it (e.g. close() with unread data) */
+	TCPSCOPE_CLOSE_RST_RECEIVED = 6, /* the peer reset it (incl. connection refused) */
+	TCPSCOPE_CLOSE_KEEPALIVE = 7, /* keepalive probes went unanswered: ETIMEDOUT */
+	TCPSCOPE_CLOSE_ABORT = 8, /* the application aborted it: SO_LINGER 0, tcp_abort, AF_UNSPEC connect */
+	TCPSCOPE_CLOSE_TIMEOUT = 9, /* retransmissions timed out: ETIMEDOUT without keepalive */
 };
 
 /* Facts gathered in the kernel for one connection (conn.facts, event.facts). */
-#define F_SEEN_OPEN (1u << 0) /* saw CLOSE->SYN_SENT or LISTEN->SYN_RECV */
-#define F_ESTABLISHED (1u << 1) /* reached ESTABLISHED */
-#define F_FIN_WAIT1 (1u << 2) /* we sent the first FIN (ESTABLISHED/SYN_RECV->FIN_WAIT1) */
-#define F_CLOSE_WAIT (1u << 3) /* the peer's FIN came first */
-#define F_CLOSING (1u << 4) /* FIN_WAIT1 -> CLOSING: simultaneous close */
-#define F_FIN_WITH_ACK (1u << 5) /* the segment that acked our FIN also carried the peer's FIN */
-#define F_RST_SENT (1u << 6) /* tcp:tcp_send_reset on this socket */
-#define F_RST_RCVD (1u << 7) /* tcp:tcp_receive_reset on this socket */
-#define F_ABORT (1u << 8) /* SO_LINGER {1,0} close()/disconnect, or tcp_abort() (ECONNABORTED) */
-#define F_ETIMEDOUT (1u << 9) /* closed with sk_err == ETIMEDOUT */
-#define F_SYN_DATA (1u << 10) /* tp->syn_data: our SYN carried data */
-#define F_SYN_DATA_ACKED (1u << 11) /* tp->syn_data_acked: data in the SYN was accepted */
-#define F_TIME_WAIT (1u << 12) /* handed to a timewait socket */
-#define F_PATH_TRUNC (1u << 13) /* more than TCPSCOPE_PATH_MAX states: path cut */
-#define F_LISTENER (1u << 14) /* a listening socket, not a connection */
+#define TCPSCOPE_F_SEEN_OPEN (1u << 0) /* saw CLOSE->SYN_SENT or LISTEN->SYN_RECV */
+#define TCPSCOPE_F_ESTABLISHED (1u << 1) /* reached ESTABLISHED */
+#define TCPSCOPE_F_FIN_WAIT1 (1u << 2) /* we sent the first FIN (ESTABLISHED/SYN_RECV->FIN_WAIT1) */
+#define TCPSCOPE_F_CLOSE_WAIT (1u << 3) /* the peer's FIN came first */
+#define TCPSCOPE_F_CLOSING (1u << 4) /* FIN_WAIT1 -> CLOSING: simultaneous close */
+#define TCPSCOPE_F_FIN_WITH_ACK (1u << 5) /* the segment that acked our FIN also carried the peer's FIN */
+#define TCPSCOPE_F_RST_SENT (1u << 6) /* tcp:tcp_send_reset on this socket */
+#define TCPSCOPE_F_RST_RCVD (1u << 7) /* tcp:tcp_receive_reset on this socket */
+#define TCPSCOPE_F_ABORT (1u << 8) /* SO_LINGER {1,0} close()/disconnect, or tcp_abort() (ECONNABORTED) */
+#define TCPSCOPE_F_ETIMEDOUT (1u << 9) /* closed with sk_err == ETIMEDOUT */
+#define TCPSCOPE_F_SYN_DATA (1u << 10) /* tp->syn_data: our SYN carried data */
+#define TCPSCOPE_F_SYN_DATA_ACKED (1u << 11) /* tp->syn_data_acked: data in the SYN was accepted */
+#define TCPSCOPE_F_TIME_WAIT (1u << 12) /* handed to a timewait socket */
+#define TCPSCOPE_F_PATH_TRUNC (1u << 13) /* more than TCPSCOPE_PATH_MAX states: path cut */
+#define TCPSCOPE_F_LISTENER (1u << 14) /* a listening socket, not a connection */
 
 /* event.flags */
-#define EVF_HANDOFF (1u << 0) /* the full socket's internal CLOSE at the timewait handoff */
-#define EVF_NO_DUR (1u << 1) /* time in the previous state unknown (seen mid-state) */
-#define EVF_NO_OWNER (1u << 2) /* owner unknown (socket predates tcpscope) */
-#define EVF_LATE (1u << 3) /* reported after the fact; ts_ns reconstructed from the timer */
+#define TCPSCOPE_EVF_HANDOFF (1u << 0) /* the full socket's internal CLOSE at the timewait handoff */
+#define TCPSCOPE_EVF_NO_DUR (1u << 1) /* time in the previous state unknown (seen mid-state) */
+#define TCPSCOPE_EVF_NO_OWNER (1u << 2) /* owner unknown (socket predates tcpscope) */
+#define TCPSCOPE_EVF_LATE (1u << 3) /* reported after the fact; ts_ns reconstructed from the timer */
 
 /* One record on the ring buffer: every event type uses the same layout. */
 struct tcpscope_event {
@@ -82,8 +82,8 @@ struct tcpscope_event {
 	__u64 cookie; /* socket cookie: stable across the timewait handoff */
 	__u64 dur_ns; /* time spent in the previous state */
 	__u64 cgroup; /* owner's cgroup v2 id */
-	__u64 lifetime_ns; /* EV_CONN: first seen to end */
-	__u64 path; /* EV_CONN: states, 4 bits each, oldest in the low bits */
+	__u64 lifetime_ns; /* TCPSCOPE_EV_CONN: first seen to end */
+	__u64 path; /* TCPSCOPE_EV_CONN: states, 4 bits each, oldest in the low bits */
 	__u8 saddr[16]; /* IPv4 in the first 4 bytes */
 	__u8 daddr[16];
 	__u32 netns; /* netns inode */
@@ -93,15 +93,15 @@ struct tcpscope_event {
 	__u16 dport;
 	__u16 family; /* AF_INET or AF_INET6 */
 	__u16 flags; /* EVF_* */
-	__u16 probes; /* EV_KEEPALIVE: probe number; EV_CONN: keepalive probes sent */
+	__u16 probes; /* TCPSCOPE_EV_KEEPALIVE: probe number; TCPSCOPE_EV_CONN: keepalive probes sent */
 	__u8 type; /* enum tcpscope_event_type */
 	__u8 old_state; /* kernel TCP state numbers (TCP_ESTABLISHED...) */
 	__u8 new_state;
-	__u8 cause; /* EV_TW_LEAVE: enum tcpscope_tw_cause */
+	__u8 cause; /* TCPSCOPE_EV_TW_LEAVE: enum tcpscope_tw_cause */
 	__u8 path_len;
-	__u8 open; /* EV_CONN: enum tcpscope_open */
-	__u8 handshake; /* EV_CONN: enum tcpscope_handshake */
-	__u8 close; /* EV_CONN: enum tcpscope_close */
+	__u8 open; /* TCPSCOPE_EV_CONN: enum tcpscope_open */
+	__u8 handshake; /* TCPSCOPE_EV_CONN: enum tcpscope_handshake */
+	__u8 close; /* TCPSCOPE_EV_CONN: enum tcpscope_close */
 	char comm[TCPSCOPE_COMM_LEN];
 };
 
@@ -140,51 +140,51 @@ struct tcpscope_port_agg {
 	__u64 accepted; /* passive opens: connections a listener on this port took */
 };
 
-/* Counters in the per-CPU "stats" array. */
-enum tcpscope_stat {
-	STAT_EVENTS = 0, /* records submitted */
-	STAT_LOST = 1, /* ring buffer reservation failed: record dropped */
-	STAT_CONN_FULL = 2, /* connection table full: connection not tracked */
-	STAT_FILTERED = 3, /* events dropped by in-kernel filters */
-	STAT_AGG_FULL = 4, /* no aggregates for the netns (table full, no memory): not counted */
-	STAT_SEEDED = 5, /* sockets counted by the start-up socket walk */
-	STAT_MAX,
+/* The kernel side's own health: counters in the per-CPU "counters" array. */
+enum tcpscope_counter {
+	TCPSCOPE_CNT_EVENTS = 0, /* records submitted */
+	TCPSCOPE_CNT_LOST = 1, /* ring buffer reservation failed: record dropped */
+	TCPSCOPE_CNT_CONN_FULL = 2, /* connection table full: connection not tracked */
+	TCPSCOPE_CNT_FILTERED = 3, /* events dropped by in-kernel filters */
+	TCPSCOPE_CNT_AGG_FULL = 4, /* no aggregates for the netns (table full, no memory): not counted */
+	TCPSCOPE_CNT_SEEDED = 5, /* sockets counted by the start-up socket walk */
+	TCPSCOPE_CNT_MAX,
 };
 
 /* Classification is a pure function of the facts, so the kernel, the agent and the unit tests
  * share it. A deliberate priority: what ended the connection first, then how the FINs went. */
 static inline __u8 tcpscope_classify_close(__u32 facts, __u16 probes)
 {
-	if ((facts & F_ETIMEDOUT) && probes)
-		return CLOSE_KEEPALIVE;
-	if (facts & F_ABORT)
-		return CLOSE_ABORT;
-	if (facts & F_RST_RCVD)
-		return CLOSE_RST_RECEIVED;
-	if (facts & F_RST_SENT)
-		return CLOSE_RST_SENT;
-	if (facts & F_ETIMEDOUT)
-		return CLOSE_TIMEOUT;
-	if (facts & F_CLOSING)
-		return CLOSE_SIMULTANEOUS;
-	if (facts & F_FIN_WAIT1)
-		return (facts & F_FIN_WITH_ACK) ? CLOSE_ACTIVE_3WAY : CLOSE_ACTIVE_4WAY;
-	if (facts & F_CLOSE_WAIT)
-		return CLOSE_PASSIVE;
-	return CLOSE_UNKNOWN;
+	if ((facts & TCPSCOPE_F_ETIMEDOUT) && probes)
+		return TCPSCOPE_CLOSE_KEEPALIVE;
+	if (facts & TCPSCOPE_F_ABORT)
+		return TCPSCOPE_CLOSE_ABORT;
+	if (facts & TCPSCOPE_F_RST_RCVD)
+		return TCPSCOPE_CLOSE_RST_RECEIVED;
+	if (facts & TCPSCOPE_F_RST_SENT)
+		return TCPSCOPE_CLOSE_RST_SENT;
+	if (facts & TCPSCOPE_F_ETIMEDOUT)
+		return TCPSCOPE_CLOSE_TIMEOUT;
+	if (facts & TCPSCOPE_F_CLOSING)
+		return TCPSCOPE_CLOSE_SIMULTANEOUS;
+	if (facts & TCPSCOPE_F_FIN_WAIT1)
+		return (facts & TCPSCOPE_F_FIN_WITH_ACK) ? TCPSCOPE_CLOSE_ACTIVE_3WAY : TCPSCOPE_CLOSE_ACTIVE_4WAY;
+	if (facts & TCPSCOPE_F_CLOSE_WAIT)
+		return TCPSCOPE_CLOSE_PASSIVE;
+	return TCPSCOPE_CLOSE_UNKNOWN;
 }
 
 static inline __u8 tcpscope_classify_handshake(__u32 facts)
 {
-	if (!(facts & F_SEEN_OPEN))
-		return HS_UNKNOWN;
-	if (!(facts & F_ESTABLISHED))
-		return HS_NONE;
-	if (facts & F_SYN_DATA_ACKED)
-		return HS_FASTOPEN;
-	if (facts & F_SYN_DATA)
-		return HS_FASTOPEN_REJECTED;
-	return HS_3WHS;
+	if (!(facts & TCPSCOPE_F_SEEN_OPEN))
+		return TCPSCOPE_HS_UNKNOWN;
+	if (!(facts & TCPSCOPE_F_ESTABLISHED))
+		return TCPSCOPE_HS_NONE;
+	if (facts & TCPSCOPE_F_SYN_DATA_ACKED)
+		return TCPSCOPE_HS_FASTOPEN;
+	if (facts & TCPSCOPE_F_SYN_DATA)
+		return TCPSCOPE_HS_FASTOPEN_REJECTED;
+	return TCPSCOPE_HS_3WHS;
 }
 
 #endif /* __TCPSCOPE_H */

@@ -54,55 +54,55 @@ void append_connection(std::vector<RawEvent> &v, unsigned i)
 		e.new_state = new_s;
 		e.ts_ns = t0 + at_ns;
 		e.dur_ns = dur_ns;
-		e.flags = flags | (dur_ns ? 0 : EVF_NO_DUR);
+		e.flags = flags | (dur_ns ? 0 : TCPSCOPE_EVF_NO_DUR);
 		v.push_back(e);
 	};
-	ev(cli, EV_STATE, TCP_CLOSE, TCP_SYN_SENT, 0, 0);
-	ev(cli, EV_STATE, TCP_SYN_SENT, TCP_ESTABLISHED, 98384, 98384);
-	ev(srv, EV_STATE, TCP_LISTEN, TCP_SYN_RECV, 146925, 0);
-	ev(srv, EV_STATE, TCP_SYN_RECV, TCP_ESTABLISHED, 164327, 17402);
-	ev(cli, EV_STATE, TCP_ESTABLISHED, TCP_FIN_WAIT1, 247062, 148678);
-	ev(srv, EV_STATE, TCP_ESTABLISHED, TCP_CLOSE_WAIT, 285213, 120886);
-	ev(srv, EV_STATE, TCP_CLOSE_WAIT, TCP_LAST_ACK, 335317, 50104);
-	ev(cli, EV_STATE, TCP_FIN_WAIT1, TCP_FIN_WAIT2, 368989, 121927);
-	ev(cli, EV_TW_ENTER, TCP_FIN_WAIT2, TCP_TIME_WAIT, 386953, 17964);
-	ev(cli, EV_STATE, TCP_FIN_WAIT2, TCP_CLOSE, 390560, 21571, EVF_HANDOFF);
-	ev(srv, EV_STATE, TCP_LAST_ACK, TCP_CLOSE, 405558, 70241);
+	ev(cli, TCPSCOPE_EV_STATE, TCP_CLOSE, TCP_SYN_SENT, 0, 0);
+	ev(cli, TCPSCOPE_EV_STATE, TCP_SYN_SENT, TCP_ESTABLISHED, 98384, 98384);
+	ev(srv, TCPSCOPE_EV_STATE, TCP_LISTEN, TCP_SYN_RECV, 146925, 0);
+	ev(srv, TCPSCOPE_EV_STATE, TCP_SYN_RECV, TCP_ESTABLISHED, 164327, 17402);
+	ev(cli, TCPSCOPE_EV_STATE, TCP_ESTABLISHED, TCP_FIN_WAIT1, 247062, 148678);
+	ev(srv, TCPSCOPE_EV_STATE, TCP_ESTABLISHED, TCP_CLOSE_WAIT, 285213, 120886);
+	ev(srv, TCPSCOPE_EV_STATE, TCP_CLOSE_WAIT, TCP_LAST_ACK, 335317, 50104);
+	ev(cli, TCPSCOPE_EV_STATE, TCP_FIN_WAIT1, TCP_FIN_WAIT2, 368989, 121927);
+	ev(cli, TCPSCOPE_EV_TW_ENTER, TCP_FIN_WAIT2, TCP_TIME_WAIT, 386953, 17964);
+	ev(cli, TCPSCOPE_EV_STATE, TCP_FIN_WAIT2, TCP_CLOSE, 390560, 21571, TCPSCOPE_EVF_HANDOFF);
+	ev(srv, TCPSCOPE_EV_STATE, TCP_LAST_ACK, TCP_CLOSE, 405558, 70241);
 
 	RawEvent sum = srv;
-	sum.type = EV_CONN;
+	sum.type = TCPSCOPE_EV_CONN;
 	sum.ts_ns = t0 + 408944;
 	sum.lifetime_ns = 262019;
 	sum.path = TCP_LISTEN | TCP_SYN_RECV << 4 | TCP_ESTABLISHED << 8 | TCP_CLOSE_WAIT << 12 |
 		   uint64_t(TCP_LAST_ACK) << 16 | uint64_t(TCP_CLOSE) << 20;
 	sum.path_len = 6;
-	sum.open = OPEN_PASSIVE;
-	sum.handshake = HS_3WHS;
-	sum.close = CLOSE_PASSIVE;
-	sum.facts = F_SEEN_OPEN | F_ESTABLISHED | F_CLOSE_WAIT;
+	sum.open = TCPSCOPE_OPEN_PASSIVE;
+	sum.handshake = TCPSCOPE_HS_3WHS;
+	sum.close = TCPSCOPE_CLOSE_PASSIVE;
+	sum.facts = TCPSCOPE_F_SEEN_OPEN | TCPSCOPE_F_ESTABLISHED | TCPSCOPE_F_CLOSE_WAIT;
 	v.push_back(sum);
 
 	RawEvent leave = cli;
-	leave.type = EV_TW_LEAVE;
+	leave.type = TCPSCOPE_EV_TW_LEAVE;
 	leave.old_state = TCP_TIME_WAIT;
 	leave.new_state = TCP_CLOSE;
 	leave.ts_ns = t0 + 1325585843ull;
 	leave.dur_ns = 1325198890ull;
-	leave.cause = TW_CAUSE_KILL;
+	leave.cause = TCPSCOPE_TW_CAUSE_KILL;
 	v.push_back(leave);
 
 	sum = cli;
-	sum.type = EV_CONN;
+	sum.type = TCPSCOPE_EV_CONN;
 	sum.ts_ns = leave.ts_ns;
 	sum.lifetime_ns = 1325585843ull;
 	sum.path = TCP_CLOSE | TCP_SYN_SENT << 4 | TCP_ESTABLISHED << 8 | TCP_FIN_WAIT1 << 12 |
 		   uint64_t(TCP_FIN_WAIT2) << 16 | uint64_t(TCP_TIME_WAIT) << 20 |
 		   uint64_t(TCP_CLOSE) << 24;
 	sum.path_len = 7;
-	sum.open = OPEN_ACTIVE;
-	sum.handshake = HS_3WHS;
-	sum.close = CLOSE_ACTIVE_3WAY;
-	sum.facts = F_SEEN_OPEN | F_ESTABLISHED | F_FIN_WAIT1 | F_FIN_WITH_ACK | F_TIME_WAIT;
+	sum.open = TCPSCOPE_OPEN_ACTIVE;
+	sum.handshake = TCPSCOPE_HS_3WHS;
+	sum.close = TCPSCOPE_CLOSE_ACTIVE_3WAY;
+	sum.facts = TCPSCOPE_F_SEEN_OPEN | TCPSCOPE_F_ESTABLISHED | TCPSCOPE_F_FIN_WAIT1 | TCPSCOPE_F_FIN_WITH_ACK | TCPSCOPE_F_TIME_WAIT;
 	v.push_back(sum);
 }
 

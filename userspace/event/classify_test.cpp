@@ -9,54 +9,54 @@
 namespace {
 
 // Facts that never decide the close classification on their own.
-constexpr __u32 kNeutral = F_SEEN_OPEN | F_ESTABLISHED | F_SYN_DATA | F_SYN_DATA_ACKED |
-			   F_TIME_WAIT | F_PATH_TRUNC | F_LISTENER;
+constexpr __u32 kNeutral = TCPSCOPE_F_SEEN_OPEN | TCPSCOPE_F_ESTABLISHED | TCPSCOPE_F_SYN_DATA | TCPSCOPE_F_SYN_DATA_ACKED |
+			   TCPSCOPE_F_TIME_WAIT | TCPSCOPE_F_PATH_TRUNC | TCPSCOPE_F_LISTENER;
 
 TEST(ClassifyClose, Nothing)
 {
-	EXPECT_EQ(tcpscope_classify_close(0, 0), CLOSE_UNKNOWN);
-	EXPECT_EQ(tcpscope_classify_close(kNeutral, 0), CLOSE_UNKNOWN);
+	EXPECT_EQ(tcpscope_classify_close(0, 0), TCPSCOPE_CLOSE_UNKNOWN);
+	EXPECT_EQ(tcpscope_classify_close(kNeutral, 0), TCPSCOPE_CLOSE_UNKNOWN);
 	// probes alone, without ETIMEDOUT, are not a keepalive close
-	EXPECT_EQ(tcpscope_classify_close(0, 5), CLOSE_UNKNOWN);
+	EXPECT_EQ(tcpscope_classify_close(0, 5), TCPSCOPE_CLOSE_UNKNOWN);
 	// FIN_WITH_ACK only qualifies an active close
-	EXPECT_EQ(tcpscope_classify_close(F_FIN_WITH_ACK, 0), CLOSE_UNKNOWN);
+	EXPECT_EQ(tcpscope_classify_close(TCPSCOPE_F_FIN_WITH_ACK, 0), TCPSCOPE_CLOSE_UNKNOWN);
 }
 
 TEST(ClassifyClose, EachRuleAlone)
 {
-	EXPECT_EQ(tcpscope_classify_close(F_ETIMEDOUT, 1), CLOSE_KEEPALIVE);
-	EXPECT_EQ(tcpscope_classify_close(F_ETIMEDOUT, 9), CLOSE_KEEPALIVE);
-	EXPECT_EQ(tcpscope_classify_close(F_ETIMEDOUT, 0xffff), CLOSE_KEEPALIVE);
-	EXPECT_EQ(tcpscope_classify_close(F_ABORT, 0), CLOSE_ABORT);
-	EXPECT_EQ(tcpscope_classify_close(F_RST_RCVD, 0), CLOSE_RST_RECEIVED);
-	EXPECT_EQ(tcpscope_classify_close(F_RST_SENT, 0), CLOSE_RST_SENT);
-	EXPECT_EQ(tcpscope_classify_close(F_ETIMEDOUT, 0), CLOSE_TIMEOUT);
-	EXPECT_EQ(tcpscope_classify_close(F_CLOSING, 0), CLOSE_SIMULTANEOUS);
-	EXPECT_EQ(tcpscope_classify_close(F_FIN_WAIT1 | F_FIN_WITH_ACK, 0), CLOSE_ACTIVE_3WAY);
-	EXPECT_EQ(tcpscope_classify_close(F_FIN_WAIT1, 0), CLOSE_ACTIVE_4WAY);
-	EXPECT_EQ(tcpscope_classify_close(F_CLOSE_WAIT, 0), CLOSE_PASSIVE);
+	EXPECT_EQ(tcpscope_classify_close(TCPSCOPE_F_ETIMEDOUT, 1), TCPSCOPE_CLOSE_KEEPALIVE);
+	EXPECT_EQ(tcpscope_classify_close(TCPSCOPE_F_ETIMEDOUT, 9), TCPSCOPE_CLOSE_KEEPALIVE);
+	EXPECT_EQ(tcpscope_classify_close(TCPSCOPE_F_ETIMEDOUT, 0xffff), TCPSCOPE_CLOSE_KEEPALIVE);
+	EXPECT_EQ(tcpscope_classify_close(TCPSCOPE_F_ABORT, 0), TCPSCOPE_CLOSE_ABORT);
+	EXPECT_EQ(tcpscope_classify_close(TCPSCOPE_F_RST_RCVD, 0), TCPSCOPE_CLOSE_RST_RECEIVED);
+	EXPECT_EQ(tcpscope_classify_close(TCPSCOPE_F_RST_SENT, 0), TCPSCOPE_CLOSE_RST_SENT);
+	EXPECT_EQ(tcpscope_classify_close(TCPSCOPE_F_ETIMEDOUT, 0), TCPSCOPE_CLOSE_TIMEOUT);
+	EXPECT_EQ(tcpscope_classify_close(TCPSCOPE_F_CLOSING, 0), TCPSCOPE_CLOSE_SIMULTANEOUS);
+	EXPECT_EQ(tcpscope_classify_close(TCPSCOPE_F_FIN_WAIT1 | TCPSCOPE_F_FIN_WITH_ACK, 0), TCPSCOPE_CLOSE_ACTIVE_3WAY);
+	EXPECT_EQ(tcpscope_classify_close(TCPSCOPE_F_FIN_WAIT1, 0), TCPSCOPE_CLOSE_ACTIVE_4WAY);
+	EXPECT_EQ(tcpscope_classify_close(TCPSCOPE_F_CLOSE_WAIT, 0), TCPSCOPE_CLOSE_PASSIVE);
 }
 
 TEST(ClassifyClose, TypicalLifecycles)
 {
-	const __u32 est = F_SEEN_OPEN | F_ESTABLISHED;
+	const __u32 est = TCPSCOPE_F_SEEN_OPEN | TCPSCOPE_F_ESTABLISHED;
 
-	EXPECT_EQ(tcpscope_classify_close(est | F_FIN_WAIT1 | F_TIME_WAIT, 0), CLOSE_ACTIVE_4WAY);
-	EXPECT_EQ(tcpscope_classify_close(est | F_FIN_WAIT1 | F_FIN_WITH_ACK | F_TIME_WAIT, 0),
-		  CLOSE_ACTIVE_3WAY);
-	EXPECT_EQ(tcpscope_classify_close(est | F_CLOSE_WAIT, 0), CLOSE_PASSIVE);
-	EXPECT_EQ(tcpscope_classify_close(est | F_FIN_WAIT1 | F_CLOSING | F_TIME_WAIT, 0),
-		  CLOSE_SIMULTANEOUS);
+	EXPECT_EQ(tcpscope_classify_close(est | TCPSCOPE_F_FIN_WAIT1 | TCPSCOPE_F_TIME_WAIT, 0), TCPSCOPE_CLOSE_ACTIVE_4WAY);
+	EXPECT_EQ(tcpscope_classify_close(est | TCPSCOPE_F_FIN_WAIT1 | TCPSCOPE_F_FIN_WITH_ACK | TCPSCOPE_F_TIME_WAIT, 0),
+		  TCPSCOPE_CLOSE_ACTIVE_3WAY);
+	EXPECT_EQ(tcpscope_classify_close(est | TCPSCOPE_F_CLOSE_WAIT, 0), TCPSCOPE_CLOSE_PASSIVE);
+	EXPECT_EQ(tcpscope_classify_close(est | TCPSCOPE_F_FIN_WAIT1 | TCPSCOPE_F_CLOSING | TCPSCOPE_F_TIME_WAIT, 0),
+		  TCPSCOPE_CLOSE_SIMULTANEOUS);
 	// connection refused: SYN_SENT then RST
-	EXPECT_EQ(tcpscope_classify_close(F_SEEN_OPEN | F_RST_RCVD, 0), CLOSE_RST_RECEIVED);
+	EXPECT_EQ(tcpscope_classify_close(TCPSCOPE_F_SEEN_OPEN | TCPSCOPE_F_RST_RCVD, 0), TCPSCOPE_CLOSE_RST_RECEIVED);
 	// close() with unread data
-	EXPECT_EQ(tcpscope_classify_close(est | F_RST_SENT, 0), CLOSE_RST_SENT);
+	EXPECT_EQ(tcpscope_classify_close(est | TCPSCOPE_F_RST_SENT, 0), TCPSCOPE_CLOSE_RST_SENT);
 	// SO_LINGER 0 sends a RST too: abort wins
-	EXPECT_EQ(tcpscope_classify_close(est | F_ABORT | F_RST_SENT, 0), CLOSE_ABORT);
+	EXPECT_EQ(tcpscope_classify_close(est | TCPSCOPE_F_ABORT | TCPSCOPE_F_RST_SENT, 0), TCPSCOPE_CLOSE_ABORT);
 	// keepalive gave up after 9 probes; the kernel also sends a RST
-	EXPECT_EQ(tcpscope_classify_close(est | F_ETIMEDOUT | F_RST_SENT, 9), CLOSE_KEEPALIVE);
+	EXPECT_EQ(tcpscope_classify_close(est | TCPSCOPE_F_ETIMEDOUT | TCPSCOPE_F_RST_SENT, 9), TCPSCOPE_CLOSE_KEEPALIVE);
 	// SYN retransmissions timed out
-	EXPECT_EQ(tcpscope_classify_close(F_SEEN_OPEN | F_ETIMEDOUT, 0), CLOSE_TIMEOUT);
+	EXPECT_EQ(tcpscope_classify_close(TCPSCOPE_F_SEEN_OPEN | TCPSCOPE_F_ETIMEDOUT, 0), TCPSCOPE_CLOSE_TIMEOUT);
 }
 
 // Rules in priority order, each with the facts that select it. Every rule must win over every
@@ -68,15 +68,15 @@ struct Rule {
 };
 
 constexpr Rule kRules[] = {
-	{F_ETIMEDOUT, 3, CLOSE_KEEPALIVE},
-	{F_ABORT, 0, CLOSE_ABORT},
-	{F_RST_RCVD, 0, CLOSE_RST_RECEIVED},
-	{F_RST_SENT, 0, CLOSE_RST_SENT},
-	{F_ETIMEDOUT, 0, CLOSE_TIMEOUT},
-	{F_CLOSING, 0, CLOSE_SIMULTANEOUS},
-	{F_FIN_WAIT1 | F_FIN_WITH_ACK, 0, CLOSE_ACTIVE_3WAY},
-	{F_FIN_WAIT1, 0, CLOSE_ACTIVE_4WAY},
-	{F_CLOSE_WAIT, 0, CLOSE_PASSIVE},
+	{TCPSCOPE_F_ETIMEDOUT, 3, TCPSCOPE_CLOSE_KEEPALIVE},
+	{TCPSCOPE_F_ABORT, 0, TCPSCOPE_CLOSE_ABORT},
+	{TCPSCOPE_F_RST_RCVD, 0, TCPSCOPE_CLOSE_RST_RECEIVED},
+	{TCPSCOPE_F_RST_SENT, 0, TCPSCOPE_CLOSE_RST_SENT},
+	{TCPSCOPE_F_ETIMEDOUT, 0, TCPSCOPE_CLOSE_TIMEOUT},
+	{TCPSCOPE_F_CLOSING, 0, TCPSCOPE_CLOSE_SIMULTANEOUS},
+	{TCPSCOPE_F_FIN_WAIT1 | TCPSCOPE_F_FIN_WITH_ACK, 0, TCPSCOPE_CLOSE_ACTIVE_3WAY},
+	{TCPSCOPE_F_FIN_WAIT1, 0, TCPSCOPE_CLOSE_ACTIVE_4WAY},
+	{TCPSCOPE_F_CLOSE_WAIT, 0, TCPSCOPE_CLOSE_PASSIVE},
 };
 constexpr size_t kNumRules = sizeof(kRules) / sizeof(kRules[0]);
 
@@ -101,56 +101,56 @@ TEST(ClassifyClose, PriorityOverEveryLowerRule)
 
 TEST(ClassifyClose, KeepaliveNeedsBothTimeoutAndProbes)
 {
-	const __u32 rest = F_ABORT | F_RST_RCVD | F_RST_SENT | F_CLOSING | F_FIN_WAIT1 |
-			   F_FIN_WITH_ACK | F_CLOSE_WAIT;
+	const __u32 rest = TCPSCOPE_F_ABORT | TCPSCOPE_F_RST_RCVD | TCPSCOPE_F_RST_SENT | TCPSCOPE_F_CLOSING | TCPSCOPE_F_FIN_WAIT1 |
+			   TCPSCOPE_F_FIN_WITH_ACK | TCPSCOPE_F_CLOSE_WAIT;
 
-	EXPECT_EQ(tcpscope_classify_close(F_ETIMEDOUT | rest, 1), CLOSE_KEEPALIVE);
-	EXPECT_EQ(tcpscope_classify_close(F_ETIMEDOUT | rest, 0), CLOSE_ABORT);
-	EXPECT_EQ(tcpscope_classify_close(rest, 1), CLOSE_ABORT);
-	EXPECT_EQ(tcpscope_classify_close(F_ETIMEDOUT | F_CLOSE_WAIT, 0), CLOSE_TIMEOUT);
-	EXPECT_EQ(tcpscope_classify_close(F_CLOSE_WAIT, 2), CLOSE_PASSIVE);
+	EXPECT_EQ(tcpscope_classify_close(TCPSCOPE_F_ETIMEDOUT | rest, 1), TCPSCOPE_CLOSE_KEEPALIVE);
+	EXPECT_EQ(tcpscope_classify_close(TCPSCOPE_F_ETIMEDOUT | rest, 0), TCPSCOPE_CLOSE_ABORT);
+	EXPECT_EQ(tcpscope_classify_close(rest, 1), TCPSCOPE_CLOSE_ABORT);
+	EXPECT_EQ(tcpscope_classify_close(TCPSCOPE_F_ETIMEDOUT | TCPSCOPE_F_CLOSE_WAIT, 0), TCPSCOPE_CLOSE_TIMEOUT);
+	EXPECT_EQ(tcpscope_classify_close(TCPSCOPE_F_CLOSE_WAIT, 2), TCPSCOPE_CLOSE_PASSIVE);
 }
 
 TEST(ClassifyHandshake, NotSeenOpening)
 {
-	EXPECT_EQ(tcpscope_classify_handshake(0), HS_UNKNOWN);
-	EXPECT_EQ(tcpscope_classify_handshake(F_ESTABLISHED), HS_UNKNOWN);
-	EXPECT_EQ(tcpscope_classify_handshake(F_ESTABLISHED | F_SYN_DATA | F_SYN_DATA_ACKED),
-		  HS_UNKNOWN);
-	EXPECT_EQ(tcpscope_classify_handshake(~F_SEEN_OPEN), HS_UNKNOWN);
+	EXPECT_EQ(tcpscope_classify_handshake(0), TCPSCOPE_HS_UNKNOWN);
+	EXPECT_EQ(tcpscope_classify_handshake(TCPSCOPE_F_ESTABLISHED), TCPSCOPE_HS_UNKNOWN);
+	EXPECT_EQ(tcpscope_classify_handshake(TCPSCOPE_F_ESTABLISHED | TCPSCOPE_F_SYN_DATA | TCPSCOPE_F_SYN_DATA_ACKED),
+		  TCPSCOPE_HS_UNKNOWN);
+	EXPECT_EQ(tcpscope_classify_handshake(~TCPSCOPE_F_SEEN_OPEN), TCPSCOPE_HS_UNKNOWN);
 }
 
 TEST(ClassifyHandshake, NeverEstablished)
 {
-	EXPECT_EQ(tcpscope_classify_handshake(F_SEEN_OPEN), HS_NONE);
-	EXPECT_EQ(tcpscope_classify_handshake(F_SEEN_OPEN | F_SYN_DATA), HS_NONE);
-	EXPECT_EQ(tcpscope_classify_handshake(F_SEEN_OPEN | F_SYN_DATA | F_SYN_DATA_ACKED),
-		  HS_NONE);
-	EXPECT_EQ(tcpscope_classify_handshake(F_SEEN_OPEN | F_RST_RCVD | F_ETIMEDOUT), HS_NONE);
-	EXPECT_EQ(tcpscope_classify_handshake(~F_ESTABLISHED), HS_NONE);
+	EXPECT_EQ(tcpscope_classify_handshake(TCPSCOPE_F_SEEN_OPEN), TCPSCOPE_HS_NONE);
+	EXPECT_EQ(tcpscope_classify_handshake(TCPSCOPE_F_SEEN_OPEN | TCPSCOPE_F_SYN_DATA), TCPSCOPE_HS_NONE);
+	EXPECT_EQ(tcpscope_classify_handshake(TCPSCOPE_F_SEEN_OPEN | TCPSCOPE_F_SYN_DATA | TCPSCOPE_F_SYN_DATA_ACKED),
+		  TCPSCOPE_HS_NONE);
+	EXPECT_EQ(tcpscope_classify_handshake(TCPSCOPE_F_SEEN_OPEN | TCPSCOPE_F_RST_RCVD | TCPSCOPE_F_ETIMEDOUT), TCPSCOPE_HS_NONE);
+	EXPECT_EQ(tcpscope_classify_handshake(~TCPSCOPE_F_ESTABLISHED), TCPSCOPE_HS_NONE);
 }
 
 TEST(ClassifyHandshake, Established)
 {
-	const __u32 est = F_SEEN_OPEN | F_ESTABLISHED;
+	const __u32 est = TCPSCOPE_F_SEEN_OPEN | TCPSCOPE_F_ESTABLISHED;
 
-	EXPECT_EQ(tcpscope_classify_handshake(est), HS_3WHS);
-	EXPECT_EQ(tcpscope_classify_handshake(est | F_FIN_WAIT1 | F_TIME_WAIT | F_RST_SENT),
-		  HS_3WHS);
-	EXPECT_EQ(tcpscope_classify_handshake(est | F_SYN_DATA), HS_FASTOPEN_REJECTED);
-	EXPECT_EQ(tcpscope_classify_handshake(est | F_SYN_DATA | F_SYN_DATA_ACKED), HS_FASTOPEN);
+	EXPECT_EQ(tcpscope_classify_handshake(est), TCPSCOPE_HS_3WHS);
+	EXPECT_EQ(tcpscope_classify_handshake(est | TCPSCOPE_F_FIN_WAIT1 | TCPSCOPE_F_TIME_WAIT | TCPSCOPE_F_RST_SENT),
+		  TCPSCOPE_HS_3WHS);
+	EXPECT_EQ(tcpscope_classify_handshake(est | TCPSCOPE_F_SYN_DATA), TCPSCOPE_HS_FASTOPEN_REJECTED);
+	EXPECT_EQ(tcpscope_classify_handshake(est | TCPSCOPE_F_SYN_DATA | TCPSCOPE_F_SYN_DATA_ACKED), TCPSCOPE_HS_FASTOPEN);
 	// acked wins even if syn_data were somehow unset
-	EXPECT_EQ(tcpscope_classify_handshake(est | F_SYN_DATA_ACKED), HS_FASTOPEN);
-	EXPECT_EQ(tcpscope_classify_handshake(~0u), HS_FASTOPEN);
-	EXPECT_EQ(tcpscope_classify_handshake(~F_SYN_DATA_ACKED), HS_FASTOPEN_REJECTED);
+	EXPECT_EQ(tcpscope_classify_handshake(est | TCPSCOPE_F_SYN_DATA_ACKED), TCPSCOPE_HS_FASTOPEN);
+	EXPECT_EQ(tcpscope_classify_handshake(~0u), TCPSCOPE_HS_FASTOPEN);
+	EXPECT_EQ(tcpscope_classify_handshake(~TCPSCOPE_F_SYN_DATA_ACKED), TCPSCOPE_HS_FASTOPEN_REJECTED);
 }
 
 TEST(Classify, FactBitsAreDistinct)
 {
-	const __u32 bits[] = {F_SEEN_OPEN, F_ESTABLISHED, F_FIN_WAIT1, F_CLOSE_WAIT,
-			      F_CLOSING, F_FIN_WITH_ACK, F_RST_SENT, F_RST_RCVD,
-			      F_ABORT, F_ETIMEDOUT, F_SYN_DATA, F_SYN_DATA_ACKED,
-			      F_TIME_WAIT, F_PATH_TRUNC, F_LISTENER};
+	const __u32 bits[] = {TCPSCOPE_F_SEEN_OPEN, TCPSCOPE_F_ESTABLISHED, TCPSCOPE_F_FIN_WAIT1, TCPSCOPE_F_CLOSE_WAIT,
+			      TCPSCOPE_F_CLOSING, TCPSCOPE_F_FIN_WITH_ACK, TCPSCOPE_F_RST_SENT, TCPSCOPE_F_RST_RCVD,
+			      TCPSCOPE_F_ABORT, TCPSCOPE_F_ETIMEDOUT, TCPSCOPE_F_SYN_DATA, TCPSCOPE_F_SYN_DATA_ACKED,
+			      TCPSCOPE_F_TIME_WAIT, TCPSCOPE_F_PATH_TRUNC, TCPSCOPE_F_LISTENER};
 	__u32 seen = 0;
 
 	for (__u32 b : bits) {

@@ -10,7 +10,7 @@ namespace {
 
 using test::ipv4_event;
 
-RawEvent state_event(unsigned from, unsigned to, uint8_t type = EV_STATE)
+RawEvent state_event(unsigned from, unsigned to, uint8_t type = TCPSCOPE_EV_STATE)
 {
 	RawEvent e = ipv4_event(type);
 
@@ -42,12 +42,12 @@ EventFilter with_state(unsigned state, bool summary = false)
 TEST(EventFilter, NoFilterKeepsEverything)
 {
 	EventFilter o;
-	RawEvent ka = state_event(TCP_ESTABLISHED, TCP_ESTABLISHED, EV_KEEPALIVE);
+	RawEvent ka = state_event(TCP_ESTABLISHED, TCP_ESTABLISHED, TCPSCOPE_EV_KEEPALIVE);
 
 	EXPECT_TRUE(wants(o, state_event(TCP_SYN_SENT, TCP_ESTABLISHED)));
-	EXPECT_TRUE(wants(o, state_event(TCP_FIN_WAIT2, TCP_TIME_WAIT, EV_TW_ENTER), View::raw));
-	EXPECT_TRUE(wants(o, state_event(TCP_FIN_WAIT2, TCP_TIME_WAIT, EV_TW_SUBSTATE)));
-	EXPECT_TRUE(wants(o, state_event(TCP_TIME_WAIT, TCP_CLOSE, EV_TW_LEAVE)));
+	EXPECT_TRUE(wants(o, state_event(TCP_FIN_WAIT2, TCP_TIME_WAIT, TCPSCOPE_EV_TW_ENTER), View::raw));
+	EXPECT_TRUE(wants(o, state_event(TCP_FIN_WAIT2, TCP_TIME_WAIT, TCPSCOPE_EV_TW_SUBSTATE)));
+	EXPECT_TRUE(wants(o, state_event(TCP_TIME_WAIT, TCP_CLOSE, TCPSCOPE_EV_TW_LEAVE)));
 	EXPECT_TRUE(wants(o, ka));
 	EXPECT_TRUE(wants(o, test::conn_event()));
 }
@@ -58,10 +58,10 @@ TEST(EventFilter, SummaryKeepsOnlyConn)
 	o.summary = true;
 
 	EXPECT_FALSE(wants(o, state_event(TCP_SYN_SENT, TCP_ESTABLISHED)));
-	EXPECT_FALSE(wants(o, state_event(TCP_FIN_WAIT1, TCP_TIME_WAIT, EV_TW_ENTER)));
-	EXPECT_FALSE(wants(o, state_event(TCP_FIN_WAIT2, TCP_TIME_WAIT, EV_TW_SUBSTATE)));
-	EXPECT_FALSE(wants(o, state_event(TCP_TIME_WAIT, TCP_CLOSE, EV_TW_LEAVE)));
-	EXPECT_FALSE(wants(o, state_event(TCP_ESTABLISHED, TCP_ESTABLISHED, EV_KEEPALIVE)));
+	EXPECT_FALSE(wants(o, state_event(TCP_FIN_WAIT1, TCP_TIME_WAIT, TCPSCOPE_EV_TW_ENTER)));
+	EXPECT_FALSE(wants(o, state_event(TCP_FIN_WAIT2, TCP_TIME_WAIT, TCPSCOPE_EV_TW_SUBSTATE)));
+	EXPECT_FALSE(wants(o, state_event(TCP_TIME_WAIT, TCP_CLOSE, TCPSCOPE_EV_TW_LEAVE)));
+	EXPECT_FALSE(wants(o, state_event(TCP_ESTABLISHED, TCP_ESTABLISHED, TCPSCOPE_EV_KEEPALIVE)));
 	EXPECT_TRUE(wants(o, test::conn_event()));
 	EXPECT_TRUE(wants(o, test::conn_event(true)));
 }
@@ -70,20 +70,20 @@ TEST(EventFilter, StateMatchesOldOrNew)
 {
 	const EventFilter tw = with_state(TCP_TIME_WAIT);
 
-	EXPECT_TRUE(wants(tw, state_event(TCP_FIN_WAIT2, TCP_TIME_WAIT, EV_TW_SUBSTATE)));
-	EXPECT_TRUE(wants(tw, state_event(TCP_FIN_WAIT1, TCP_TIME_WAIT, EV_TW_ENTER)));
-	EXPECT_TRUE(wants(tw, state_event(TCP_TIME_WAIT, TCP_CLOSE, EV_TW_LEAVE)));
-	EXPECT_TRUE(wants(tw, state_event(TCP_TIME_WAIT, TCP_CLOSE, EV_TW_LEAVE), View::raw));
+	EXPECT_TRUE(wants(tw, state_event(TCP_FIN_WAIT2, TCP_TIME_WAIT, TCPSCOPE_EV_TW_SUBSTATE)));
+	EXPECT_TRUE(wants(tw, state_event(TCP_FIN_WAIT1, TCP_TIME_WAIT, TCPSCOPE_EV_TW_ENTER)));
+	EXPECT_TRUE(wants(tw, state_event(TCP_TIME_WAIT, TCP_CLOSE, TCPSCOPE_EV_TW_LEAVE)));
+	EXPECT_TRUE(wants(tw, state_event(TCP_TIME_WAIT, TCP_CLOSE, TCPSCOPE_EV_TW_LEAVE), View::raw));
 	EXPECT_FALSE(wants(tw, state_event(TCP_SYN_SENT, TCP_ESTABLISHED)));
 	EXPECT_FALSE(wants(tw, state_event(TCP_FIN_WAIT1, TCP_FIN_WAIT2)));
-	EXPECT_FALSE(wants(tw, state_event(TCP_ESTABLISHED, TCP_ESTABLISHED, EV_KEEPALIVE)));
+	EXPECT_FALSE(wants(tw, state_event(TCP_ESTABLISHED, TCP_ESTABLISHED, TCPSCOPE_EV_KEEPALIVE)));
 
 	const EventFilter est = with_state(TCP_ESTABLISHED);
 	EXPECT_TRUE(wants(est, state_event(TCP_SYN_SENT, TCP_ESTABLISHED)));
 	EXPECT_TRUE(wants(est, state_event(TCP_ESTABLISHED, TCP_FIN_WAIT1)));
-	EXPECT_TRUE(wants(est, state_event(TCP_ESTABLISHED, TCP_ESTABLISHED, EV_KEEPALIVE)));
+	EXPECT_TRUE(wants(est, state_event(TCP_ESTABLISHED, TCP_ESTABLISHED, TCPSCOPE_EV_KEEPALIVE)));
 	EXPECT_FALSE(wants(est, state_event(TCP_CLOSE, TCP_SYN_SENT)));
-	EXPECT_FALSE(wants(est, state_event(TCP_TIME_WAIT, TCP_CLOSE, EV_TW_LEAVE)));
+	EXPECT_FALSE(wants(est, state_event(TCP_TIME_WAIT, TCP_CLOSE, TCPSCOPE_EV_TW_LEAVE)));
 }
 
 TEST(EventFilter, StateUsesTheShownStates)
@@ -138,7 +138,7 @@ TEST(EventFilter, ConnFullPath)
 
 	// 16 states, the last one LISTEN (10); a bogus longer path_len stays within 16 nibbles
 	conn.path = 0xa111111111111111ull;
-	conn.facts |= F_PATH_TRUNC;
+	conn.facts |= TCPSCOPE_F_PATH_TRUNC;
 	for (uint8_t len : {uint8_t(16), uint8_t(200)}) {
 		conn.path_len = len;
 		EXPECT_TRUE(wants(with_state(TCP_LISTEN), conn));

@@ -10,27 +10,27 @@ std::optional<FoldedEvent> fold(const RawEvent &e, View view)
 	const bool raw = view == View::raw;
 
 	switch (e.type) {
-	case EV_STATE:
-		if (!raw && (e.flags & EVF_HANDOFF))
+	case TCPSCOPE_EV_STATE:
+		if (!raw && (e.flags & TCPSCOPE_EVF_HANDOFF))
 			return std::nullopt;
 		s.name = "state";
 		return s;
-	case EV_TW_ENTER:
+	case TCPSCOPE_EV_TW_ENTER:
 		// an orphaned FIN_WAIT2 moving into a timewait socket stays FIN_WAIT2
 		if (!raw && e.old_state == e.new_state)
 			return std::nullopt;
 		s.name = raw ? "tw_enter" : "state";
 		return s;
-	case EV_TW_SUBSTATE:
+	case TCPSCOPE_EV_TW_SUBSTATE:
 		s.name = raw ? "tw_substate" : "state";
 		return s;
-	case EV_TW_LEAVE:
+	case TCPSCOPE_EV_TW_LEAVE:
 		s.name = raw ? "tw_leave" : "state";
 		return s;
-	case EV_KEEPALIVE:
+	case TCPSCOPE_EV_KEEPALIVE:
 		s.name = "keepalive";
 		return s;
-	case EV_CONN:
+	case TCPSCOPE_EV_CONN:
 		s.name = "conn";
 		return s;
 	}
@@ -41,11 +41,11 @@ bool EventFilter::wants(const FoldedEvent &f) const
 {
 	const RawEvent &e = *f.raw;
 
-	if (summary && e.type != EV_CONN)
+	if (summary && e.type != TCPSCOPE_EV_CONN)
 		return false;
 	if (!state)
 		return true;
-	if (e.type == EV_CONN) {
+	if (e.type == TCPSCOPE_EV_CONN) {
 		for (unsigned i = 0; i < e.path_len && i < TCPSCOPE_PATH_MAX; i++)
 			if (path_state(e, i) == *state)
 				return true;

@@ -27,7 +27,7 @@ void expect_shown(const RawEvent &e, View view, std::string_view event, unsigned
 
 TEST(Fold, State)
 {
-	RawEvent e = ipv4_event(EV_STATE);
+	RawEvent e = ipv4_event(TCPSCOPE_EV_STATE);
 
 	expect_shown(e, View::lifecycle, "state", TCP_SYN_SENT, TCP_ESTABLISHED);
 	expect_shown(e, View::raw, "state", TCP_SYN_SENT, TCP_ESTABLISHED);
@@ -35,25 +35,25 @@ TEST(Fold, State)
 
 TEST(Fold, StateHandoffFoldedInLifecycleOnly)
 {
-	RawEvent e = ipv4_event(EV_STATE);
+	RawEvent e = ipv4_event(TCPSCOPE_EV_STATE);
 	e.old_state = TCP_FIN_WAIT2;
 	e.new_state = TCP_CLOSE;
-	e.flags = EVF_HANDOFF;
+	e.flags = TCPSCOPE_EVF_HANDOFF;
 
 	EXPECT_FALSE(fold(e, View::lifecycle).has_value());
 	expect_shown(e, View::raw, "state", TCP_FIN_WAIT2, TCP_CLOSE);
 
 	// other flags do not fold it
-	e.flags = EVF_NO_DUR | EVF_NO_OWNER;
+	e.flags = TCPSCOPE_EVF_NO_DUR | TCPSCOPE_EVF_NO_OWNER;
 	expect_shown(e, View::lifecycle, "state", TCP_FIN_WAIT2, TCP_CLOSE);
-	e.flags = EVF_HANDOFF | EVF_NO_DUR | EVF_NO_OWNER;
+	e.flags = TCPSCOPE_EVF_HANDOFF | TCPSCOPE_EVF_NO_DUR | TCPSCOPE_EVF_NO_OWNER;
 	EXPECT_FALSE(fold(e, View::lifecycle).has_value());
 	expect_shown(e, View::raw, "state", TCP_FIN_WAIT2, TCP_CLOSE);
 }
 
 TEST(Fold, TwEnterChangingState)
 {
-	RawEvent e = ipv4_event(EV_TW_ENTER);
+	RawEvent e = ipv4_event(TCPSCOPE_EV_TW_ENTER);
 	e.old_state = TCP_FIN_WAIT2;
 	e.new_state = TCP_TIME_WAIT;
 
@@ -68,7 +68,7 @@ TEST(Fold, TwEnterChangingState)
 TEST(Fold, TwEnterSameStateFoldedInLifecycleOnly)
 {
 	// an orphaned FIN_WAIT2 becomes a FIN_WAIT2 timewait socket: no visible change
-	RawEvent e = ipv4_event(EV_TW_ENTER);
+	RawEvent e = ipv4_event(TCPSCOPE_EV_TW_ENTER);
 	e.old_state = TCP_FIN_WAIT2;
 	e.new_state = TCP_FIN_WAIT2;
 
@@ -78,7 +78,7 @@ TEST(Fold, TwEnterSameStateFoldedInLifecycleOnly)
 
 TEST(Fold, TwSubstate)
 {
-	RawEvent e = ipv4_event(EV_TW_SUBSTATE);
+	RawEvent e = ipv4_event(TCPSCOPE_EV_TW_SUBSTATE);
 	e.old_state = TCP_FIN_WAIT2;
 	e.new_state = TCP_TIME_WAIT;
 
@@ -88,10 +88,10 @@ TEST(Fold, TwSubstate)
 
 TEST(Fold, TwLeave)
 {
-	RawEvent e = ipv4_event(EV_TW_LEAVE);
+	RawEvent e = ipv4_event(TCPSCOPE_EV_TW_LEAVE);
 	e.old_state = TCP_TIME_WAIT;
 	e.new_state = TCP_CLOSE;
-	e.cause = TW_CAUSE_TIMER;
+	e.cause = TCPSCOPE_TW_CAUSE_TIMER;
 
 	expect_shown(e, View::lifecycle, "state", TCP_TIME_WAIT, TCP_CLOSE);
 	expect_shown(e, View::raw, "tw_leave", TCP_TIME_WAIT, TCP_CLOSE);
@@ -99,7 +99,7 @@ TEST(Fold, TwLeave)
 
 TEST(Fold, Keepalive)
 {
-	RawEvent e = ipv4_event(EV_KEEPALIVE);
+	RawEvent e = ipv4_event(TCPSCOPE_EV_KEEPALIVE);
 	e.old_state = TCP_ESTABLISHED;
 	e.new_state = TCP_ESTABLISHED;
 	e.probes = 3;
@@ -115,7 +115,7 @@ TEST(Fold, Conn)
 	expect_shown(e, View::lifecycle, "conn", 0, 0);
 	expect_shown(e, View::raw, "conn", 0, 0);
 	// no flag folds a summary away
-	e.flags = EVF_HANDOFF | EVF_NO_DUR | EVF_NO_OWNER;
+	e.flags = TCPSCOPE_EVF_HANDOFF | TCPSCOPE_EVF_NO_DUR | TCPSCOPE_EVF_NO_OWNER;
 	expect_shown(e, View::lifecycle, "conn", 0, 0);
 }
 
@@ -131,7 +131,7 @@ TEST(Fold, UnknownTypeDropped)
 TEST(Decode, Sizes)
 {
 	std::vector<unsigned char> buf(2 * sizeof(RawEvent));
-	RawEvent e = ipv4_event(EV_STATE);
+	RawEvent e = ipv4_event(TCPSCOPE_EV_STATE);
 	std::memcpy(buf.data(), &e, sizeof(e));
 
 	EXPECT_EQ(sizeof(RawEvent), 128u);
@@ -144,7 +144,7 @@ TEST(Decode, Sizes)
 	ASSERT_NE(d, nullptr);
 	EXPECT_EQ(static_cast<const void *>(d), static_cast<const void *>(buf.data()));
 	EXPECT_EQ(d->cookie, 42u);
-	EXPECT_EQ(d->type, EV_STATE);
+	EXPECT_EQ(d->type, TCPSCOPE_EV_STATE);
 	EXPECT_EQ(d->sport, 5000);
 	EXPECT_STREQ(d->comm, "curl");
 }
@@ -181,44 +181,44 @@ TEST(PathState, Unpacks)
 
 TEST(Names, Cause)
 {
-	EXPECT_EQ(cause_name(TW_CAUSE_UNKNOWN), "unknown");
-	EXPECT_EQ(cause_name(TW_CAUSE_TIMER), "timer");
-	EXPECT_EQ(cause_name(TW_CAUSE_KILL), "kill");
-	EXPECT_EQ(cause_name(TW_CAUSE_NETNS), "netns");
-	EXPECT_EQ(cause_name(TW_CAUSE_NETNS + 1), "unknown");
+	EXPECT_EQ(cause_name(TCPSCOPE_TW_CAUSE_UNKNOWN), "unknown");
+	EXPECT_EQ(cause_name(TCPSCOPE_TW_CAUSE_TIMER), "timer");
+	EXPECT_EQ(cause_name(TCPSCOPE_TW_CAUSE_KILL), "kill");
+	EXPECT_EQ(cause_name(TCPSCOPE_TW_CAUSE_NETNS), "netns");
+	EXPECT_EQ(cause_name(TCPSCOPE_TW_CAUSE_NETNS + 1), "unknown");
 	EXPECT_EQ(cause_name(255), "unknown");
 }
 
 TEST(Names, Open)
 {
-	EXPECT_EQ(open_name(OPEN_UNKNOWN), "unknown");
-	EXPECT_EQ(open_name(OPEN_ACTIVE), "active");
-	EXPECT_EQ(open_name(OPEN_PASSIVE), "passive");
+	EXPECT_EQ(open_name(TCPSCOPE_OPEN_UNKNOWN), "unknown");
+	EXPECT_EQ(open_name(TCPSCOPE_OPEN_ACTIVE), "active");
+	EXPECT_EQ(open_name(TCPSCOPE_OPEN_PASSIVE), "passive");
 	EXPECT_EQ(open_name(3), "unknown");
 }
 
 TEST(Names, Handshake)
 {
-	EXPECT_EQ(handshake_name(HS_UNKNOWN), "unknown");
-	EXPECT_EQ(handshake_name(HS_3WHS), "3whs");
-	EXPECT_EQ(handshake_name(HS_FASTOPEN), "fastopen");
-	EXPECT_EQ(handshake_name(HS_FASTOPEN_REJECTED), "fastopen_rejected");
-	EXPECT_EQ(handshake_name(HS_NONE), "none");
+	EXPECT_EQ(handshake_name(TCPSCOPE_HS_UNKNOWN), "unknown");
+	EXPECT_EQ(handshake_name(TCPSCOPE_HS_3WHS), "3whs");
+	EXPECT_EQ(handshake_name(TCPSCOPE_HS_FASTOPEN), "fastopen");
+	EXPECT_EQ(handshake_name(TCPSCOPE_HS_FASTOPEN_REJECTED), "fastopen_rejected");
+	EXPECT_EQ(handshake_name(TCPSCOPE_HS_NONE), "none");
 	EXPECT_EQ(handshake_name(5), "unknown");
 }
 
 TEST(Names, Close)
 {
-	EXPECT_EQ(close_name(CLOSE_UNKNOWN), "unknown");
-	EXPECT_EQ(close_name(CLOSE_ACTIVE_4WAY), "active_4way");
-	EXPECT_EQ(close_name(CLOSE_ACTIVE_3WAY), "active_3way");
-	EXPECT_EQ(close_name(CLOSE_PASSIVE), "passive");
-	EXPECT_EQ(close_name(CLOSE_SIMULTANEOUS), "simultaneous");
-	EXPECT_EQ(close_name(CLOSE_RST_SENT), "rst_sent");
-	EXPECT_EQ(close_name(CLOSE_RST_RECEIVED), "rst_received");
-	EXPECT_EQ(close_name(CLOSE_KEEPALIVE), "keepalive_timeout");
-	EXPECT_EQ(close_name(CLOSE_ABORT), "abort");
-	EXPECT_EQ(close_name(CLOSE_TIMEOUT), "timeout");
+	EXPECT_EQ(close_name(TCPSCOPE_CLOSE_UNKNOWN), "unknown");
+	EXPECT_EQ(close_name(TCPSCOPE_CLOSE_ACTIVE_4WAY), "active_4way");
+	EXPECT_EQ(close_name(TCPSCOPE_CLOSE_ACTIVE_3WAY), "active_3way");
+	EXPECT_EQ(close_name(TCPSCOPE_CLOSE_PASSIVE), "passive");
+	EXPECT_EQ(close_name(TCPSCOPE_CLOSE_SIMULTANEOUS), "simultaneous");
+	EXPECT_EQ(close_name(TCPSCOPE_CLOSE_RST_SENT), "rst_sent");
+	EXPECT_EQ(close_name(TCPSCOPE_CLOSE_RST_RECEIVED), "rst_received");
+	EXPECT_EQ(close_name(TCPSCOPE_CLOSE_KEEPALIVE), "keepalive_timeout");
+	EXPECT_EQ(close_name(TCPSCOPE_CLOSE_ABORT), "abort");
+	EXPECT_EQ(close_name(TCPSCOPE_CLOSE_TIMEOUT), "timeout");
 	EXPECT_EQ(close_name(10), "unknown");
 }
 

@@ -24,7 +24,7 @@ std::string_view open_name(unsigned open);
 std::string_view handshake_name(unsigned hs);
 std::string_view close_name(unsigned close);
 
-// The state path of an EV_CONN record, state i of n.
+// The state path of an TCPSCOPE_EV_CONN record, state i of n.
 inline unsigned path_state(const RawEvent &e, unsigned i)
 {
 	return (e.path >> (4 * i)) & 0xf;

@@ -25,7 +25,7 @@ inline void set_comm(RawEvent &e, std::string_view comm)
 	std::memcpy(e.comm, comm.data(), n);
 }
 
-// States packed 4 bits each, oldest in the low bits, as the kernel builds EV_CONN.path.
+// States packed 4 bits each, oldest in the low bits, as the kernel builds TCPSCOPE_EV_CONN.path.
 inline uint64_t make_path(std::initializer_list<unsigned> states)
 {
 	uint64_t path = 0;
@@ -78,7 +78,7 @@ inline RawEvent ipv6_event(uint8_t type)
 // A connection summary: active open, 3WHS, active 4-way close, six states, 60.123456 ms.
 inline RawEvent conn_event(bool ipv6 = false)
 {
-	RawEvent e = ipv6 ? ipv6_event(EV_CONN) : ipv4_event(EV_CONN);
+	RawEvent e = ipv6 ? ipv6_event(TCPSCOPE_EV_CONN) : ipv4_event(TCPSCOPE_EV_CONN);
 
 	e.old_state = 0;
 	e.new_state = 0;
@@ -87,10 +87,10 @@ inline RawEvent conn_event(bool ipv6 = false)
 	e.path = make_path({TCP_SYN_SENT, TCP_ESTABLISHED, TCP_FIN_WAIT1, TCP_FIN_WAIT2,
 			    TCP_TIME_WAIT, TCP_CLOSE});
 	e.path_len = 6;
-	e.open = OPEN_ACTIVE;
-	e.handshake = HS_3WHS;
-	e.close = CLOSE_ACTIVE_4WAY;
-	e.facts = F_SEEN_OPEN | F_ESTABLISHED | F_FIN_WAIT1 | F_TIME_WAIT;
+	e.open = TCPSCOPE_OPEN_ACTIVE;
+	e.handshake = TCPSCOPE_HS_3WHS;
+	e.close = TCPSCOPE_CLOSE_ACTIVE_4WAY;
+	e.facts = TCPSCOPE_F_SEEN_OPEN | TCPSCOPE_F_ESTABLISHED | TCPSCOPE_F_FIN_WAIT1 | TCPSCOPE_F_TIME_WAIT;
 	return e;
 }
 

@@ -114,7 +114,7 @@ uint64_t keepalive_kills(const Agg &a)
 {
 	uint64_t n = 0;
 	for (unsigned o = 0; o < TCPSCOPE_NOPEN; o++)
-		n += a.conns[o][CLOSE_KEEPALIVE];
+		n += a.conns[o][TCPSCOPE_CLOSE_KEEPALIVE];
 	return n;
 }
 

@@ -297,17 +297,17 @@ KernelCounters Tracer::counters() const
 {
 	int ncpu = libbpf_num_possible_cpus();
 	std::vector<uint64_t> vals(ncpu > 0 ? ncpu : 1);
-	uint64_t sum[STAT_MAX] = {};
+	uint64_t sum[TCPSCOPE_CNT_MAX] = {};
 
-	for (uint32_t i = 0; i < STAT_MAX; i++) {
-		if (bpf_map__lookup_elem(skel_->maps.stats, &i, sizeof(i), vals.data(),
+	for (uint32_t i = 0; i < TCPSCOPE_CNT_MAX; i++) {
+		if (bpf_map__lookup_elem(skel_->maps.counters, &i, sizeof(i), vals.data(),
 					 vals.size() * sizeof(uint64_t), 0))
 			continue;
 		for (auto v : vals)
 			sum[i] += v;
 	}
-	return {sum[STAT_EVENTS], sum[STAT_LOST],     sum[STAT_CONN_FULL],
-		sum[STAT_FILTERED], sum[STAT_AGG_FULL], sum[STAT_SEEDED]};
+	return {sum[TCPSCOPE_CNT_EVENTS], sum[TCPSCOPE_CNT_LOST],     sum[TCPSCOPE_CNT_CONN_FULL],
+		sum[TCPSCOPE_CNT_FILTERED], sum[TCPSCOPE_CNT_AGG_FULL], sum[TCPSCOPE_CNT_SEEDED]};
 }
 
 int Tracer::aggs_fd() const

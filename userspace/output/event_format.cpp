@@ -205,12 +205,12 @@ std::string_view comm_of(const RawEvent &e)
 
 bool has_owner(const RawEvent &e)
 {
-	return !(e.flags & EVF_NO_OWNER);
+	return !(e.flags & TCPSCOPE_EVF_NO_OWNER);
 }
 
 bool has_dur(const RawEvent &e)
 {
-	return !(e.flags & EVF_NO_DUR);
+	return !(e.flags & TCPSCOPE_EVF_NO_DUR);
 }
 
 std::string_view family_name(const RawEvent &e)
@@ -336,7 +336,7 @@ void json_string(Writer &w, std::string_view s)
 	w.advance(p);
 }
 
-// An EV_CONN's state path, names separated by sep, "..." when it was cut.
+// An TCPSCOPE_EV_CONN's state path, names separated by sep, "..." when it was cut.
 void path_names(Writer &w, const RawEvent &e, char sep, bool quote)
 {
 	for (unsigned i = 0; i < e.path_len && i < TCPSCOPE_PATH_MAX; i++) {
@@ -348,7 +348,7 @@ void path_names(Writer &w, const RawEvent &e, char sep, bool quote)
 		if (quote)
 			w.ch('"');
 	}
-	if (e.facts & F_PATH_TRUNC) {
+	if (e.facts & TCPSCOPE_F_PATH_TRUNC) {
 		w.ch(sep);
 		w.str(quote ? "\"...\"" : "...");
 	}
@@ -399,7 +399,7 @@ template <class Encoder>
 [[gnu::always_inline]] inline void walk_fields(const FoldedEvent &s, Encoder &enc)
 {
 	const RawEvent &e = *s.raw;
-	const bool conn = e.type == EV_CONN;
+	const bool conn = e.type == TCPSCOPE_EV_CONN;
 	const Has owner = has_if(true, has_owner(e));
 
 	enc.begin(s.name); // "event", the first field
@@ -418,9 +418,9 @@ template <class Encoder>
 	enc.template comm<"comm">(comm_of(e), owner);
 	enc.template num<"cgroup">(e.cgroup, owner);
 	enc.template num<"netns">(e.netns, Has::value);
-	enc.template flag<"late">(e.flags & EVF_LATE);
-	enc.template str<"cause">(cause_name(e.cause), has_if(e.type == EV_TW_LEAVE));
-	enc.template num<"probe">(e.probes, has_if(e.type == EV_KEEPALIVE));
+	enc.template flag<"late">(e.flags & TCPSCOPE_EVF_LATE);
+	enc.template str<"cause">(cause_name(e.cause), has_if(e.type == TCPSCOPE_EV_TW_LEAVE));
+	enc.template num<"probe">(e.probes, has_if(e.type == TCPSCOPE_EV_KEEPALIVE));
 	enc.template str<"open">(open_name(e.open), has_if(conn));
 	enc.template str<"handshake">(handshake_name(e.handshake), has_if(conn));
 	enc.template str<"close">(close_name(e.close), has_if(conn));
@@ -743,13 +743,13 @@ class TextFormatter : public Formatter {
 		w.ch(' ');
 
 		switch (e.type) {
-		case EV_KEEPALIVE:
+		case TCPSCOPE_EV_KEEPALIVE:
 			w.str("keepalive probe #");
 			w.num(e.probes);
 			w.str(" in ");
 			w.str(state_name(s.old_state));
 			break;
-		case EV_CONN:
+		case TCPSCOPE_EV_CONN:
 			w.str("conn ");
 			w.str(open_name(e.open));
 			w.ch('/');
@@ -782,7 +782,7 @@ class TextFormatter : public Formatter {
 				fixed(w, e.dur_ns / 1e6, 3);
 				w.str("ms)");
 			}
-			if (e.type == EV_TW_LEAVE) {
+			if (e.type == TCPSCOPE_EV_TW_LEAVE) {
 				w.str(" cause=");
 				w.str(cause_name(e.cause));
 			}

@@ -48,18 +48,18 @@ std::string header(OutputFormat f, Clock clock = Clock{})
 
 RawEvent tw_leave_event()
 {
-	RawEvent e = ipv4_event(EV_TW_LEAVE);
+	RawEvent e = ipv4_event(TCPSCOPE_EV_TW_LEAVE);
 
 	e.old_state = TCP_TIME_WAIT;
 	e.new_state = TCP_CLOSE;
 	e.dur_ns = 60000000000ull;
-	e.cause = TW_CAUSE_TIMER;
+	e.cause = TCPSCOPE_TW_CAUSE_TIMER;
 	return e;
 }
 
 RawEvent keepalive_event()
 {
-	RawEvent e = ipv4_event(EV_KEEPALIVE);
+	RawEvent e = ipv4_event(TCPSCOPE_EV_KEEPALIVE);
 
 	e.old_state = TCP_ESTABLISHED;
 	e.new_state = TCP_ESTABLISHED;
@@ -71,17 +71,17 @@ RawEvent keepalive_event()
 std::vector<RawEvent> all_events()
 {
 	std::vector<RawEvent> v;
-	RawEvent tw_enter = ipv4_event(EV_TW_ENTER);
-	RawEvent tw_sub = ipv4_event(EV_TW_SUBSTATE);
+	RawEvent tw_enter = ipv4_event(TCPSCOPE_EV_TW_ENTER);
+	RawEvent tw_sub = ipv4_event(TCPSCOPE_EV_TW_SUBSTATE);
 
 	tw_enter.old_state = TCP_FIN_WAIT1;
 	tw_enter.new_state = TCP_FIN_WAIT2;
 	tw_sub.old_state = TCP_FIN_WAIT2;
 	tw_sub.new_state = TCP_TIME_WAIT;
-	for (const RawEvent &base : {ipv4_event(EV_STATE), ipv6_event(EV_STATE), tw_enter, tw_sub,
+	for (const RawEvent &base : {ipv4_event(TCPSCOPE_EV_STATE), ipv6_event(TCPSCOPE_EV_STATE), tw_enter, tw_sub,
 				     tw_leave_event(), keepalive_event(), conn_event(),
 				     conn_event(true)}) {
-		for (unsigned flags : {0u, EVF_NO_DUR, EVF_NO_OWNER, EVF_NO_DUR | EVF_NO_OWNER}) {
+		for (unsigned flags : {0u, TCPSCOPE_EVF_NO_DUR, TCPSCOPE_EVF_NO_OWNER, TCPSCOPE_EVF_NO_DUR | TCPSCOPE_EVF_NO_OWNER}) {
 			RawEvent e = base;
 			e.flags = static_cast<uint16_t>(flags);
 			v.push_back(e);
@@ -106,14 +106,14 @@ TEST(JsonFormat, NoHeader)
 
 TEST(JsonFormat, StateIpv4)
 {
-	EXPECT_EQ(render(OutputFormat::json, ipv4_event(EV_STATE)),
+	EXPECT_EQ(render(OutputFormat::json, ipv4_event(TCPSCOPE_EV_STATE)),
 		  std::string(kJsonV4Head) + kSynEst + R"("dur_us":1500,)" +
 			  kOwner + R"("netns":4026531840})" + "\n");
 }
 
 TEST(JsonFormat, StateIpv6)
 {
-	EXPECT_EQ(render(OutputFormat::json, ipv6_event(EV_STATE)),
+	EXPECT_EQ(render(OutputFormat::json, ipv6_event(TCPSCOPE_EV_STATE)),
 		  R"({"event":"state","ts_ns":2500000000,"cookie":42,"family":"ipv6",)"
 		  R"("saddr":"::1","sport":5000,"daddr":"::1","dport":80,)"
 		  R"("old":"SYN_SENT","new":"ESTABLISHED","dur_us":1500,)"
@@ -123,7 +123,7 @@ TEST(JsonFormat, StateIpv6)
 
 TEST(JsonFormat, Ipv6FullAddresses)
 {
-	RawEvent e = ipv6_event(EV_STATE);
+	RawEvent e = ipv6_event(TCPSCOPE_EV_STATE);
 	const uint8_t s[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10};
 	const uint8_t d[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 1};
 
@@ -137,8 +137,8 @@ TEST(JsonFormat, Ipv6FullAddresses)
 
 TEST(JsonFormat, NoDuration)
 {
-	RawEvent e = ipv4_event(EV_STATE);
-	e.flags = EVF_NO_DUR;
+	RawEvent e = ipv4_event(TCPSCOPE_EV_STATE);
+	e.flags = TCPSCOPE_EVF_NO_DUR;
 
 	EXPECT_EQ(render(OutputFormat::json, e),
 		  std::string(kJsonV4Head) + kSynEst + R"("dur_us":null,)" +
@@ -147,30 +147,30 @@ TEST(JsonFormat, NoDuration)
 
 TEST(JsonFormat, NoOwner)
 {
-	RawEvent e = ipv4_event(EV_STATE);
-	e.flags = EVF_NO_OWNER;
+	RawEvent e = ipv4_event(TCPSCOPE_EV_STATE);
+	e.flags = TCPSCOPE_EVF_NO_OWNER;
 
 	EXPECT_EQ(render(OutputFormat::json, e),
 		  std::string(kJsonV4Head) + kSynEst + R"("dur_us":1500,)" +
 			  kNoOwner + R"("netns":4026531840})" + "\n");
 
-	e.flags = EVF_NO_OWNER | EVF_NO_DUR;
+	e.flags = TCPSCOPE_EVF_NO_OWNER | TCPSCOPE_EVF_NO_DUR;
 	EXPECT_EQ(render(OutputFormat::json, e),
 		  std::string(kJsonV4Head) + kSynEst + R"("dur_us":null,)" +
 			  kNoOwner + R"("netns":4026531840})" + "\n");
 }
 
-#ifdef EVF_LATE
+#ifdef TCPSCOPE_EVF_LATE
 TEST(JsonFormat, Late)
 {
 	RawEvent e = tw_leave_event();
-	e.flags = EVF_LATE;
+	e.flags = TCPSCOPE_EVF_LATE;
 
 	EXPECT_EQ(render(OutputFormat::json, e),
 		  std::string(kJsonV4Head) + R"("old":"TIME_WAIT","new":"CLOSE",)" +
 			  R"("dur_us":60000000,)" + kOwner +
 			  R"("netns":4026531840,"late":true,"cause":"timer"})" + "\n");
-	EXPECT_EQ(render(OutputFormat::json, ipv4_event(EV_STATE)).find("\"late\""),
+	EXPECT_EQ(render(OutputFormat::json, ipv4_event(TCPSCOPE_EV_STATE)).find("\"late\""),
 		  std::string::npos);
 }
 #endif
@@ -187,9 +187,9 @@ TEST(JsonFormat, TwLeaveHasCause)
 	raw.replace(raw.find("state"), 5, "tw_leave");
 	EXPECT_EQ(render(OutputFormat::json, e, View::raw), raw + tail);
 
-	e.cause = TW_CAUSE_KILL;
+	e.cause = TCPSCOPE_TW_CAUSE_KILL;
 	EXPECT_NE(render(OutputFormat::json, e).find(R"(,"cause":"kill"})"), std::string::npos);
-	e.cause = TW_CAUSE_NETNS;
+	e.cause = TCPSCOPE_TW_CAUSE_NETNS;
 	EXPECT_NE(render(OutputFormat::json, e).find(R"(,"cause":"netns"})"), std::string::npos);
 	e.cause = 77;
 	EXPECT_NE(render(OutputFormat::json, e).find(R"(,"cause":"unknown"})"), std::string::npos);
@@ -198,10 +198,10 @@ TEST(JsonFormat, TwLeaveHasCause)
 TEST(JsonFormat, CauseOnlyOnTwLeave)
 {
 	for (const RawEvent &e : all_events()) {
-		if (e.type == EV_TW_LEAVE)
+		if (e.type == TCPSCOPE_EV_TW_LEAVE)
 			continue;
 		RawEvent c = e;
-		c.cause = TW_CAUSE_KILL;
+		c.cause = TCPSCOPE_TW_CAUSE_KILL;
 		EXPECT_EQ(render(OutputFormat::json, c, View::raw).find("\"cause\""),
 			  std::string::npos)
 			<< "type " << unsigned(e.type);
@@ -210,10 +210,10 @@ TEST(JsonFormat, CauseOnlyOnTwLeave)
 
 TEST(JsonFormat, RawTwEventsNamed)
 {
-	RawEvent enter = ipv4_event(EV_TW_ENTER);
+	RawEvent enter = ipv4_event(TCPSCOPE_EV_TW_ENTER);
 	enter.old_state = TCP_FIN_WAIT2;
 	enter.new_state = TCP_FIN_WAIT2;
-	RawEvent sub = ipv4_event(EV_TW_SUBSTATE);
+	RawEvent sub = ipv4_event(TCPSCOPE_EV_TW_SUBSTATE);
 	sub.old_state = TCP_FIN_WAIT2;
 	sub.new_state = TCP_TIME_WAIT;
 
@@ -254,10 +254,10 @@ TEST(JsonFormat, Conn)
 			  path + R"("lifetime_us":60123,"keepalive_probes":0})" + "\n");
 
 	// first seen mid-connection: nothing known about its start
-	e.flags = EVF_NO_DUR | EVF_NO_OWNER;
-	e.open = OPEN_UNKNOWN;
-	e.handshake = HS_UNKNOWN;
-	e.close = CLOSE_KEEPALIVE;
+	e.flags = TCPSCOPE_EVF_NO_DUR | TCPSCOPE_EVF_NO_OWNER;
+	e.open = TCPSCOPE_OPEN_UNKNOWN;
+	e.handshake = TCPSCOPE_HS_UNKNOWN;
+	e.close = TCPSCOPE_CLOSE_KEEPALIVE;
 	e.probes = 9;
 	e.path = test::make_path({TCP_ESTABLISHED, TCP_CLOSE});
 	e.path_len = 2;
@@ -279,7 +279,7 @@ TEST(JsonFormat, ConnPathEmptyAndTruncated)
 
 	// 16 states kept, more seen; a bogus path_len never reads past the 16 nibbles
 	e.path = 0x1111111111111111ull;
-	e.facts |= F_PATH_TRUNC;
+	e.facts |= TCPSCOPE_F_PATH_TRUNC;
 	std::string want = R"(,"path":[)";
 	for (int i = 0; i < TCPSCOPE_PATH_MAX; i++)
 		want += "\"ESTABLISHED\",";
@@ -303,7 +303,7 @@ TEST(JsonFormat, NoStatesOnConn)
 
 TEST(JsonFormat, CommEscaping)
 {
-	RawEvent e = ipv4_event(EV_STATE);
+	RawEvent e = ipv4_event(TCPSCOPE_EV_STATE);
 
 	test::set_comm(e, "a\"b\\c\x01"
 			  "d");
@@ -323,7 +323,7 @@ TEST(JsonFormat, CommEscaping)
 
 TEST(JsonFormat, CommFillingAllSixteenBytes)
 {
-	RawEvent e = ipv4_event(EV_STATE);
+	RawEvent e = ipv4_event(TCPSCOPE_EV_STATE);
 
 	test::set_comm(e, "abcdefghijklmnop");
 	EXPECT_NE(render(OutputFormat::json, e).find(R"("comm":"abcdefghijklmnop","cgroup":7,)"),
@@ -336,7 +336,7 @@ TEST(JsonFormat, WallTime)
 	c.wall = true;
 	c.realtime_off = kRealtimeOff;
 
-	EXPECT_EQ(render(OutputFormat::json, ipv4_event(EV_STATE), View::lifecycle, c),
+	EXPECT_EQ(render(OutputFormat::json, ipv4_event(TCPSCOPE_EV_STATE), View::lifecycle, c),
 		  R"({"event":"state","ts_ns":2500000000,"time":"2023-11-14T22:13:20.123456Z",)"
 		  R"("cookie":42,"family":"ipv4","saddr":"127.0.0.1","sport":5000,)"
 		  R"("daddr":"127.0.0.2","dport":80,"old":"SYN_SENT","new":"ESTABLISHED",)"
@@ -346,7 +346,7 @@ TEST(JsonFormat, WallTime)
 
 TEST(JsonFormat, LargeNumbers)
 {
-	RawEvent e = ipv4_event(EV_STATE);
+	RawEvent e = ipv4_event(TCPSCOPE_EV_STATE);
 
 	e.ts_ns = UINT64_MAX;
 	e.cookie = UINT64_MAX;
@@ -452,18 +452,18 @@ TEST(CsvFormat, EveryRowHasTheHeaderColumns)
 
 TEST(CsvFormat, StateRow)
 {
-	EXPECT_EQ(render(OutputFormat::csv, ipv4_event(EV_STATE)),
+	EXPECT_EQ(render(OutputFormat::csv, ipv4_event(TCPSCOPE_EV_STATE)),
 		  "state,2500000000,,42,ipv4,127.0.0.1,5000,127.0.0.2,80,SYN_SENT,ESTABLISHED,1500,"
 		  "1234,\"curl\",7,4026531840,,,,,,,,\n");
-	EXPECT_EQ(render(OutputFormat::csv, ipv6_event(EV_STATE)),
+	EXPECT_EQ(render(OutputFormat::csv, ipv6_event(TCPSCOPE_EV_STATE)),
 		  "state,2500000000,,42,ipv6,::1,5000,::1,80,SYN_SENT,ESTABLISHED,1500,"
 		  "1234,\"curl\",7,4026531840,,,,,,,,\n");
 }
 
 TEST(CsvFormat, StateRowUnknownOwnerAndDuration)
 {
-	RawEvent e = ipv4_event(EV_STATE);
-	e.flags = EVF_NO_DUR | EVF_NO_OWNER;
+	RawEvent e = ipv4_event(TCPSCOPE_EV_STATE);
+	e.flags = TCPSCOPE_EVF_NO_DUR | TCPSCOPE_EVF_NO_OWNER;
 
 	EXPECT_EQ(render(OutputFormat::csv, e),
 		  "state,2500000000,,42,ipv4,127.0.0.1,5000,127.0.0.2,80,SYN_SENT,ESTABLISHED,,"
@@ -518,7 +518,7 @@ TEST(CsvFormat, ConnFieldsLineUpWithHeader)
 
 TEST(CsvFormat, CommQuoting)
 {
-	RawEvent e = ipv4_event(EV_STATE);
+	RawEvent e = ipv4_event(TCPSCOPE_EV_STATE);
 
 	test::set_comm(e, "a\"b,c");
 	std::string row = render(OutputFormat::csv, e);
@@ -534,7 +534,7 @@ TEST(CsvFormat, WallTime)
 	c.wall = true;
 	c.realtime_off = kRealtimeOff;
 
-	EXPECT_EQ(render(OutputFormat::csv, ipv4_event(EV_STATE), View::lifecycle, c),
+	EXPECT_EQ(render(OutputFormat::csv, ipv4_event(TCPSCOPE_EV_STATE), View::lifecycle, c),
 		  "state,2500000000,2023-11-14T22:13:20.123456Z,42,ipv4,127.0.0.1,5000,"
 		  "127.0.0.2,80,SYN_SENT,ESTABLISHED,1500,1234,\"curl\",7,4026531840,,,,,,,,\n");
 }
@@ -569,14 +569,14 @@ TEST(TextFormat, Header)
 
 TEST(TextFormat, State)
 {
-	EXPECT_EQ(render(OutputFormat::text, ipv4_event(EV_STATE), View::lifecycle, text_clock()),
+	EXPECT_EQ(render(OutputFormat::text, ipv4_event(TCPSCOPE_EV_STATE), View::lifecycle, text_clock()),
 		  kTextPrefix + kTextV4Addrs + "SYN_SENT -> ESTABLISHED (1.501ms)\n");
 }
 
 TEST(TextFormat, StateIpv6NoOwnerNoDuration)
 {
-	RawEvent e = ipv6_event(EV_STATE);
-	e.flags = EVF_NO_OWNER | EVF_NO_DUR;
+	RawEvent e = ipv6_event(TCPSCOPE_EV_STATE);
+	e.flags = TCPSCOPE_EVF_NO_OWNER | TCPSCOPE_EVF_NO_DUR;
 
 	EXPECT_EQ(render(OutputFormat::text, e, View::lifecycle, text_clock()),
 		  "1.500000" + pad(8) + "-" + pad(7) + "-" + pad(15) + pad(11) + "[::1]:5000 " +
@@ -587,7 +587,7 @@ TEST(TextFormat, TimeBeforeStartIsZero)
 {
 	Clock c;
 	c.start_ns = 3000000000ull;
-	std::string line = render(OutputFormat::text, ipv4_event(EV_STATE), View::lifecycle, c);
+	std::string line = render(OutputFormat::text, ipv4_event(TCPSCOPE_EV_STATE), View::lifecycle, c);
 
 	EXPECT_EQ(line.rfind("0.000000" + pad(8) + "1234 ", 0), 0u) << line;
 }
@@ -605,10 +605,10 @@ TEST(TextFormat, TwLeave)
 
 TEST(TextFormat, RawTwEnter)
 {
-	RawEvent e = ipv4_event(EV_TW_ENTER);
+	RawEvent e = ipv4_event(TCPSCOPE_EV_TW_ENTER);
 	e.old_state = TCP_FIN_WAIT2;
 	e.new_state = TCP_FIN_WAIT2;
-	e.flags = EVF_NO_DUR;
+	e.flags = TCPSCOPE_EVF_NO_DUR;
 
 	EXPECT_EQ(render(OutputFormat::text, e, View::raw, text_clock()),
 		  kTextPrefix + kTextV4Addrs + "[tw_enter] FIN_WAIT2 -> FIN_WAIT2\n");
@@ -629,8 +629,8 @@ TEST(TextFormat, Conn)
 			  "conn active/3whs close=active_4way probes=0 life=60.123ms "
 			  "path=SYN_SENT>ESTABLISHED>FIN_WAIT1>FIN_WAIT2>TIME_WAIT>CLOSE\n");
 
-	e.flags = EVF_NO_DUR;
-	e.facts |= F_PATH_TRUNC;
+	e.flags = TCPSCOPE_EVF_NO_DUR;
+	e.facts |= TCPSCOPE_F_PATH_TRUNC;
 	std::string line = render(OutputFormat::text, e, View::lifecycle, text_clock());
 	EXPECT_NE(line.find(" probes=0 life=? path=SYN_SENT>"), std::string::npos) << line;
 	EXPECT_NE(line.find(">TIME_WAIT>CLOSE>...\n"), std::string::npos) << line;
@@ -646,7 +646,7 @@ TEST(TextFormat, WallTime)
 	tzset();
 	c.wall = true;
 	c.realtime_off = kRealtimeOff;
-	std::string line = render(OutputFormat::text, ipv4_event(EV_STATE), View::lifecycle, c);
+	std::string line = render(OutputFormat::text, ipv4_event(TCPSCOPE_EV_STATE), View::lifecycle, c);
 	if (tz)
 		setenv("TZ", saved.c_str(), 1);
 	else
@@ -724,7 +724,7 @@ TEST(TextFormat, DurationRoundsLikeFmt)
 {
 	for (uint64_t base : {0ull, 999ull, 1000ull, 123456ull, 999999999ull, 60000000000ull}) {
 		for (uint64_t d = base; d < base + 3000; d += 7) {
-			RawEvent e = ipv4_event(EV_STATE);
+			RawEvent e = ipv4_event(TCPSCOPE_EV_STATE);
 			e.dur_ns = d;
 			std::string line =
 				render(OutputFormat::text, e, View::lifecycle, text_clock());

@@ -228,8 +228,8 @@ std::string to_table(const Agg &a, const Agg *prev, double interval, const Agent
 						    prev ? prev->transitions[o][n] : 0));
 	fmt::format_to(out, "\nTIME_WAIT entered {} (timer {}, kill {}, netns {} left); "
 			    "keepalive probes {}\n",
-		       a.tw_entered, a.tw_left[TW_CAUSE_TIMER], a.tw_left[TW_CAUSE_KILL],
-		       a.tw_left[TW_CAUSE_NETNS], a.keepalive_probes);
+		       a.tw_entered, a.tw_left[TCPSCOPE_TW_CAUSE_TIMER], a.tw_left[TCPSCOPE_TW_CAUSE_KILL],
+		       a.tw_left[TCPSCOPE_TW_CAUSE_NETNS], a.keepalive_probes);
 	if (agent.conn_full || agent.agg_full)
 		fmt::format_to(out, "WARNING: {} connections untracked, {} state changes not "
 				    "aggregated (kernel tables full)\n",

@@ -22,11 +22,11 @@ Agg sample()
 	a.time_hist[TCP_ESTABLISHED][TCPSCOPE_HIST_SLOTS - 1] = 1; // overflow
 	a.time_sum_ns[TCP_ESTABLISHED] = 4'000'000'000ull;
 	a.tw_entered = 2;
-	a.tw_left[TW_CAUSE_TIMER] = 1;
+	a.tw_left[TCPSCOPE_TW_CAUSE_TIMER] = 1;
 	a.keepalive_probes = 7;
-	a.conns[OPEN_ACTIVE][CLOSE_ACTIVE_4WAY] = 1;
-	a.conns[OPEN_PASSIVE][CLOSE_KEEPALIVE] = 2;
-	a.conns[OPEN_UNKNOWN][CLOSE_KEEPALIVE] = 1;
+	a.conns[TCPSCOPE_OPEN_ACTIVE][TCPSCOPE_CLOSE_ACTIVE_4WAY] = 1;
+	a.conns[TCPSCOPE_OPEN_PASSIVE][TCPSCOPE_CLOSE_KEEPALIVE] = 2;
+	a.conns[TCPSCOPE_OPEN_UNKNOWN][TCPSCOPE_CLOSE_KEEPALIVE] = 1;
 	return a;
 }
 
@@ -57,9 +57,9 @@ TEST(Aggregate, AddSumsEveryField)
 	EXPECT_EQ(4u, a.time_hist[TCP_ESTABLISHED][21]);
 	EXPECT_EQ(8'000'000'000ull, a.time_sum_ns[TCP_ESTABLISHED]);
 	EXPECT_EQ(4u, a.tw_entered);
-	EXPECT_EQ(2u, a.tw_left[TW_CAUSE_TIMER]);
+	EXPECT_EQ(2u, a.tw_left[TCPSCOPE_TW_CAUSE_TIMER]);
 	EXPECT_EQ(14u, a.keepalive_probes);
-	EXPECT_EQ(2u, a.conns[OPEN_ACTIVE][CLOSE_ACTIVE_4WAY]);
+	EXPECT_EQ(2u, a.conns[TCPSCOPE_OPEN_ACTIVE][TCPSCOPE_CLOSE_ACTIVE_4WAY]);
 	EXPECT_EQ(6u, keepalive_kills(a));
 }
 

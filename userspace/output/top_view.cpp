@@ -106,9 +106,9 @@ std::vector<std::string> render_top(const Snapshot &now, const Snapshot *prev,
 			cell("entered/s", rate(a.tw_entered, p.tw_entered)) + "  " +
 			cell("left/s", rate(left, left_then)));
 	auto left_by = [&](int cause) { return rate(a.tw_left[cause], p.tw_left[cause]); };
-	lines.push_back(cell("left timer/s", left_by(TW_CAUSE_TIMER)) + "  " +
-			cell("left kill/s", left_by(TW_CAUSE_KILL)) + "  " +
-			cell("left netns/s", left_by(TW_CAUSE_NETNS)));
+	lines.push_back(cell("left timer/s", left_by(TCPSCOPE_TW_CAUSE_TIMER)) + "  " +
+			cell("left kill/s", left_by(TCPSCOPE_TW_CAUSE_KILL)) + "  " +
+			cell("left netns/s", left_by(TCPSCOPE_TW_CAUSE_NETNS)));
 	lines.push_back(cell("keepalive/s", rate(a.keepalive_probes, p.keepalive_probes)) + "  " +
 			cell("closed/s", rate(closed, closed_then)));
 	lines.emplace_back();

@@ -41,12 +41,12 @@ struct Pair {
 		p.transitions[TCP_CLOSE][TCP_LISTEN] = n.transitions[TCP_CLOSE][TCP_LISTEN] = 1;
 		p.tw_entered = 20;
 		n.tw_entered = 26;
-		p.tw_left[TW_CAUSE_TIMER] = 12;
-		n.tw_left[TW_CAUSE_TIMER] = 15;
-		n.tw_left[TW_CAUSE_KILL] = 1;
+		p.tw_left[TCPSCOPE_TW_CAUSE_TIMER] = 12;
+		n.tw_left[TCPSCOPE_TW_CAUSE_TIMER] = 15;
+		n.tw_left[TCPSCOPE_TW_CAUSE_KILL] = 1;
 		p.keepalive_probes = 4;
 		n.keepalive_probes = 9;
-		n.conns[OPEN_PASSIVE][CLOSE_PASSIVE] = 5;
+		n.conns[TCPSCOPE_OPEN_PASSIVE][TCPSCOPE_CLOSE_PASSIVE] = 5;
 		prev.by_netns[100] = p;
 		now.by_netns[100] = n;
 		prev.uptime = 10;
