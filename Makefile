@@ -76,7 +76,7 @@ run: all kmod
 
 # Every test: unit tests, the kselftests on this host, then in QEMU on each of VM_KERNELS.
 # Needs root and a kernel with BPF + BTF.
-check: all $(BUILD)/unit_tests selftests
+check: format-check all $(BUILD)/unit_tests selftests
 	tools/run-checks.sh $(BUILD) unit host $(addprefix vm:,$(VM_KERNELS))
 
 # The kselftests in QEMU (tools/vm/run) on Debian's 6.1 and 6.12 kernels.
@@ -114,10 +114,13 @@ $(BUILD)/kmod/%/tcpscope.ko: $(KMOD_SRCS)
 	$(Q)mkdir -p $(@D) && cp $(KMOD_SRCS) $(@D)/
 	$(Q)$(MAKE) $(if $(Q),-s) -C /lib/modules/$*/build M=$(abspath $(@D)) modules
 
+# BUILD is the kselftest Makefile's own output directory too: ours (make BUILD=...) must not
+# reach it through the environment, so it gets the one its O= would give.
 selftests: $(KSFT_DIR)/lib.mk $(BUILD)/tcpscope $(KMOD_KOS)
 	$(Q)rm -rf $(KSFT_OUT)
 	$(Q)$(MAKE) $(if $(Q),-s) --no-print-directory -C $(KSFT_DIR) TARGETS=tcpscope \
 		O=$(abspath $(BUILD)/ksft/obj) KSFT_INSTALL_PATH=$(abspath $(KSFT_OUT)) \
+		BUILD=$(abspath $(BUILD)/ksft/obj/kselftest) \
 		KSFT_DIR=$(abspath $(KSFT_DIR)) TCPSCOPE=$(abspath $(BUILD)/tcpscope) \
 		KMOD_BUILD=$(abspath $(BUILD)/kmod) install $(if $(Q),>/dev/null)
 	@printf '  %-8s %s\n' KSFT "$(KSFT_OUT)/run_kselftest.sh: $$(tr '\n' ' ' < $(KSFT_OUT)/kselftest-list.txt)"
@@ -169,9 +172,6 @@ KMOD_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' kmod/dkms.conf
 
 # The agent, and tcpscope.ko for the running kernel when it takes modules and has headers.
 install: $(BUILD)/tcpscope
-
-.DELETE_ON_ERROR:
-.SECONDARY: $(BPF_OBJS) # kept between builds, though only the skeletons name them
 	install -D -m 0755 $(BUILD)/tcpscope $(DESTDIR)$(PREFIX)/sbin/tcpscope
 	@if [ ! -e /proc/modules ]; then \
 		echo "install: tcpscope.ko skipped: $(KREL) has no loadable module support"; \

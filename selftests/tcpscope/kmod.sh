@@ -7,7 +7,7 @@
 # knobs (delack_max_ms, quickack, ack_ports) measured on the wire. KTAP output.
 # The module comes from modules/<release>/tcpscope.ko beside this script or $TCPSCOPE_KO.
 dir=$(dirname "$(readlink -f "$0")")
-ksft_skip=4
+. "$dir/ktap.sh"
 ko=${TCPSCOPE_KO:-$dir/modules/$(uname -r)/tcpscope.ko}
 FIN=/proc/sys/net/ipv4/tcp_fin_timeout
 TFO=/proc/sys/net/ipv4/tcp_fastopen
@@ -17,23 +17,15 @@ ns=tsk$$
 # Without the module the test skips with the reason, or fails where the test bed built it for
 # this kernel and says so with TCPSCOPE_KMOD_REQUIRED=1 (the VM suites).
 no_module() {
-	if [ "${TCPSCOPE_KMOD_REQUIRED:-}" = 1 ]; then
-		echo "# FAIL: tcpscope.ko is required here (TCPSCOPE_KMOD_REQUIRED=1): $*"
-		exit 1
-	fi
-	echo "SKIP: $*"
-	exit $ksft_skip
+	[ "${TCPSCOPE_KMOD_REQUIRED:-}" = 1 ] &&
+		ktap_bail_out "tcpscope.ko is required here (TCPSCOPE_KMOD_REQUIRED=1): $*"
+	ktap_skip_all "$*"
 }
-if [ "$(id -u)" -ne 0 ]; then echo "SKIP: needs root"; exit $ksft_skip; fi
+[ "$(id -u)" -eq 0 ] || ktap_skip_all "needs root"
 [ -e /proc/modules ] || no_module "kernel without loadable module support"
 [ -r "$ko" ] || no_module "no tcpscope.ko for $(uname -r) at $ko" \
 	"(make kmod builds it from linux-headers-$(uname -r); or set TCPSCOPE_KO)"
 
-n=0 failed=0
-result() { # STATUS NAME
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then echo "ok $n $2"; else echo "not ok $n $2"; failed=$((failed + 1)); fi
-}
 fail() { echo "# FAIL: $*"; return 1; }
 load() { grep -q '^tcpscope ' /proc/modules || insmod "$ko"; }
 unload() { ! grep -q '^tcpscope ' /proc/modules || rmmod tcpscope; }
@@ -47,7 +39,16 @@ cleanup() {
 trap cleanup EXIT
 fin0=$(cat $FIN) tfo0=$(cat $TFO)
 unload
-ip netns add "$ns" && ip -n "$ns" link set lo up
+
+fresh_ns() { # the test namespace $ns, new, with lo up
+	ip netns del "$ns" 2>/dev/null
+	ip netns add "$ns" && ip -n "$ns" link set lo up
+}
+fresh_ns
+
+knob() { # NAME VALUE: written in $ns
+	ip netns exec "$ns" sh -c "echo $2 >$KNOBS/$1"
+}
 
 # Connections opened and closed on loopback as fast as python can, until killed.
 churn_start() {
@@ -77,7 +78,7 @@ load_unload_100_under_churn() {
 	for i in $(seq 100); do
 		load || fail "insmod #$i" || return 1
 		# quick-ACK sockets are live in the set when the module goes
-		ip netns exec "$ns" sh -c "echo 1 >$KNOBS/quickack" || fail "quickack #$i" || return 1
+		knob quickack 1 || fail "quickack #$i" || return 1
 		cat /proc/net/tcpscope/transitions /proc/net/tcpscope/states \
 			/proc/net/tcpscope/counters >/dev/null ||
 			fail "reading /proc/net/tcpscope #$i" || return 1
@@ -95,7 +96,7 @@ unload_restores_changed_values() {
 	load
 	echo 17 >$KNOBS/fin_timeout && echo 0x401 >$KNOBS/fastopen || return 1
 	[ "$(cat $FIN) $(cat $TFO)" = "17 1025" ] || fail "write did not reach the kernel" || return 1
-	ip netns exec "$ns" sh -c "echo 9 >$KNOBS/fin_timeout" || return 1
+	knob fin_timeout 9 || return 1
 	unload
 	[ "$(cat $FIN) $(cat $TFO)" = "$fin0 $tfo0" ] ||
 		fail "after unload: $(cat $FIN) $(cat $TFO), want $fin0 $tfo0"
@@ -125,7 +126,7 @@ unload_leaves_values_changed_by_others() {
 transitions_of_one_connection() {
 	local got want
 	load
-	ip netns del "$ns"; ip netns add "$ns" && ip -n "$ns" link set lo up
+	fresh_ns
 	ip netns exec "$ns" python3 -c '
 import socket
 s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen()
@@ -152,9 +153,11 @@ SYN_SENT ESTABLISHED 1"
 # equals ss -tan per state and sockstat's tw, and the exact numbers the workload implies.
 states_equal_ss_and_sockstat() {
 	unload
-	ip netns del "$ns"; ip netns add "$ns" && ip -n "$ns" link set lo up
-	ip netns exec "$ns" python3 - "$ko" <<'EOF'
+	fresh_ns
+	ip netns exec "$ns" python3 - "$ko" "$dir" <<'EOF'
 import socket, subprocess, sys, time
+sys.path.insert(0, sys.argv[2])
+from tcpscope_lib import sockstat_tw, ss_counts
 def pair(srv):
     c = socket.create_connection(srv.getsockname()); a, _ = srv.accept(); return c, a
 srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen()
@@ -167,20 +170,10 @@ for _ in range(3):                     # 3 TIME_WAIT
     c, a = pair(srv); c.close(); a.recv(1); a.close()
 deadline = time.time() + 5
 want = {"LISTEN": 1, "ESTABLISHED": 4, "FIN_WAIT2": 1, "CLOSE_WAIT": 1, "TIME_WAIT": 3}
-names = {"ESTAB": "ESTABLISHED", "SYN-SENT": "SYN_SENT", "SYN-RECV": "SYN_RECV",
-         "FIN-WAIT-1": "FIN_WAIT1", "FIN-WAIT-2": "FIN_WAIT2", "TIME-WAIT": "TIME_WAIT",
-         "CLOSE-WAIT": "CLOSE_WAIT", "LAST-ACK": "LAST_ACK", "LISTEN": "LISTEN",
-         "CLOSING": "CLOSING"}
 while True:
     with open("/proc/net/tcpscope/states") as f:
         ours = dict((k, int(v)) for k, v in (l.split() for l in f))
-    ss = {}
-    for line in subprocess.run(["ss", "-tanH"], capture_output=True, text=True).stdout.splitlines():
-        st = names[line.split()[0]]
-        ss[st] = ss.get(st, 0) + 1
-    with open("/proc/net/sockstat") as f:
-        tcp = next(l.split() for l in f if l.startswith("TCP:"))
-    tw = int(tcp[tcp.index("tw") + 1])
+    ss, tw = ss_counts(), sockstat_tw()
     states = {k: v for k, v in ours.items() if k != "tw_sockets" and v}
     if (states, ours["tw_sockets"]) == (ss, tw) == (want, 3) or time.time() > deadline:
         break
@@ -243,15 +236,23 @@ print("%.1f %s" % (delays[len(delays) // 2] if len(delays) == 5 else -1,
 EOF
 }
 
-delack_max_ms_shortens_delayed_ack() {
-	local def capped
+# The delayed ACK in a fresh netns by default, then with KNOB=VALUE: sets $def and $with.
+delack_default_and_with() { # KNOB VALUE
 	load
-	ip netns del "$ns"; ip netns add "$ns" && ip -n "$ns" link set lo up
+	fresh_ns
 	def=$(delack_delay_ms) || return 1
-	ip netns exec "$ns" sh -c "echo 12 >$KNOBS/delack_max_ms" || return 1
-	capped=$(delack_delay_ms) || return 1
-	echo "# delayed ACK (median, then each of 5): default ${def} ms; delack_max_ms=12: ${capped} ms"
-	awk -v d="${def%% *}" -v c="${capped%% *}" 'BEGIN { exit !(d >= 36 && c >= 0 && c <= 20) }'
+	knob "$1" "$2" || return 1
+	with=$(delack_delay_ms) || return 1
+	echo "# delayed ACK (median, then each of 5): default ${def} ms; $1=$2: ${with} ms"
+}
+
+median_in() { # DELAYS MIN [MAX]: the median (DELAYS' first field) is within MIN..MAX ms
+	awk -v m="${1%% *}" -v lo="$2" -v hi="${3:-}" 'BEGIN { exit !(m >= lo && (hi == "" || m <= hi)) }'
+}
+
+delack_max_ms_shortens_delayed_ack() {
+	delack_default_and_with delack_max_ms 12 || return 1
+	median_in "$def" 36 && median_in "$with" 0 20
 }
 
 counter() { ip netns exec "$ns" awk -v k="$1" '$1 == k { print $2 }' /proc/net/tcpscope/counters; }
@@ -259,17 +260,11 @@ counter() { ip netns exec "$ns" awk -v k="$1" '$1 == k { print $2 }' /proc/net/t
 # quickack=1: the server ACKs the request at once although it asked to delay (TCP_QUICKACK
 # 0); both ends of the one connection are quick-ACK sockets.
 quickack_acks_at_once() {
-	local def quick
-	load
-	ip netns del "$ns"; ip netns add "$ns" && ip -n "$ns" link set lo up
-	def=$(delack_delay_ms) || return 1
-	ip netns exec "$ns" sh -c "echo 1 >$KNOBS/quickack" || return 1
-	quick=$(delack_delay_ms) || return 1
-	echo "# delayed ACK (median, then each of 5): default ${def} ms; quickack=1: ${quick} ms"
+	delack_default_and_with quickack 1 || return 1
 	[ "$(counter quickack_applied) $(counter quickack_failed)" = "2 0" ] ||
 		fail "quickack_applied $(counter quickack_applied), failed $(counter quickack_failed), want 2 0" ||
 		return 1
-	awk -v d="${def%% *}" -v q="${quick%% *}" 'BEGIN { exit !(d >= 36 && q >= 0 && q <= 5) }'
+	median_in "$def" 36 && median_in "$with" 0 5
 }
 
 # ack_ports limits quickack (and delack_max_ms) to connections with a listed port: a
@@ -277,28 +272,20 @@ quickack_acks_at_once() {
 ack_ports_limits_the_knobs() {
 	local other listed
 	load
-	ip netns del "$ns"; ip netns add "$ns" && ip -n "$ns" link set lo up
-	ip netns exec "$ns" sh -c "echo 1 >$KNOBS/quickack && echo 5002 >$KNOBS/ack_ports" ||
-		return 1
+	fresh_ns
+	knob quickack 1 && knob ack_ports 5002 || return 1
 	other=$(delack_delay_ms 5001) || return 1
 	[ "$(counter quickack_applied)" = 0 ] || fail "applied to port 5001 with ack_ports=5002" ||
 		return 1
-	ip netns exec "$ns" sh -c "echo 5001 >$KNOBS/ack_ports" || return 1
+	knob ack_ports 5001 || return 1
 	listed=$(delack_delay_ms 5001) || return 1
 	echo "# delayed ACK on port 5001 (median, then each of 5): ack_ports=5002 ${other} ms; ack_ports=5001 ${listed} ms"
 	[ "$(counter quickack_applied)" = 2 ] || fail "quickack_applied $(counter quickack_applied), want 2" ||
 		return 1
-	awk -v o="${other%% *}" -v l="${listed%% *}" 'BEGIN { exit !(o >= 36 && l >= 0 && l <= 5) }'
+	median_in "$other" 36 && median_in "$listed" 0 5
 }
 
-echo "TAP version 13"
-echo "1..9"
-for t in load_unload_100_under_churn unload_restores_changed_values \
+ktap_run load_unload_100_under_churn unload_restores_changed_values \
 	restore_on_unload_0_keeps_values unload_leaves_values_changed_by_others \
 	transitions_of_one_connection states_equal_ss_and_sockstat \
-	delack_max_ms_shortens_delayed_ack quickack_acks_at_once ack_ports_limits_the_knobs; do
-	$t
-	result $? $t
-done
-echo "# $((n - failed)) passed, $failed failed, 0 skipped"
-[ "$failed" -eq 0 ]
+	delack_max_ms_shortens_delayed_ack quickack_acks_at_once ack_ports_limits_the_knobs
