@@ -74,10 +74,10 @@ else
 run: all kmod
 	$(BUILD)/tcpscope watch
 
-# Every test: unit tests, the kselftests on this host, then in QEMU on each of VM_KERNELS.
-# Needs root and a kernel with BPF + BTF.
-check: format-check all $(BUILD)/unit_tests selftests
-	tools/run-checks.sh $(BUILD) unit host $(addprefix vm:,$(VM_KERNELS))
+# Every test: unit tests, the Debian packages (tools/test-deb.sh), the kselftests on this
+# host, then in QEMU on each of VM_KERNELS. Needs root and a kernel with BPF + BTF.
+check: format-check all $(BUILD)/unit_tests selftests deb
+	tools/run-checks.sh $(BUILD) unit deb host $(addprefix vm:,$(VM_KERNELS))
 
 # The kselftests in QEMU (tools/vm/run) on Debian's 6.1 and 6.12 kernels.
 vmtest: selftests
@@ -147,15 +147,15 @@ $(BUILD)/kernel/tracer.o: $(BPF_SKELS)
 $(BUILD)/%.o: userspace/%.cpp | $(BUILD)
 	$(call msg,CXX,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CXX) $(CXXFLAGS) -c $< -o $@
+	$(Q)$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c $< -o $@
 
 $(BUILD)/tcpscope: $(AGENT_OBJS) $(BUILD)/main.o
 	$(call msg,LINK,$@)
-	$(Q)$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
+	$(Q)$(CXX) $(CXXFLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
 $(BUILD)/unit_tests: $(AGENT_OBJS) $(UNIT_TEST_OBJS)
 	$(call msg,LINK,$@)
-	$(Q)$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS) -lgtest -lgtest_main -pthread
+	$(Q)$(CXX) $(CXXFLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS) -lgtest -lgtest_main -pthread
 
 # Benchmark programs, not part of `make check`: the loopback churn generator and the
 # decode/format micro-benchmark, both run by `make bench`.
@@ -167,12 +167,57 @@ $(BUILD)/format_bench: tools/bench/format_bench.cpp $(AGENT_OBJS) | $(BUILD)
 	$(call msg,CXX,$@)
 	$(Q)$(CXX) $(CXXFLAGS) $< $(AGENT_OBJS) -o $@ $(LDLIBS) -lbenchmark -pthread
 
+# Installing. VERSION has one source, debian/changelog's first line; the agent, the man pages,
+# the DKMS sources and the Debian packages all take it from there.
+VERSION     := $(shell head -n 1 debian/changelog | cut -d ' ' -f 2 | tr -d '()')
+VERSION_DATE := $(shell date -u -d "$$(sed -n 's/^ -- .*>  //p;T;q' debian/changelog)" +%F)
 KREL        := $(shell uname -r)
-KMOD_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' kmod/dkms.conf)
+SBINDIR     ?= $(PREFIX)/sbin
+MANDIR      ?= $(PREFIX)/share/man
+DOCDIR      ?= $(PREFIX)/share/doc/tcpscope
+# systemd's unit directory for /usr is /lib/systemd/system on Debian 12; /usr/local has its own
+UNITDIR     ?= $(if $(filter /usr,$(PREFIX)),/lib/systemd/system,$(PREFIX)/lib/systemd/system)
+DKMS_SRCDIR := /usr/src/tcpscope-$(VERSION)
+# `make install` strips the agent; the Debian build leaves that to dh_strip (the -dbgsym package)
+INSTALL_STRIP ?= -s
+MAN_PAGES   := tcpscope.8 tcpscope-watch.8 tcpscope-stats.8 tcpscope-serve.8 tcpscope-top.8 \
+	       tcpscope-events.7 tcpscope-kernel.7 tcpscope-sysctl.7 tcpscope-deploy.7
+DOC_FILES   := README.md $(wildcard Documentation/*.rst Documentation/tcpscope/*.rst)
+EXAMPLE_FILES := deploy/prometheus.yml deploy/tcpscope-rules.yml deploy/tcpscope-rules.test.yml \
+		 deploy/daemonset.yaml
 
-# The agent, and tcpscope.ko for the running kernel when it takes modules and has headers.
-install: $(BUILD)/tcpscope
-	install -D -m 0755 $(BUILD)/tcpscope $(DESTDIR)$(PREFIX)/sbin/tcpscope
+.PHONY: man install-agent install-kmod install-dkms-src uninstall-dkms deb
+
+# Man pages from the rst in Documentation/ (tools/manpages.py, docutils' manpage writer).
+man: $(BUILD)/man/tcpscope.8
+$(BUILD)/man/tcpscope.8: tools/manpages.py debian/changelog $(DOC_FILES)
+	$(call msg,MAN,$(BUILD)/man)
+	$(Q)$(PYTHON) tools/manpages.py --version $(VERSION) --date $(VERSION_DATE) $(BUILD)/man
+
+# `tcpscope --version` says VERSION
+$(BUILD)/cli/options.o $(BUILD)/cli/options_test.o: CPPFLAGS += -DTCPSCOPE_VERSION='"$(VERSION)"'
+$(BUILD)/cli/options.o $(BUILD)/cli/options_test.o: debian/changelog
+
+$(BUILD)/tcpscope.service: deploy/tcpscope.service.in | $(BUILD)
+	$(call msg,GEN,$@)
+	$(Q)sed 's|@SBINDIR@|$(SBINDIR)|g' $< > $@
+
+# Everything: the agent with its man pages, unit and docs, then tcpscope.ko for the running
+# kernel when it takes modules and has headers.
+install: install-agent install-kmod
+
+install-agent: $(BUILD)/tcpscope $(BUILD)/man/tcpscope.8 $(BUILD)/tcpscope.service
+	install -D -m 0755 $(INSTALL_STRIP) $(BUILD)/tcpscope $(DESTDIR)$(SBINDIR)/tcpscope
+	install -d $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(MANDIR)/man8
+	install -m 0644 $(addprefix $(BUILD)/man/,$(filter %.8,$(MAN_PAGES))) $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 $(addprefix $(BUILD)/man/,$(filter %.7,$(MAN_PAGES))) $(DESTDIR)$(MANDIR)/man7/
+	install -D -m 0644 $(BUILD)/tcpscope.service $(DESTDIR)$(UNITDIR)/tcpscope.service
+	install -d $(DESTDIR)$(DOCDIR)/examples
+	install -m 0644 README.md $(DESTDIR)$(DOCDIR)/
+	install -m 0644 $(filter Documentation/%,$(DOC_FILES)) $(DESTDIR)$(DOCDIR)/
+	install -m 0644 $(EXAMPLE_FILES) $(DESTDIR)$(DOCDIR)/examples/
+
+install-kmod:
 	@if [ ! -e /proc/modules ]; then \
 		echo "install: tcpscope.ko skipped: $(KREL) has no loadable module support"; \
 	elif [ ! -e /lib/modules/$(KREL)/build/Makefile ]; then \
@@ -184,24 +229,56 @@ install: $(BUILD)/tcpscope
 		depmod $(if $(DESTDIR),-b $(DESTDIR)) $(KREL); \
 	fi
 
-# The module's sources under /usr/src for DKMS, which rebuilds it for every new kernel.
-install-dkms:
-	install -d $(DESTDIR)/usr/src/tcpscope-$(KMOD_VERSION)
-	install -m 0644 $(KMOD_SRCS) kmod/dkms.conf $(DESTDIR)/usr/src/tcpscope-$(KMOD_VERSION)/
+# The module's sources under /usr/src for DKMS, which rebuilds it for every new kernel;
+# install-dkms-src alone is what the tcpscope-dkms package holds (dh_dkms adds dkms.conf).
+install-dkms-src:
+	install -d $(DESTDIR)$(DKMS_SRCDIR)
+	install -m 0644 $(KMOD_SRCS) $(DESTDIR)$(DKMS_SRCDIR)/
+
+install-dkms: install-dkms-src
+	sed 's/#MODULE_VERSION#/$(VERSION)/' kmod/dkms.conf > $(DESTDIR)$(DKMS_SRCDIR)/dkms.conf
 	@if [ -n "$(DESTDIR)" ] || ! command -v dkms >/dev/null; then \
-		echo "install-dkms: sources in $(DESTDIR)/usr/src/tcpscope-$(KMOD_VERSION);" \
-			"register them with: dkms add -m tcpscope -v $(KMOD_VERSION)"; \
+		echo "install-dkms: sources in $(DESTDIR)$(DKMS_SRCDIR);" \
+			"register them with: dkms add -m tcpscope -v $(VERSION)"; \
 	else \
-		dkms status -m tcpscope -v $(KMOD_VERSION) | grep -q . || \
-			dkms add -m tcpscope -v $(KMOD_VERSION); \
+		dkms status -m tcpscope -v $(VERSION) | grep -q . || \
+			dkms add -m tcpscope -v $(VERSION); \
 		if [ -e /lib/modules/$(KREL)/build/Makefile ]; then \
-			dkms install -m tcpscope -v $(KMOD_VERSION) -k $(KREL); \
+			dkms install -m tcpscope -v $(VERSION) -k $(KREL); \
 		else echo "install-dkms: no headers for $(KREL): DKMS builds for kernels installed later"; fi; \
 	fi
 
+# What install put in place, and nothing else.
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/sbin/tcpscope
+	rm -f $(DESTDIR)$(SBINDIR)/tcpscope $(DESTDIR)$(UNITDIR)/tcpscope.service
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man8/,$(filter %.8,$(MAN_PAGES))) \
+	      $(addprefix $(DESTDIR)$(MANDIR)/man7/,$(filter %.7,$(MAN_PAGES)))
+	rm -rf $(DESTDIR)$(DOCDIR)
 	rm -f $(DESTDIR)/lib/modules/$(KREL)/extra/tcpscope.ko
+	if [ -e $(DESTDIR)/lib/modules/$(KREL)/modules.dep ]; then \
+		depmod $(if $(DESTDIR),-b $(DESTDIR)) $(KREL); fi
+
+# DKMS's builds for every kernel, then the sources.
+uninstall-dkms:
+	if [ -z "$(DESTDIR)" ] && command -v dkms >/dev/null && \
+			dkms status -m tcpscope -v $(VERSION) | grep -q .; then \
+		dkms remove -m tcpscope -v $(VERSION) --all; fi
+	rm -rf $(DESTDIR)$(DKMS_SRCDIR)
+
+# The Debian packages (debian/, debhelper): tcpscope, tcpscope-dbgsym and tcpscope-dkms, with
+# the source package, built from a copy of the tracked tree in $(BUILD)/deb; then lintian.
+DEB_TREE := $(BUILD)/deb/tcpscope-$(VERSION)
+deb:
+	$(call msg,DEB,$(BUILD)/deb)
+	$(Q)rm -rf $(BUILD)/deb && mkdir -p $(DEB_TREE)
+	$(Q)git ls-files -z --cached --others --exclude-standard | \
+		xargs -0 sh -c 'for f; do [ -e "$$f" ] && printf "%s\0" "$$f"; done' sh | \
+		xargs -0 cp --parents -t $(DEB_TREE)
+	$(Q)cd $(DEB_TREE) && dpkg-buildpackage -us -uc $(if $(Q),>../build.log 2>&1 || \
+		{ tail -n 40 ../build.log; echo "deb: dpkg-buildpackage failed; the log: $(BUILD)/deb/build.log" >&2; exit 1; })
+	$(Q)lintian --fail-on error,warning --suppress-tags-from-file /dev/null \
+		$(BUILD)/deb/tcpscope_$(VERSION)_*.changes
+	@ls $(BUILD)/deb/*.deb $(BUILD)/deb/*.dsc | sed 's/^/  DEB      /'
 
 # One .clang-format for the C++ (top level), a kernel-style one in bpf/.
 FORMAT_SRCS := $(wildcard userspace/*.cpp userspace/*/*.cpp userspace/*/*.h tools/bench/*.cpp \

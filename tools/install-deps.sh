@@ -11,10 +11,12 @@ set -eu
 #   kselftest framework from linux-source-6.1 (its install step uses rsync), and Debian's
 #   6.1 and 6.12 kernels with headers
 # benchmarks (make bench): Google Benchmark (build/format_bench), matplotlib (the plot)
+# packages (make deb, make man): debhelper with dh-dkms, dkms, lintian, docutils (rst2man)
 PKGS="make pkg-config g++ clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
 libcli11-dev libfmt-dev libgtest-dev python3 iproute2 libbpf-tools prometheus \
 qemu-system-x86 busybox-static linux-source-6.1 rsync xz-utils \
-libbenchmark-dev python3-matplotlib"
+libbenchmark-dev python3-matplotlib \
+debhelper dh-dkms dkms dpkg-dev fakeroot lintian python3-docutils"
 BACKPORTS=/etc/apt/sources.list.d/tcpscope-bookworm-backports.sources
 
 missing=""

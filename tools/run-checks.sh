@@ -4,6 +4,8 @@
 # the same line over all of them. Exit status: 0 when nothing failed, 1 otherwise.
 # Usage: tools/run-checks.sh BUILD_DIR SUITE...
 #   unit      the gtest unit tests ($BUILD/unit_tests)
+#   deb       the Debian packages of `make deb` ($BUILD/deb) installed, checked, purged
+#             (tools/test-deb.sh), DKMS's module loaded in a VM of each vm:K suite given
 #   host      the installed kselftests ($BUILD/kselftest/run_kselftest.sh) on this kernel
 #   vm:K      the same kselftests inside QEMU on Debian kernel series K (tools/vm/run);
 #             all vm suites run at once, after the others, their logs shown in turn;
@@ -47,6 +49,18 @@ for suite in "$@"; do
 		echo "${p:-0} passed, ${f:-0} failed, 0 skipped" >"$build/unit_tests.count"
 		add "$build/unit_tests.count" "unit tests"
 		;;
+	deb)
+		echo "== Debian packages ($build/deb)"
+		kernels=()
+		for s in "$@"; do case $s in vm:*) kernels+=("${s#vm:}") ;; esac; done
+		"$here/test-deb.sh" "$build/deb" "${kernels[@]}" 2>&1 | tee "$build/test-deb.log"
+		rc=${PIPESTATUS[0]}
+		# a run that died before its closing line still counts as a failure
+		if [ "$rc" -ne 0 ] && ! grep -q ' [1-9][0-9]* failed, ' "$build/test-deb.log"; then
+			echo "0 passed, 1 failed, 0 skipped" >>"$build/test-deb.log"
+		fi
+		add "$build/test-deb.log" "Debian packages"
+		;;
 	host)
 		echo "== kselftests on this host ($(uname -r))"
 		log=$build/kselftest-host.log
@@ -57,7 +71,7 @@ for suite in "$@"; do
 		vms="$vms ${suite#vm:}"
 		;;
 	*)
-		echo "run-checks: unknown suite '$suite' (unit, host, vm:6.1, vm:6.12)" >&2
+		echo "run-checks: unknown suite '$suite' (unit, deb, host, vm:6.1, vm:6.12)" >&2
 		exit 2
 		;;
 	esac
