@@ -9,9 +9,11 @@
 kselftest-list.txt); each one missing from LOG counts as a failure.
 
 Each test program's own cases (the "# ok N name" lines one level down: kselftest_harness
-tests, observer_test.py's tests) are counted one by one. A program that reported no cases
-counts as one case by its top-level line; one that failed at the top level (crash, TIMEOUT,
-non-zero exit) while none of its cases failed counts one failure more, so nothing is lost.
+tests, the cases of tcpscope_lib.py's runner and of ktap.sh) are counted one by one. A
+program that reported no cases (a whole-program skip, "1..0 # SKIP reason", or a
+"Bail out!") counts as one case by its top-level line; one that failed at the top level
+(crash, TIMEOUT, non-zero exit) while none of its cases failed counts one failure more, so
+nothing is lost.
 """
 
 import re
