@@ -284,8 +284,7 @@ static __always_inline struct tcpscope_agg *agg_of_ns(__u32 netns)
 	return a;
 }
 
-static __always_inline struct tcpscope_agg *agg_of(const struct sock_common *skc,
-						   const bool direct)
+static __always_inline struct tcpscope_agg *agg_of(const struct sock_common *skc, const bool direct)
 {
 	return aggregate ? agg_of_ns(skc_netns(skc, direct)) : NULL;
 }
@@ -307,8 +306,7 @@ static __always_inline __u32 log2_slot(__u64 ns)
 
 /* A lifecycle transition; dur_ns is the time spent in old (~0: unknown). a: agg_of() of
  * the socket, looked up once per event. */
-static __always_inline void agg_transition(struct tcpscope_agg *a, __u8 old, __u8 new,
-					   __u64 dur_ns)
+static __always_inline void agg_transition(struct tcpscope_agg *a, __u8 old, __u8 new, __u64 dur_ns)
 {
 	if (!a)
 		return;
@@ -483,9 +481,8 @@ static __always_inline void conn_tuple(struct conn *c, struct tuple *t)
 }
 
 /* A record for the socket whose addresses are *t (conn_tuple() not applied yet). */
-static __always_inline struct tcpscope_event *ev_new_at(struct tuple *t, __u32 netns,
-							struct conn *c, __u64 cookie,
-							__u8 type, __u64 now)
+static __always_inline struct tcpscope_event *
+ev_new_at(struct tuple *t, __u32 netns, struct conn *c, __u64 cookie, __u8 type, __u64 now)
 {
 	struct tcpscope_event *e;
 
@@ -604,8 +601,7 @@ static __always_inline void read_fastopen_facts(const struct sock *sk, struct co
 
 /* The SYN_SENT event waits for connect() to hash the socket: only then is the local port
  * known (tcp_v4_connect() sets SYN_SENT before inet_hash_connect()). */
-static __always_inline void flush_pending_syn(const struct sock *sk, struct conn *c,
-					      __u64 cookie)
+static __always_inline void flush_pending_syn(const struct sock *sk, struct conn *c, __u64 cookie)
 {
 	struct tcpscope_event *e;
 
@@ -621,8 +617,8 @@ static __always_inline void flush_pending_syn(const struct sock *sk, struct conn
 	ev_submit(e);
 }
 
-static __always_inline struct conn *conn_new(const struct sock *sk, __u64 cookie, int old,
-					     int new, __u64 now)
+static __always_inline struct conn *conn_new(const struct sock *sk, __u64 cookie, int old, int new,
+					     __u64 now)
 {
 	struct conn zero = {}, *c;
 	__u32 idx = 0;
@@ -635,7 +631,8 @@ static __always_inline struct conn *conn_new(const struct sock *sk, __u64 cookie
 		zero.facts |= TCPSCOPE_F_SEEN_OPEN;
 		owner_from_current(&zero);
 	} else if (old == TCP_LISTEN && new == TCP_CLOSE) {
-		zero.facts |= TCPSCOPE_F_LISTENER; /* a listener that predates tcpscope: no summary */
+		/* a listener that predates tcpscope: no summary */
+		zero.facts |= TCPSCOPE_F_LISTENER;
 	} else if (old == TCP_CLOSE && new == TCP_LISTEN) {
 		zero.facts |= TCPSCOPE_F_LISTENER;
 		owner_from_current(&zero);
@@ -685,8 +682,8 @@ static __always_inline bool aborted(const struct sock *sk, int old)
 }
 
 /* The connection's end seen from its full socket (no timewait socket took it over). */
-static __always_inline void conn_end(const struct sock *sk, struct tcpscope_agg *a,
-				     struct conn *c, __u64 cookie, __u64 now)
+static __always_inline void conn_end(const struct sock *sk, struct tcpscope_agg *a, struct conn *c,
+				     __u64 cookie, __u64 now)
 {
 	const struct sock_common *skc = &sk->__sk_common;
 	struct tuple t = {};
@@ -850,7 +847,6 @@ int BPF_PROG(handle_set_state, const struct sock *sk, int old, int new)
 	return state_change(sk, old, new, now);
 }
 
-
 /*
  * TIME_WAIT. The tracepoint never reports it, and no tracepoint sits in the timewait code,
  * but every timewait socket owns a timer whose callback is tw_timer_handler:
@@ -918,7 +914,8 @@ static __always_inline int on_tw_armed(struct inet_timewait_sock *tw)
 			c->gauged = 0;
 			if (sub != old) {
 				dur = enter_state(c, sub, now, &flags);
-				agg_transition(a, old, sub, (flags & TCPSCOPE_EVF_NO_DUR) ? ~0ULL : dur);
+				agg_transition(a, old, sub,
+					       (flags & TCPSCOPE_EVF_NO_DUR) ? ~0ULL : dur);
 			} else { /* orphaned FIN_WAIT2 moved into a timewait socket: same state */
 				dur = c->ts_state ? now - c->ts_state : 0;
 			}
@@ -978,7 +975,8 @@ static __always_inline void tw_snap(struct inet_timewait_sock *tw, __u8 cause, _
 	s->substate = BPF_CORE_READ(tw, tw_substate);
 	/* signed: an expiring timer runs late, up to a wheel granule past expires */
 	s->left = (__s64)(BPF_CORE_READ(tw, tw_timer.expires) - bpf_jiffies64());
-	s->cause = cause == TCPSCOPE_TW_CAUSE_KILL && net_dying(skc) ? TCPSCOPE_TW_CAUSE_NETNS : cause;
+	s->cause =
+		cause == TCPSCOPE_TW_CAUSE_KILL && net_dying(skc) ? TCPSCOPE_TW_CAUSE_NETNS : cause;
 	if (emit_events)
 		read_tuple(skc, &s->tuple, false);
 }
@@ -987,8 +985,8 @@ static __always_inline void tw_snap(struct inet_timewait_sock *tw, __u8 cause, _
  * which skips the timer tracepoints when the new expiry falls in the same wheel bucket.
  * It is then reported when the timewait socket leaves, at the time the re-arm implies:
  * expires = FIN arrival + TCP_TIMEWAIT_LEN (60 s), to a jiffy. */
-static __always_inline void late_substate(struct twsnap *s, struct conn *c,
-					  struct tcpscope_agg *a, struct twctx *x)
+static __always_inline void late_substate(struct twsnap *s, struct conn *c, struct tcpscope_agg *a,
+					  struct twctx *x)
 {
 	__s64 in_tw = 60 * (__s64)(1000000000ULL / ns_per_jiffy) - s->left;
 	struct tcpscope_event *e;

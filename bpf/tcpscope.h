@@ -10,8 +10,10 @@
 /* Kinds of records on the ring buffer. */
 enum tcpscope_event_type {
 	TCPSCOPE_EV_STATE = 1, /* sock:inet_sock_set_state fired */
-	TCPSCOPE_EV_TW_ENTER = 2, /* full socket handed to a timewait socket (tw_substate in new_state) */
-	TCPSCOPE_EV_TW_SUBSTATE = 3, /* timewait socket went FIN_WAIT2 -> TIME_WAIT on the peer's FIN */
+	/* full socket handed to a timewait socket (tw_substate in new_state) */
+	TCPSCOPE_EV_TW_ENTER = 2,
+	/* timewait socket went FIN_WAIT2 -> TIME_WAIT on the peer's FIN */
+	TCPSCOPE_EV_TW_SUBSTATE = 3,
 	TCPSCOPE_EV_TW_LEAVE = 4, /* timewait socket unhashed (cause says why) */
 	TCPSCOPE_EV_KEEPALIVE = 5, /* keepalive probe sent (probe = its number) */
 	TCPSCOPE_EV_CONN = 6, /* connection summary at its true end */
@@ -20,14 +22,17 @@ enum tcpscope_event_type {
 /* Why a timewait socket left (TCPSCOPE_EV_TW_LEAVE). */
 enum tcpscope_tw_cause {
 	TCPSCOPE_TW_CAUSE_UNKNOWN = 0,
-	TCPSCOPE_TW_CAUSE_TIMER = 1, /* timer expiry: 60 s TIME_WAIT or the orphaned FIN_WAIT2 timeout */
-	TCPSCOPE_TW_CAUSE_KILL = 2, /* early kill: incoming RST, port reuse (SYN or connect()), abort */
+	/* timer expiry: 60 s TIME_WAIT or the orphaned FIN_WAIT2 timeout */
+	TCPSCOPE_TW_CAUSE_TIMER = 1,
+	/* early kill: incoming RST, port reuse (SYN or connect()), abort */
+	TCPSCOPE_TW_CAUSE_KILL = 2,
 	TCPSCOPE_TW_CAUSE_NETNS = 3, /* its network namespace was torn down */
 };
 
 /* How the connection opened (TCPSCOPE_EV_CONN). */
 enum tcpscope_open {
-	TCPSCOPE_OPEN_UNKNOWN = 0, /* first seen after it opened (existed before tcpscope started) */
+	/* first seen after it opened (existed before tcpscope started) */
+	TCPSCOPE_OPEN_UNKNOWN = 0,
 	TCPSCOPE_OPEN_ACTIVE = 1, /* connect(): CLOSE -> SYN_SENT */
 	TCPSCOPE_OPEN_PASSIVE = 2, /* child of a listener: LISTEN -> SYN_RECV */
 };
@@ -36,20 +41,24 @@ enum tcpscope_handshake {
 	TCPSCOPE_HS_UNKNOWN = 0,
 	TCPSCOPE_HS_3WHS = 1, /* plain three-way handshake (incl. a Fast Open cookie request) */
 	TCPSCOPE_HS_FASTOPEN = 2, /* data carried in the SYN and accepted */
-	TCPSCOPE_HS_FASTOPEN_REJECTED = 3, /* data sent in the SYN but not acknowledged by the SYN-ACK */
+	/* data sent in the SYN but not acknowledged by the SYN-ACK */
+	TCPSCOPE_HS_FASTOPEN_REJECTED = 3,
 	TCPSCOPE_HS_NONE = 4, /* never established */
 };
 
 enum tcpscope_close {
 	TCPSCOPE_CLOSE_UNKNOWN = 0,
-	TCPSCOPE_CLOSE_ACTIVE_4WAY = 1, /* we sent the first FIN; the peer's ACK and FIN came separately */
-	TCPSCOPE_CLOSE_ACTIVE_3WAY = 2, /* we sent the first FIN; the peer's FIN arrived with its ACK */
+	/* we sent the first FIN; the peer's ACK and FIN came separately */
+	TCPSCOPE_CLOSE_ACTIVE_4WAY = 1,
+	/* we sent the first FIN; the peer's FIN arrived with its ACK */
+	TCPSCOPE_CLOSE_ACTIVE_3WAY = 2,
 	TCPSCOPE_CLOSE_PASSIVE = 3, /* the peer sent the first FIN */
 	TCPSCOPE_CLOSE_SIMULTANEOUS = 4, /* both FINs crossed (FIN_WAIT1 -> CLOSING) */
 	TCPSCOPE_CLOSE_RST_SENT = 5, /* we reset it (e.g. close() with unread data) */
 	TCPSCOPE_CLOSE_RST_RECEIVED = 6, /* the peer reset it (incl. connection refused) */
 	TCPSCOPE_CLOSE_KEEPALIVE = 7, /* keepalive probes went unanswered: ETIMEDOUT */
-	TCPSCOPE_CLOSE_ABORT = 8, /* the application aborted it: SO_LINGER 0, tcp_abort, AF_UNSPEC connect */
+	/* the application aborted it: SO_LINGER 0, tcp_abort, AF_UNSPEC connect */
+	TCPSCOPE_CLOSE_ABORT = 8,
 	TCPSCOPE_CLOSE_TIMEOUT = 9, /* retransmissions timed out: ETIMEDOUT without keepalive */
 };
 
@@ -59,10 +68,12 @@ enum tcpscope_close {
 #define TCPSCOPE_F_FIN_WAIT1 (1u << 2) /* we sent the first FIN (ESTABLISHED/SYN_RECV->FIN_WAIT1) */
 #define TCPSCOPE_F_CLOSE_WAIT (1u << 3) /* the peer's FIN came first */
 #define TCPSCOPE_F_CLOSING (1u << 4) /* FIN_WAIT1 -> CLOSING: simultaneous close */
-#define TCPSCOPE_F_FIN_WITH_ACK (1u << 5) /* the segment that acked our FIN also carried the peer's FIN */
+/* the segment that acked our FIN also carried the peer's FIN */
+#define TCPSCOPE_F_FIN_WITH_ACK (1u << 5)
 #define TCPSCOPE_F_RST_SENT (1u << 6) /* tcp:tcp_send_reset on this socket */
 #define TCPSCOPE_F_RST_RCVD (1u << 7) /* tcp:tcp_receive_reset on this socket */
-#define TCPSCOPE_F_ABORT (1u << 8) /* SO_LINGER {1,0} close()/disconnect, or tcp_abort() (ECONNABORTED) */
+#define TCPSCOPE_F_ABORT \
+	(1u << 8) /* SO_LINGER {1,0} close()/disconnect, or tcp_abort() (ECONNABORTED) */
 #define TCPSCOPE_F_ETIMEDOUT (1u << 9) /* closed with sk_err == ETIMEDOUT */
 #define TCPSCOPE_F_SYN_DATA (1u << 10) /* tp->syn_data: our SYN carried data */
 #define TCPSCOPE_F_SYN_DATA_ACKED (1u << 11) /* tp->syn_data_acked: data in the SYN was accepted */
@@ -71,10 +82,12 @@ enum tcpscope_close {
 #define TCPSCOPE_F_LISTENER (1u << 14) /* a listening socket, not a connection */
 
 /* event.flags */
-#define TCPSCOPE_EVF_HANDOFF (1u << 0) /* the full socket's internal CLOSE at the timewait handoff */
+#define TCPSCOPE_EVF_HANDOFF \
+	(1u << 0) /* the full socket's internal CLOSE at the timewait handoff */
 #define TCPSCOPE_EVF_NO_DUR (1u << 1) /* time in the previous state unknown (seen mid-state) */
 #define TCPSCOPE_EVF_NO_OWNER (1u << 2) /* owner unknown (socket predates tcpscope) */
-#define TCPSCOPE_EVF_LATE (1u << 3) /* reported after the fact; ts_ns reconstructed from the timer */
+#define TCPSCOPE_EVF_LATE \
+	(1u << 3) /* reported after the fact; ts_ns reconstructed from the timer */
 
 /* One record on the ring buffer: every event type uses the same layout. */
 struct tcpscope_event {
@@ -93,7 +106,8 @@ struct tcpscope_event {
 	__u16 dport;
 	__u16 family; /* AF_INET or AF_INET6 */
 	__u16 flags; /* EVF_* */
-	__u16 probes; /* TCPSCOPE_EV_KEEPALIVE: probe number; TCPSCOPE_EV_CONN: keepalive probes sent */
+	/* TCPSCOPE_EV_KEEPALIVE: probe number; TCPSCOPE_EV_CONN: keepalive probes sent */
+	__u16 probes;
 	__u8 type; /* enum tcpscope_event_type */
 	__u8 old_state; /* kernel TCP state numbers (TCP_ESTABLISHED...) */
 	__u8 new_state;
@@ -146,7 +160,8 @@ enum tcpscope_counter {
 	TCPSCOPE_CNT_LOST = 1, /* ring buffer reservation failed: record dropped */
 	TCPSCOPE_CNT_CONN_FULL = 2, /* connection table full: connection not tracked */
 	TCPSCOPE_CNT_FILTERED = 3, /* events dropped by in-kernel filters */
-	TCPSCOPE_CNT_AGG_FULL = 4, /* no aggregates for the netns (table full, no memory): not counted */
+	/* no aggregates for the netns (table full, no memory): not counted */
+	TCPSCOPE_CNT_AGG_FULL = 4,
 	TCPSCOPE_CNT_SEEDED = 5, /* sockets counted by the start-up socket walk */
 	TCPSCOPE_CNT_MAX,
 };
@@ -168,7 +183,8 @@ static inline __u8 tcpscope_classify_close(__u32 facts, __u16 probes)
 	if (facts & TCPSCOPE_F_CLOSING)
 		return TCPSCOPE_CLOSE_SIMULTANEOUS;
 	if (facts & TCPSCOPE_F_FIN_WAIT1)
-		return (facts & TCPSCOPE_F_FIN_WITH_ACK) ? TCPSCOPE_CLOSE_ACTIVE_3WAY : TCPSCOPE_CLOSE_ACTIVE_4WAY;
+		return (facts & TCPSCOPE_F_FIN_WITH_ACK) ? TCPSCOPE_CLOSE_ACTIVE_3WAY :
+							   TCPSCOPE_CLOSE_ACTIVE_4WAY;
 	if (facts & TCPSCOPE_F_CLOSE_WAIT)
 		return TCPSCOPE_CLOSE_PASSIVE;
 	return TCPSCOPE_CLOSE_UNKNOWN;

@@ -29,11 +29,11 @@ namespace {
 enum class CloseKind { client, server, rst };
 
 struct Options {
-	unsigned workers = 0; // 0: one per online CPU
+	unsigned workers = 0;     // 0: one per online CPU
 	uint64_t connections = 0; // 0: run for duration
 	double duration = 5.0;
 	unsigned concurrency = 32; // connections in flight per worker
-	size_t payload = 64; // request and response size
+	size_t payload = 64;       // request and response size
 	CloseKind close = CloseKind::client;
 	unsigned ports = 1; // listening ports per worker
 	unsigned base_port = 20000;
@@ -200,8 +200,7 @@ class Worker {
       public:
 	Worker(const Options &o, unsigned id, uint64_t quota, const std::vector<char> &payload)
 		: o_(o), id_(id), quota_(quota), payload_(payload), scratch_(64 * 1024)
-	{
-	}
+	{}
 
 	// Listens on this worker's ports; false (with a message) when it cannot.
 	bool setup()
@@ -322,10 +321,7 @@ class Worker {
 		free_.push_back(c);
 	}
 
-	static bool client(const Conn *c)
-	{
-		return c->role == Role::client;
-	}
+	static bool client(const Conn *c) { return c->role == Role::client; }
 
 	bool watch(Conn *c)
 	{
@@ -532,8 +528,8 @@ class Worker {
 	std::vector<Conn *> free_;
 	uint64_t started_ = 0;
 	size_t next_port_ = 0;
-	long active_ = 0; // client sockets open
-	long servers_ = 0; // accepted sockets open
+	long active_ = 0;       // client sockets open
+	long servers_ = 0;      // accepted sockets open
 	bool stopping_ = false; // --duration is over: no new connections
 	Clock::time_point deadline_;
 	Clock::time_point drain_end_;

@@ -18,7 +18,7 @@ namespace tcpscope {
 namespace {
 
 constexpr unsigned kConns = 1024; // distinct connections, so the data is not one hot line
-constexpr size_t kBatch = 256; // records per write(), as one ring buffer poll would gather
+constexpr size_t kBatch = 256;    // records per write(), as one ring buffer poll would gather
 
 // The 14 raw records the kernel side emits for one loopback connection whose client closes
 // first, in their order (as `watch --raw --json` shows them): both sockets, the client's
@@ -102,7 +102,8 @@ void append_connection(std::vector<RawEvent> &v, unsigned i)
 	sum.open = TCPSCOPE_OPEN_ACTIVE;
 	sum.handshake = TCPSCOPE_HS_3WHS;
 	sum.close = TCPSCOPE_CLOSE_ACTIVE_3WAY;
-	sum.facts = TCPSCOPE_F_SEEN_OPEN | TCPSCOPE_F_ESTABLISHED | TCPSCOPE_F_FIN_WAIT1 | TCPSCOPE_F_FIN_WITH_ACK | TCPSCOPE_F_TIME_WAIT;
+	sum.facts = TCPSCOPE_F_SEEN_OPEN | TCPSCOPE_F_ESTABLISHED | TCPSCOPE_F_FIN_WAIT1 |
+		    TCPSCOPE_F_FIN_WITH_ACK | TCPSCOPE_F_TIME_WAIT;
 	v.push_back(sum);
 }
 

@@ -48,13 +48,17 @@ Result<Command> parse_cli(int argc, const char *const *argv)
 	auto *watch = app.add_subcommand("watch", "stream TCP state transitions as they happen");
 	watch->add_flag("-4,--ipv4", v4, "IPv4 only");
 	watch->add_flag("-6,--ipv6", v6, "IPv6 only");
-	watch->add_option("-L,--localport", lports, "local ports: list and ranges, e.g. 80,8000-8100");
+	watch->add_option("-L,--localport", lports,
+			  "local ports: list and ranges, e.g. 80,8000-8100");
 	watch->add_option("-D,--remoteport", dports, "remote ports: list and ranges");
-	watch->add_option("--state", state, "only events entering or leaving this state (e.g. TIME_WAIT)");
-	watch->add_option("--netns", netns, "only this network namespace: inode or /run/netns/NAME");
+	watch->add_option("--state", state,
+			  "only events entering or leaving this state (e.g. TIME_WAIT)");
+	watch->add_option("--netns", netns,
+			  "only this network namespace: inode or /run/netns/NAME");
 	watch->add_option("-p,--pid", w.pid, "only connections owned by this process")
 		->check(CLI::Range(1u, 4194304u));
-	watch->add_flag("-T,--timestamp", w.wall_time, "wall-clock time instead of seconds since start");
+	watch->add_flag("-T,--timestamp", w.wall_time,
+			"wall-clock time instead of seconds since start");
 	watch->add_flag("--raw", w.raw, "kernel events as emitted, without the lifecycle fold");
 	watch->add_flag("--summary", w.summary, "connection summaries only");
 	watch->add_option("--duration", w.duration, "stop after SEC seconds")
@@ -70,8 +74,9 @@ Result<Command> parse_cli(int argc, const char *const *argv)
 	std::string st_netns;
 	bool st_json = false, st_prom = false;
 	auto *stats = app.add_subcommand(
-		"stats", "aggregates counted in the kernel: sockets per state, transitions, time in "
-			 "state, TIME_WAIT, keepalive, closed connections");
+		"stats",
+		"aggregates counted in the kernel: sockets per state, transitions, time in "
+		"state, TIME_WAIT, keepalive, closed connections");
 	stats->add_option("-i,--interval", st.interval,
 			  "print every SEC seconds until interrupted (default: once, after 1 s)")
 		->check(CLI::Range(0.1, 86400.0));
@@ -80,7 +85,8 @@ Result<Command> parse_cli(int argc, const char *const *argv)
 	auto *sj = stats->add_flag("--json", st_json, "one JSON object per snapshot and line");
 	auto *sp = stats->add_flag("--prometheus", st_prom, "Prometheus text exposition");
 	sj->excludes(sp);
-	stats->add_option("--netns", st_netns, "only this network namespace: inode or /run/netns/NAME");
+	stats->add_option("--netns", st_netns,
+			  "only this network namespace: inode or /run/netns/NAME");
 	stats->add_flag("--per-netns", st.per_netns,
 			"with --prometheus: one series per network namespace (netns label)");
 	stats->add_flag("-v,--verbose", st.verbose, "libbpf's log and the hooks chosen");
@@ -88,11 +94,13 @@ Result<Command> parse_cli(int argc, const char *const *argv)
 	TopOptions tp;
 	std::string tp_netns;
 	auto *top = app.add_subcommand(
-		"top", "live full-screen view: transition rates, sockets per state, TIME_WAIT churn, "
-		       "keepalive, busiest ports; q quits");
+		"top",
+		"live full-screen view: transition rates, sockets per state, TIME_WAIT churn, "
+		"keepalive, busiest ports; q quits");
 	top->add_option("-i,--interval", tp.interval,
 			"seconds between refreshes, 0.1 to 3600 (default 1)");
-	top->add_option("--netns", tp_netns, "only this network namespace: inode or /run/netns/NAME");
+	top->add_option("--netns", tp_netns,
+			"only this network namespace: inode or /run/netns/NAME");
 	top->add_option("-n,--ports", tp.ports, "busiest ports shown in each list (default 5)")
 		->check(CLI::Range(size_t(1), size_t(100)));
 	top->add_option("--count", tp.count, "stop after N refreshes")
@@ -104,7 +112,8 @@ Result<Command> parse_cli(int argc, const char *const *argv)
 	auto *serve = app.add_subcommand(
 		"serve", "Prometheus exporter: /metrics and /healthz over HTTP, aggregates counted "
 			 "in the kernel");
-	serve->add_option("--listen", listen, "ADDR:PORT to serve on, numeric ([::1]:PORT for IPv6)")
+	serve->add_option("--listen", listen,
+			  "ADDR:PORT to serve on, numeric ([::1]:PORT for IPv6)")
 		->capture_default_str();
 	serve->add_flag("--per-netns", sv.per_netns,
 			"one series per network namespace (netns label; more series)");
@@ -123,9 +132,9 @@ Result<Command> parse_cli(int argc, const char *const *argv)
 	}
 
 	// CLI11 wraps negative numbers into unsigned options and lets NaN through its checks
-	for (auto *opt : {watch->get_option("--count"), watch->get_option("--pid"),
-			  stats->get_option("--count"), top->get_option("--count"),
-			  top->get_option("--ports")})
+	for (auto *opt :
+	     {watch->get_option("--count"), watch->get_option("--pid"),
+	      stats->get_option("--count"), top->get_option("--count"), top->get_option("--ports")})
 		for (const auto &r : opt->results())
 			if (!r.empty() && r[0] == '-')
 				return usage_error("parse", "command line",
@@ -143,7 +152,8 @@ Result<Command> parse_cli(int argc, const char *const *argv)
 					   "--interval: not a finite number of seconds");
 		if (tp.interval < 0.1 || tp.interval > 3600)
 			return usage_error("parse", "command line",
-					   "--interval: '" + top->get_option("--interval")->results()[0] +
+					   "--interval: '" +
+						   top->get_option("--interval")->results()[0] +
 						   "' is not 0.1 to 3600 seconds");
 		if (top->count("--netns")) {
 			auto n = parse_netns(tp_netns);
@@ -170,8 +180,9 @@ Result<Command> parse_cli(int argc, const char *const *argv)
 						   "--per-netns with --prometheus");
 		}
 		if (st.per_netns && !st_prom)
-			return usage_error("parse", "command line", "--per-netns needs --prometheus");
-		st.format = st_json ? StatsFormat::json
+			return usage_error("parse", "command line",
+					   "--per-netns needs --prometheus");
+		st.format = st_json   ? StatsFormat::json
 			    : st_prom ? StatsFormat::prometheus
 				      : StatsFormat::table;
 		return Command{st};
@@ -210,7 +221,8 @@ Result<Command> parse_cli(int argc, const char *const *argv)
 		w.netns = *n;
 	}
 	if (w.raw && w.summary)
-		return usage_error("parse", "command line", "--raw and --summary exclude each other");
+		return usage_error("parse", "command line",
+				   "--raw and --summary exclude each other");
 	w.format = json ? OutputFormat::json : csv ? OutputFormat::csv : OutputFormat::text;
 	return Command{w};
 }

@@ -35,8 +35,8 @@ struct WatchOptions {
 enum class StatsFormat { table, json, prometheus };
 
 struct StatsOptions {
-	double interval = 1;     // seconds between snapshots (the first one too)
-	uint64_t count = 1;      // snapshots, 0: until interrupted (--interval alone)
+	double interval = 1; // seconds between snapshots (the first one too)
+	uint64_t count = 1;  // snapshots, 0: until interrupted (--interval alone)
 	StatsFormat format = StatsFormat::table;
 	std::optional<uint32_t> netns; // only this namespace (table, JSON)
 	bool per_netns = false;        // Prometheus: a netns label on every series
@@ -44,9 +44,9 @@ struct StatsOptions {
 };
 
 struct TopOptions {
-	double interval = 1; // seconds between refreshes
-	uint64_t count = 0;  // refreshes, 0: until q or a signal
-	size_t ports = 5;    // rows in each busiest-ports list
+	double interval = 1;           // seconds between refreshes
+	uint64_t count = 0;            // refreshes, 0: until q or a signal
+	size_t ports = 5;              // rows in each busiest-ports list
 	std::optional<uint32_t> netns; // only this namespace
 	bool verbose = false;
 };

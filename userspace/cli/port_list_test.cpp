@@ -137,17 +137,18 @@ TEST_P(ParsePortsBad, ErrorNamesThePiece)
 		<< msg;
 }
 
-INSTANTIATE_TEST_SUITE_P(
-	Pieces, ParsePortsBad,
-	::testing::Values(BadPorts{"0", "0"}, BadPorts{"65536", "65536"}, BadPorts{"-1", "-1"},
-			  BadPorts{"80,", ""}, BadPorts{",80", ""}, BadPorts{"80-", "80-"},
-			  BadPorts{"9-3", "9-3"}, BadPorts{"abc", "abc"},
-			  BadPorts{"80 81", "80 81"}, BadPorts{"1-2-3", "1-2-3"},
-			  BadPorts{"+80", "+80"}, BadPorts{"80,,443", ""},
-			  BadPorts{"443,0-10", "0-10"}, BadPorts{"100000", "100000"},
-			  BadPorts{"0x50", "0x50"}, BadPorts{" 80", " 80"},
-			  BadPorts{"80,abc,443", "abc"}, BadPorts{"-", "-"},
-			  BadPorts{"1-65536", "1-65536"}, BadPorts{"000080", "000080"}));
+INSTANTIATE_TEST_SUITE_P(Pieces, ParsePortsBad,
+			 ::testing::Values(BadPorts{"0", "0"}, BadPorts{"65536", "65536"},
+					   BadPorts{"-1", "-1"}, BadPorts{"80,", ""},
+					   BadPorts{",80", ""}, BadPorts{"80-", "80-"},
+					   BadPorts{"9-3", "9-3"}, BadPorts{"abc", "abc"},
+					   BadPorts{"80 81", "80 81"}, BadPorts{"1-2-3", "1-2-3"},
+					   BadPorts{"+80", "+80"}, BadPorts{"80,,443", ""},
+					   BadPorts{"443,0-10", "0-10"},
+					   BadPorts{"100000", "100000"}, BadPorts{"0x50", "0x50"},
+					   BadPorts{" 80", " 80"}, BadPorts{"80,abc,443", "abc"},
+					   BadPorts{"-", "-"}, BadPorts{"1-65536", "1-65536"},
+					   BadPorts{"000080", "000080"}));
 
 TEST(ParsePorts, ExactMessages)
 {

@@ -20,7 +20,8 @@ namespace {
 std::vector<MetricFamily> server_metrics(const ServerStats &st)
 {
 	auto counter = [](const char *name, const char *help, uint64_t v) {
-		return MetricFamily{name, help, MetricType::counter, {{{}, static_cast<double>(v)}}};
+		return MetricFamily{
+			name, help, MetricType::counter, {{{}, static_cast<double>(v)}}};
 	};
 	return {
 		counter("tcpscope_http_responses_total", "HTTP responses written in full",
@@ -58,7 +59,8 @@ int run_serve(const ServeOptions &o)
 			families.push_back(std::move(f));
 		for (const auto &f : families)
 			if (auto err = exp.add(f))
-				return Response{500, "text/plain; charset=utf-8", err->message() + "\n"};
+				return Response{500, "text/plain; charset=utf-8",
+						err->message() + "\n"};
 		return Response{200, std::string(Exposition::content_type), exp.text()};
 	});
 	srv.route("/healthz", [](const Request &) {

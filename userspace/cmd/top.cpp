@@ -124,8 +124,8 @@ std::optional<Error> write_failed(int err)
 }
 
 // Refreshes until the end; nullopt for a normal end (exit 0).
-std::optional<Error> loop(const AggregateSession &session, const TopOptions &o,
-			  const SignalFd &sig, FullScreen *fs)
+std::optional<Error> loop(const AggregateSession &session, const TopOptions &o, const SignalFd &sig,
+			  FullScreen *fs)
 {
 	using clock = AggregateSession::Clock;
 	const auto start = clock::now();

@@ -88,16 +88,17 @@ int run_watch(const WatchOptions &o)
 		return 0;
 	fprintf(stderr, "Tracing TCP state changes... Hit Ctrl-C to end.\n");
 
-	const uint64_t deadline =
-		o.duration > 0 ? clock.start_ns + uint64_t(o.duration * 1e9) : 0;
+	const uint64_t deadline = o.duration > 0 ? clock.start_ns + uint64_t(o.duration * 1e9) : 0;
 	uint64_t last_lost = 0, last_check = clock.start_ns;
 	int rc = 0;
 
 	auto report_lost = [&]() {
 		KernelCounters st = (*tracer)->counters();
 		if (st.lost > last_lost) {
-			fprintf(stderr, "tcpscope: lost %llu events (ring buffer full), %llu in total\n",
-				(unsigned long long)(st.lost - last_lost), (unsigned long long)st.lost);
+			fprintf(stderr,
+				"tcpscope: lost %llu events (ring buffer full), %llu in total\n",
+				(unsigned long long)(st.lost - last_lost),
+				(unsigned long long)st.lost);
 			last_lost = st.lost;
 		}
 		return st;

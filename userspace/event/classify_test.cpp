@@ -9,8 +9,9 @@
 namespace {
 
 // Facts that never decide the close classification on their own.
-constexpr __u32 kNeutral = TCPSCOPE_F_SEEN_OPEN | TCPSCOPE_F_ESTABLISHED | TCPSCOPE_F_SYN_DATA | TCPSCOPE_F_SYN_DATA_ACKED |
-			   TCPSCOPE_F_TIME_WAIT | TCPSCOPE_F_PATH_TRUNC | TCPSCOPE_F_LISTENER;
+constexpr __u32 kNeutral = TCPSCOPE_F_SEEN_OPEN | TCPSCOPE_F_ESTABLISHED | TCPSCOPE_F_SYN_DATA |
+			   TCPSCOPE_F_SYN_DATA_ACKED | TCPSCOPE_F_TIME_WAIT |
+			   TCPSCOPE_F_PATH_TRUNC | TCPSCOPE_F_LISTENER;
 
 TEST(ClassifyClose, Nothing)
 {
@@ -32,7 +33,8 @@ TEST(ClassifyClose, EachRuleAlone)
 	EXPECT_EQ(tcpscope_classify_close(TCPSCOPE_F_RST_SENT, 0), TCPSCOPE_CLOSE_RST_SENT);
 	EXPECT_EQ(tcpscope_classify_close(TCPSCOPE_F_ETIMEDOUT, 0), TCPSCOPE_CLOSE_TIMEOUT);
 	EXPECT_EQ(tcpscope_classify_close(TCPSCOPE_F_CLOSING, 0), TCPSCOPE_CLOSE_SIMULTANEOUS);
-	EXPECT_EQ(tcpscope_classify_close(TCPSCOPE_F_FIN_WAIT1 | TCPSCOPE_F_FIN_WITH_ACK, 0), TCPSCOPE_CLOSE_ACTIVE_3WAY);
+	EXPECT_EQ(tcpscope_classify_close(TCPSCOPE_F_FIN_WAIT1 | TCPSCOPE_F_FIN_WITH_ACK, 0),
+		  TCPSCOPE_CLOSE_ACTIVE_3WAY);
 	EXPECT_EQ(tcpscope_classify_close(TCPSCOPE_F_FIN_WAIT1, 0), TCPSCOPE_CLOSE_ACTIVE_4WAY);
 	EXPECT_EQ(tcpscope_classify_close(TCPSCOPE_F_CLOSE_WAIT, 0), TCPSCOPE_CLOSE_PASSIVE);
 }
@@ -41,22 +43,31 @@ TEST(ClassifyClose, TypicalLifecycles)
 {
 	const __u32 est = TCPSCOPE_F_SEEN_OPEN | TCPSCOPE_F_ESTABLISHED;
 
-	EXPECT_EQ(tcpscope_classify_close(est | TCPSCOPE_F_FIN_WAIT1 | TCPSCOPE_F_TIME_WAIT, 0), TCPSCOPE_CLOSE_ACTIVE_4WAY);
-	EXPECT_EQ(tcpscope_classify_close(est | TCPSCOPE_F_FIN_WAIT1 | TCPSCOPE_F_FIN_WITH_ACK | TCPSCOPE_F_TIME_WAIT, 0),
+	EXPECT_EQ(tcpscope_classify_close(est | TCPSCOPE_F_FIN_WAIT1 | TCPSCOPE_F_TIME_WAIT, 0),
+		  TCPSCOPE_CLOSE_ACTIVE_4WAY);
+	EXPECT_EQ(tcpscope_classify_close(est | TCPSCOPE_F_FIN_WAIT1 | TCPSCOPE_F_FIN_WITH_ACK |
+						  TCPSCOPE_F_TIME_WAIT,
+					  0),
 		  TCPSCOPE_CLOSE_ACTIVE_3WAY);
 	EXPECT_EQ(tcpscope_classify_close(est | TCPSCOPE_F_CLOSE_WAIT, 0), TCPSCOPE_CLOSE_PASSIVE);
-	EXPECT_EQ(tcpscope_classify_close(est | TCPSCOPE_F_FIN_WAIT1 | TCPSCOPE_F_CLOSING | TCPSCOPE_F_TIME_WAIT, 0),
+	EXPECT_EQ(tcpscope_classify_close(est | TCPSCOPE_F_FIN_WAIT1 | TCPSCOPE_F_CLOSING |
+						  TCPSCOPE_F_TIME_WAIT,
+					  0),
 		  TCPSCOPE_CLOSE_SIMULTANEOUS);
 	// connection refused: SYN_SENT then RST
-	EXPECT_EQ(tcpscope_classify_close(TCPSCOPE_F_SEEN_OPEN | TCPSCOPE_F_RST_RCVD, 0), TCPSCOPE_CLOSE_RST_RECEIVED);
+	EXPECT_EQ(tcpscope_classify_close(TCPSCOPE_F_SEEN_OPEN | TCPSCOPE_F_RST_RCVD, 0),
+		  TCPSCOPE_CLOSE_RST_RECEIVED);
 	// close() with unread data
 	EXPECT_EQ(tcpscope_classify_close(est | TCPSCOPE_F_RST_SENT, 0), TCPSCOPE_CLOSE_RST_SENT);
 	// SO_LINGER 0 sends a RST too: abort wins
-	EXPECT_EQ(tcpscope_classify_close(est | TCPSCOPE_F_ABORT | TCPSCOPE_F_RST_SENT, 0), TCPSCOPE_CLOSE_ABORT);
+	EXPECT_EQ(tcpscope_classify_close(est | TCPSCOPE_F_ABORT | TCPSCOPE_F_RST_SENT, 0),
+		  TCPSCOPE_CLOSE_ABORT);
 	// keepalive gave up after 9 probes; the kernel also sends a RST
-	EXPECT_EQ(tcpscope_classify_close(est | TCPSCOPE_F_ETIMEDOUT | TCPSCOPE_F_RST_SENT, 9), TCPSCOPE_CLOSE_KEEPALIVE);
+	EXPECT_EQ(tcpscope_classify_close(est | TCPSCOPE_F_ETIMEDOUT | TCPSCOPE_F_RST_SENT, 9),
+		  TCPSCOPE_CLOSE_KEEPALIVE);
 	// SYN retransmissions timed out
-	EXPECT_EQ(tcpscope_classify_close(TCPSCOPE_F_SEEN_OPEN | TCPSCOPE_F_ETIMEDOUT, 0), TCPSCOPE_CLOSE_TIMEOUT);
+	EXPECT_EQ(tcpscope_classify_close(TCPSCOPE_F_SEEN_OPEN | TCPSCOPE_F_ETIMEDOUT, 0),
+		  TCPSCOPE_CLOSE_TIMEOUT);
 }
 
 // Rules in priority order, each with the facts that select it. Every rule must win over every
@@ -101,13 +112,16 @@ TEST(ClassifyClose, PriorityOverEveryLowerRule)
 
 TEST(ClassifyClose, KeepaliveNeedsBothTimeoutAndProbes)
 {
-	const __u32 rest = TCPSCOPE_F_ABORT | TCPSCOPE_F_RST_RCVD | TCPSCOPE_F_RST_SENT | TCPSCOPE_F_CLOSING | TCPSCOPE_F_FIN_WAIT1 |
-			   TCPSCOPE_F_FIN_WITH_ACK | TCPSCOPE_F_CLOSE_WAIT;
+	const __u32 rest = TCPSCOPE_F_ABORT | TCPSCOPE_F_RST_RCVD | TCPSCOPE_F_RST_SENT |
+			   TCPSCOPE_F_CLOSING | TCPSCOPE_F_FIN_WAIT1 | TCPSCOPE_F_FIN_WITH_ACK |
+			   TCPSCOPE_F_CLOSE_WAIT;
 
-	EXPECT_EQ(tcpscope_classify_close(TCPSCOPE_F_ETIMEDOUT | rest, 1), TCPSCOPE_CLOSE_KEEPALIVE);
+	EXPECT_EQ(tcpscope_classify_close(TCPSCOPE_F_ETIMEDOUT | rest, 1),
+		  TCPSCOPE_CLOSE_KEEPALIVE);
 	EXPECT_EQ(tcpscope_classify_close(TCPSCOPE_F_ETIMEDOUT | rest, 0), TCPSCOPE_CLOSE_ABORT);
 	EXPECT_EQ(tcpscope_classify_close(rest, 1), TCPSCOPE_CLOSE_ABORT);
-	EXPECT_EQ(tcpscope_classify_close(TCPSCOPE_F_ETIMEDOUT | TCPSCOPE_F_CLOSE_WAIT, 0), TCPSCOPE_CLOSE_TIMEOUT);
+	EXPECT_EQ(tcpscope_classify_close(TCPSCOPE_F_ETIMEDOUT | TCPSCOPE_F_CLOSE_WAIT, 0),
+		  TCPSCOPE_CLOSE_TIMEOUT);
 	EXPECT_EQ(tcpscope_classify_close(TCPSCOPE_F_CLOSE_WAIT, 2), TCPSCOPE_CLOSE_PASSIVE);
 }
 
@@ -115,7 +129,8 @@ TEST(ClassifyHandshake, NotSeenOpening)
 {
 	EXPECT_EQ(tcpscope_classify_handshake(0), TCPSCOPE_HS_UNKNOWN);
 	EXPECT_EQ(tcpscope_classify_handshake(TCPSCOPE_F_ESTABLISHED), TCPSCOPE_HS_UNKNOWN);
-	EXPECT_EQ(tcpscope_classify_handshake(TCPSCOPE_F_ESTABLISHED | TCPSCOPE_F_SYN_DATA | TCPSCOPE_F_SYN_DATA_ACKED),
+	EXPECT_EQ(tcpscope_classify_handshake(TCPSCOPE_F_ESTABLISHED | TCPSCOPE_F_SYN_DATA |
+					      TCPSCOPE_F_SYN_DATA_ACKED),
 		  TCPSCOPE_HS_UNKNOWN);
 	EXPECT_EQ(tcpscope_classify_handshake(~TCPSCOPE_F_SEEN_OPEN), TCPSCOPE_HS_UNKNOWN);
 }
@@ -123,10 +138,14 @@ TEST(ClassifyHandshake, NotSeenOpening)
 TEST(ClassifyHandshake, NeverEstablished)
 {
 	EXPECT_EQ(tcpscope_classify_handshake(TCPSCOPE_F_SEEN_OPEN), TCPSCOPE_HS_NONE);
-	EXPECT_EQ(tcpscope_classify_handshake(TCPSCOPE_F_SEEN_OPEN | TCPSCOPE_F_SYN_DATA), TCPSCOPE_HS_NONE);
-	EXPECT_EQ(tcpscope_classify_handshake(TCPSCOPE_F_SEEN_OPEN | TCPSCOPE_F_SYN_DATA | TCPSCOPE_F_SYN_DATA_ACKED),
+	EXPECT_EQ(tcpscope_classify_handshake(TCPSCOPE_F_SEEN_OPEN | TCPSCOPE_F_SYN_DATA),
 		  TCPSCOPE_HS_NONE);
-	EXPECT_EQ(tcpscope_classify_handshake(TCPSCOPE_F_SEEN_OPEN | TCPSCOPE_F_RST_RCVD | TCPSCOPE_F_ETIMEDOUT), TCPSCOPE_HS_NONE);
+	EXPECT_EQ(tcpscope_classify_handshake(TCPSCOPE_F_SEEN_OPEN | TCPSCOPE_F_SYN_DATA |
+					      TCPSCOPE_F_SYN_DATA_ACKED),
+		  TCPSCOPE_HS_NONE);
+	EXPECT_EQ(tcpscope_classify_handshake(TCPSCOPE_F_SEEN_OPEN | TCPSCOPE_F_RST_RCVD |
+					      TCPSCOPE_F_ETIMEDOUT),
+		  TCPSCOPE_HS_NONE);
 	EXPECT_EQ(tcpscope_classify_handshake(~TCPSCOPE_F_ESTABLISHED), TCPSCOPE_HS_NONE);
 }
 
@@ -135,22 +154,30 @@ TEST(ClassifyHandshake, Established)
 	const __u32 est = TCPSCOPE_F_SEEN_OPEN | TCPSCOPE_F_ESTABLISHED;
 
 	EXPECT_EQ(tcpscope_classify_handshake(est), TCPSCOPE_HS_3WHS);
-	EXPECT_EQ(tcpscope_classify_handshake(est | TCPSCOPE_F_FIN_WAIT1 | TCPSCOPE_F_TIME_WAIT | TCPSCOPE_F_RST_SENT),
+	EXPECT_EQ(tcpscope_classify_handshake(est | TCPSCOPE_F_FIN_WAIT1 | TCPSCOPE_F_TIME_WAIT |
+					      TCPSCOPE_F_RST_SENT),
 		  TCPSCOPE_HS_3WHS);
-	EXPECT_EQ(tcpscope_classify_handshake(est | TCPSCOPE_F_SYN_DATA), TCPSCOPE_HS_FASTOPEN_REJECTED);
-	EXPECT_EQ(tcpscope_classify_handshake(est | TCPSCOPE_F_SYN_DATA | TCPSCOPE_F_SYN_DATA_ACKED), TCPSCOPE_HS_FASTOPEN);
+	EXPECT_EQ(tcpscope_classify_handshake(est | TCPSCOPE_F_SYN_DATA),
+		  TCPSCOPE_HS_FASTOPEN_REJECTED);
+	EXPECT_EQ(
+		tcpscope_classify_handshake(est | TCPSCOPE_F_SYN_DATA | TCPSCOPE_F_SYN_DATA_ACKED),
+		TCPSCOPE_HS_FASTOPEN);
 	// acked wins even if syn_data were somehow unset
-	EXPECT_EQ(tcpscope_classify_handshake(est | TCPSCOPE_F_SYN_DATA_ACKED), TCPSCOPE_HS_FASTOPEN);
+	EXPECT_EQ(tcpscope_classify_handshake(est | TCPSCOPE_F_SYN_DATA_ACKED),
+		  TCPSCOPE_HS_FASTOPEN);
 	EXPECT_EQ(tcpscope_classify_handshake(~0u), TCPSCOPE_HS_FASTOPEN);
-	EXPECT_EQ(tcpscope_classify_handshake(~TCPSCOPE_F_SYN_DATA_ACKED), TCPSCOPE_HS_FASTOPEN_REJECTED);
+	EXPECT_EQ(tcpscope_classify_handshake(~TCPSCOPE_F_SYN_DATA_ACKED),
+		  TCPSCOPE_HS_FASTOPEN_REJECTED);
 }
 
 TEST(Classify, FactBitsAreDistinct)
 {
-	const __u32 bits[] = {TCPSCOPE_F_SEEN_OPEN, TCPSCOPE_F_ESTABLISHED, TCPSCOPE_F_FIN_WAIT1, TCPSCOPE_F_CLOSE_WAIT,
-			      TCPSCOPE_F_CLOSING, TCPSCOPE_F_FIN_WITH_ACK, TCPSCOPE_F_RST_SENT, TCPSCOPE_F_RST_RCVD,
-			      TCPSCOPE_F_ABORT, TCPSCOPE_F_ETIMEDOUT, TCPSCOPE_F_SYN_DATA, TCPSCOPE_F_SYN_DATA_ACKED,
-			      TCPSCOPE_F_TIME_WAIT, TCPSCOPE_F_PATH_TRUNC, TCPSCOPE_F_LISTENER};
+	const __u32 bits[] = {
+		TCPSCOPE_F_SEEN_OPEN,  TCPSCOPE_F_ESTABLISHED, TCPSCOPE_F_FIN_WAIT1,
+		TCPSCOPE_F_CLOSE_WAIT, TCPSCOPE_F_CLOSING,     TCPSCOPE_F_FIN_WITH_ACK,
+		TCPSCOPE_F_RST_SENT,   TCPSCOPE_F_RST_RCVD,    TCPSCOPE_F_ABORT,
+		TCPSCOPE_F_ETIMEDOUT,  TCPSCOPE_F_SYN_DATA,    TCPSCOPE_F_SYN_DATA_ACKED,
+		TCPSCOPE_F_TIME_WAIT,  TCPSCOPE_F_PATH_TRUNC,  TCPSCOPE_F_LISTENER};
 	__u32 seen = 0;
 
 	for (__u32 b : bits) {

@@ -45,7 +45,8 @@ TEST(EventFilter, NoFilterKeepsEverything)
 	RawEvent ka = state_event(TCP_ESTABLISHED, TCP_ESTABLISHED, TCPSCOPE_EV_KEEPALIVE);
 
 	EXPECT_TRUE(wants(o, state_event(TCP_SYN_SENT, TCP_ESTABLISHED)));
-	EXPECT_TRUE(wants(o, state_event(TCP_FIN_WAIT2, TCP_TIME_WAIT, TCPSCOPE_EV_TW_ENTER), View::raw));
+	EXPECT_TRUE(wants(o, state_event(TCP_FIN_WAIT2, TCP_TIME_WAIT, TCPSCOPE_EV_TW_ENTER),
+			  View::raw));
 	EXPECT_TRUE(wants(o, state_event(TCP_FIN_WAIT2, TCP_TIME_WAIT, TCPSCOPE_EV_TW_SUBSTATE)));
 	EXPECT_TRUE(wants(o, state_event(TCP_TIME_WAIT, TCP_CLOSE, TCPSCOPE_EV_TW_LEAVE)));
 	EXPECT_TRUE(wants(o, ka));
@@ -61,7 +62,8 @@ TEST(EventFilter, SummaryKeepsOnlyConn)
 	EXPECT_FALSE(wants(o, state_event(TCP_FIN_WAIT1, TCP_TIME_WAIT, TCPSCOPE_EV_TW_ENTER)));
 	EXPECT_FALSE(wants(o, state_event(TCP_FIN_WAIT2, TCP_TIME_WAIT, TCPSCOPE_EV_TW_SUBSTATE)));
 	EXPECT_FALSE(wants(o, state_event(TCP_TIME_WAIT, TCP_CLOSE, TCPSCOPE_EV_TW_LEAVE)));
-	EXPECT_FALSE(wants(o, state_event(TCP_ESTABLISHED, TCP_ESTABLISHED, TCPSCOPE_EV_KEEPALIVE)));
+	EXPECT_FALSE(
+		wants(o, state_event(TCP_ESTABLISHED, TCP_ESTABLISHED, TCPSCOPE_EV_KEEPALIVE)));
 	EXPECT_TRUE(wants(o, test::conn_event()));
 	EXPECT_TRUE(wants(o, test::conn_event(true)));
 }
@@ -73,15 +75,18 @@ TEST(EventFilter, StateMatchesOldOrNew)
 	EXPECT_TRUE(wants(tw, state_event(TCP_FIN_WAIT2, TCP_TIME_WAIT, TCPSCOPE_EV_TW_SUBSTATE)));
 	EXPECT_TRUE(wants(tw, state_event(TCP_FIN_WAIT1, TCP_TIME_WAIT, TCPSCOPE_EV_TW_ENTER)));
 	EXPECT_TRUE(wants(tw, state_event(TCP_TIME_WAIT, TCP_CLOSE, TCPSCOPE_EV_TW_LEAVE)));
-	EXPECT_TRUE(wants(tw, state_event(TCP_TIME_WAIT, TCP_CLOSE, TCPSCOPE_EV_TW_LEAVE), View::raw));
+	EXPECT_TRUE(
+		wants(tw, state_event(TCP_TIME_WAIT, TCP_CLOSE, TCPSCOPE_EV_TW_LEAVE), View::raw));
 	EXPECT_FALSE(wants(tw, state_event(TCP_SYN_SENT, TCP_ESTABLISHED)));
 	EXPECT_FALSE(wants(tw, state_event(TCP_FIN_WAIT1, TCP_FIN_WAIT2)));
-	EXPECT_FALSE(wants(tw, state_event(TCP_ESTABLISHED, TCP_ESTABLISHED, TCPSCOPE_EV_KEEPALIVE)));
+	EXPECT_FALSE(
+		wants(tw, state_event(TCP_ESTABLISHED, TCP_ESTABLISHED, TCPSCOPE_EV_KEEPALIVE)));
 
 	const EventFilter est = with_state(TCP_ESTABLISHED);
 	EXPECT_TRUE(wants(est, state_event(TCP_SYN_SENT, TCP_ESTABLISHED)));
 	EXPECT_TRUE(wants(est, state_event(TCP_ESTABLISHED, TCP_FIN_WAIT1)));
-	EXPECT_TRUE(wants(est, state_event(TCP_ESTABLISHED, TCP_ESTABLISHED, TCPSCOPE_EV_KEEPALIVE)));
+	EXPECT_TRUE(
+		wants(est, state_event(TCP_ESTABLISHED, TCP_ESTABLISHED, TCPSCOPE_EV_KEEPALIVE)));
 	EXPECT_FALSE(wants(est, state_event(TCP_CLOSE, TCP_SYN_SENT)));
 	EXPECT_FALSE(wants(est, state_event(TCP_TIME_WAIT, TCP_CLOSE, TCPSCOPE_EV_TW_LEAVE)));
 }

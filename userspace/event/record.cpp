@@ -13,7 +13,8 @@ const RawEvent *decode(const void *data, size_t size)
 	return static_cast<const RawEvent *>(data);
 }
 
-template <size_t N> static std::string_view pick(const std::array<std::string_view, N> &a, unsigned i)
+template <size_t N>
+static std::string_view pick(const std::array<std::string_view, N> &a, unsigned i)
 {
 	return i < N ? a[i] : "unknown";
 }
@@ -43,8 +44,8 @@ std::string_view handshake_name(unsigned hs)
 std::string_view close_name(unsigned close)
 {
 	static constexpr std::array<std::string_view, 10> n{
-		"unknown",  "active_4way",  "active_3way", "passive",           "simultaneous",
-		"rst_sent", "rst_received", "keepalive_timeout", "abort",         "timeout"};
+		"unknown",  "active_4way",  "active_3way",       "passive", "simultaneous",
+		"rst_sent", "rst_received", "keepalive_timeout", "abort",   "timeout"};
 	static_assert(TCPSCOPE_CLOSE_TIMEOUT == 9);
 	return pick(n, close);
 }

@@ -8,7 +8,6 @@
 
 #include <algorithm>
 
-
 namespace tcpscope {
 
 std::map<uint32_t, Agg> read_aggs(int map_fd)
@@ -54,8 +53,8 @@ std::vector<PortRow> read_ports(int map_fd)
 	return out;
 }
 
-std::vector<PortRow> busiest_ports(const Snapshot &s, const Snapshot *prev, PortOrder by,
-				   size_t n, std::optional<uint32_t> netns)
+std::vector<PortRow> busiest_ports(const Snapshot &s, const Snapshot *prev, PortOrder by, size_t n,
+				   std::optional<uint32_t> netns)
 {
 	auto sum = [&](const Snapshot &snap) {
 		std::map<uint16_t, PortRow> m;
@@ -76,7 +75,8 @@ std::vector<PortRow> busiest_ports(const Snapshot &s, const Snapshot *prev, Port
 		then = sum(*prev);
 	std::vector<PortRow> rows;
 	for (auto [port, r] : now) {
-		if (auto it = then.find(port); it != then.end() && r.accepted >= it->second.accepted)
+		if (auto it = then.find(port);
+		    it != then.end() && r.accepted >= it->second.accepted)
 			r.accepted -= it->second.accepted;
 		if ((by == PortOrder::timewait ? r.timewait : int64_t(r.accepted)) > 0)
 			rows.push_back(r);

@@ -19,10 +19,9 @@ using Agg = struct tcpscope_agg;
 
 // The states ss shows, in the kernel's order (TIME_WAIT by substate, as ss does): the rows
 // of every per-state list.
-inline constexpr unsigned ss_states[] = {TCP_ESTABLISHED, TCP_SYN_SENT,   TCP_SYN_RECV,
-					 TCP_FIN_WAIT1,   TCP_FIN_WAIT2,  TCP_TIME_WAIT,
-					 TCP_CLOSE_WAIT,  TCP_LAST_ACK,   TCP_LISTEN,
-					 TCP_CLOSING};
+inline constexpr unsigned ss_states[] = {
+	TCP_ESTABLISHED, TCP_SYN_SENT,   TCP_SYN_RECV, TCP_FIN_WAIT1, TCP_FIN_WAIT2,
+	TCP_TIME_WAIT,   TCP_CLOSE_WAIT, TCP_LAST_ACK, TCP_LISTEN,    TCP_CLOSING};
 
 // Totals of the agent's own health, shown beside the aggregates.
 struct AgentCounters {
@@ -56,8 +55,8 @@ std::vector<PortRow> read_ports(int map_fd);
 // when interval > 0; since start without prev), summed over namespaces unless one is
 // given. Ties go to the lower port.
 enum class PortOrder { timewait, accepted };
-std::vector<PortRow> busiest_ports(const Snapshot &s, const Snapshot *prev, PortOrder by,
-				   size_t n, std::optional<uint32_t> netns = std::nullopt);
+std::vector<PortRow> busiest_ports(const Snapshot &s, const Snapshot *prev, PortOrder by, size_t n,
+				   std::optional<uint32_t> netns = std::nullopt);
 
 // a += b, field by field.
 void add(Agg &a, const Agg &b);

@@ -29,7 +29,8 @@ KernelFeatures::~KernelFeatures()
 
 bool KernelFeatures::btf_tracepoint(const std::string &name) const
 {
-	return btf_ && btf__find_by_name_kind(btf_, ("btf_trace_" + name).c_str(), BTF_KIND_TYPEDEF) > 0;
+	return btf_ &&
+	       btf__find_by_name_kind(btf_, ("btf_trace_" + name).c_str(), BTF_KIND_TYPEDEF) > 0;
 }
 
 void KernelFeatures::release_btf()

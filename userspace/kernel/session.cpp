@@ -16,7 +16,8 @@ Result<AggregateSession> AggregateSession::open(bool verbose)
 	std::vector<Degraded> degraded;
 
 	set_libbpf_verbose(verbose);
-	auto t = Tracer::open(cfg, [](const RawEvent &) { return 0; }, log, degraded);
+	auto t = Tracer::open(
+		cfg, [](const RawEvent &) { return 0; }, log, degraded);
 	if (!t)
 		return t.error();
 	std::vector<std::string> failed;

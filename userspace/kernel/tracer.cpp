@@ -53,22 +53,32 @@ std::vector<Feature> features()
 	using K = Kind;
 	return {
 		// tp_btf (5.5) predates the ring buffer (5.8) tcpscope needs anyway.
-		{"state transitions", "", true,
+		{"state transitions",
+		 "",
+		 true,
 		 {{K::tp_btf, "inet_sock_set_state", {"handle_set_state"}}}},
-		{"timers", "no TIME_WAIT entry/exit and no keepalive probe events", false,
+		{"timers",
+		 "no TIME_WAIT entry/exit and no keepalive probe events",
+		 false,
 		 {{K::tp_btf,
 		   "timer_start",
 		   {"handle_timer_start", "handle_timer_cancel", "handle_timer_expire",
 		    "handle_timer_expire_exit"}}}},
-		{"RST received", "close=rst_received not detected", false,
+		{"RST received",
+		 "close=rst_received not detected",
+		 false,
 		 {{K::tp_btf, "tcp_receive_reset", {"handle_rst_rcvd"}}}},
-		{"RST sent", "close=rst_sent not detected", false,
+		{"RST sent",
+		 "close=rst_sent not detected",
+		 false,
 		 {{K::tp_btf, "tcp_send_reset", {"handle_rst_sent"}}}},
-		{"socket destruction", "summaries only for connections that went through TIME_WAIT",
+		{"socket destruction",
+		 "summaries only for connections that went through TIME_WAIT",
 		 false,
 		 {{K::tp_btf, "tcp_destroy_sock", {"handle_destroy"}}}},
 		{"segment facts (sockops)",
-		 "three-way closes reported as active_4way; SYN_SENT reported at the next event", false,
+		 "three-way closes reported as active_4way; SYN_SENT reported at the next event",
+		 false,
 		 {{K::sockops, "", {"handle_sockops"}}}},
 	};
 }
@@ -147,8 +157,7 @@ Result<std::unique_ptr<Tracer>> Tracer::open(const TracerConfig &cfg, Sink sink,
 		return sys_error("open BPF object", "tcpscope", errno);
 
 	// Everything off; chosen candidates are switched back on.
-	bpf_object__for_each_program(prog, t->skel_->obj)
-		bpf_program__set_autoload(prog, false);
+	bpf_object__for_each_program(prog, t->skel_->obj) bpf_program__set_autoload(prog, false);
 
 	std::vector<std::string> chosen;
 	for (const auto &f : features()) {
@@ -208,7 +217,8 @@ Result<std::unique_ptr<Tracer>> Tracer::open(const TracerConfig &cfg, Sink sink,
 		degraded.push_back({"TIME_WAIT", "tw_timer_handler not in /proc/kallsyms "
 						 "(kptr_restrict?): no TIME_WAIT entry/exit"});
 	if (!ka_fn)
-		degraded.push_back({"keepalive probes", "tcp_keepalive_timer not in /proc/kallsyms"});
+		degraded.push_back(
+			{"keepalive probes", "tcp_keepalive_timer not in /proc/kallsyms"});
 	ro->tw_timer_fn = tw_fn ? *tw_fn : 0;
 	ro->keepalive_timer_fn = ka_fn ? *ka_fn : 0;
 	// TCP_TIMEWAIT_LEN is 60 * HZ jiffies: needed to date a late FIN_WAIT2 -> TIME_WAIT
@@ -256,9 +266,10 @@ Result<std::unique_ptr<Tracer>> Tracer::open(const TracerConfig &cfg, Sink sink,
 	if (cfg.aggregate) {
 		t->seed_link_ = bpf_program__attach_iter(t->skel_->progs.seed_sockets, nullptr);
 		if (!t->seed_link_)
-			degraded.push_back({"socket walk (iter/tcp)",
-					    std::string("attach failed: ") + strerror(errno) +
-						    ": gauges count only sockets that change state"});
+			degraded.push_back(
+				{"socket walk (iter/tcp)",
+				 std::string("attach failed: ") + strerror(errno) +
+					 ": gauges count only sockets that change state"});
 	}
 	t->rb_ = ring_buffer__new(bpf_map__fd(t->skel_->maps.events), on_sample, t.get(), nullptr);
 	if (!t->rb_)
@@ -306,7 +317,7 @@ KernelCounters Tracer::counters() const
 		for (auto v : vals)
 			sum[i] += v;
 	}
-	return {sum[TCPSCOPE_CNT_EVENTS], sum[TCPSCOPE_CNT_LOST],     sum[TCPSCOPE_CNT_CONN_FULL],
+	return {sum[TCPSCOPE_CNT_EVENTS],   sum[TCPSCOPE_CNT_LOST],     sum[TCPSCOPE_CNT_CONN_FULL],
 		sum[TCPSCOPE_CNT_FILTERED], sum[TCPSCOPE_CNT_AGG_FULL], sum[TCPSCOPE_CNT_SEEDED]};
 }
 
@@ -395,8 +406,8 @@ Result<size_t> Tracer::seed(std::vector<std::string> &failed)
 		if (err == ENOENT || err == ESRCH)
 			continue; // its last process exited: nothing left to count
 		if (err) {
-			failed.push_back("failed to walk the sockets of netns " + std::to_string(ino) +
-					 " (" + path + "): " + strerror(err));
+			failed.push_back("failed to walk the sockets of netns " +
+					 std::to_string(ino) + " (" + path + "): " + strerror(err));
 			continue;
 		}
 		walked++;

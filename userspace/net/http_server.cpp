@@ -495,7 +495,8 @@ void HttpServer::on_deadline(Conn &c, Clock::time_point now)
 void HttpServer::accept_all(Clock::time_point now)
 {
 	for (int i = 0; i < kAcceptBurst; i++) {
-		UniqueFd fd(accept4(listen_fd_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+		UniqueFd fd(
+			accept4(listen_fd_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
 		if (fd.get() < 0) {
 			if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO ||
 			    errno == EPERM)

@@ -200,8 +200,10 @@ class HttpServerTest : public ::testing::Test {
 		cfg.addr = *parse_listen("127.0.0.1:1");
 		cfg.addr.port = 0;
 		Exposition e;
-		EXPECT_FALSE(e.add(
-			{"tcpscope_events_total", "Events read.", MetricType::counter, {{{}, 7.0}}}));
+		EXPECT_FALSE(e.add({"tcpscope_events_total",
+				    "Events read.",
+				    MetricType::counter,
+				    {{{}, 7.0}}}));
 		metrics = e.text();
 	}
 

@@ -102,8 +102,7 @@ class Writer {
       public:
 	explicit Writer(fmt::memory_buffer &b)
 		: buf_(b), p_(b.data() + b.size()), end_(b.data() + b.capacity())
-	{
-	}
+	{}
 	~Writer() { buf_.resize(mark()); }
 	Writer(const Writer &) = delete;
 	Writer &operator=(const Writer &) = delete;
@@ -145,7 +144,8 @@ class Writer {
 	{
 		char digits[20];
 		char *end = std::to_chars(digits, digits + sizeof(digits),
-					  v < 0 ? 0 - uint64_t(v) : uint64_t(v)).ptr;
+					  v < 0 ? 0 - uint64_t(v) : uint64_t(v))
+				    .ptr;
 		int zeros = width - int(v < 0) - int(end - digits);
 
 		if (v < 0)
@@ -365,8 +365,7 @@ inline Has has_if(bool applies, bool known = true)
 
 // A field's name as a template argument: each encoder builds what it writes around it at
 // compile time (JSON: ,"name": as one constant piece).
-template <size_t N>
-struct Key {
+template <size_t N> struct Key {
 	char name[N];
 
 	constexpr Key(const char (&s)[N]) { std::copy_n(s, N, name); }
@@ -374,8 +373,7 @@ struct Key {
 };
 
 // ,"name": (quote: ,"name":" with the value's opening quote), built at compile time.
-template <Key K, bool quote>
-constexpr auto json_key()
+template <Key K, bool quote> constexpr auto json_key()
 {
 	constexpr std::string_view n = K.view();
 	std::array<char, n.size() + 4 + quote> k{};
@@ -434,9 +432,9 @@ template <class Encoder>
 // its punctuation in one piece.
 class JsonEncoder {
       public:
-	JsonEncoder(Writer &w, WallClock &wall, bool with_time) : w_(w), wall_(wall), time_(with_time)
-	{
-	}
+	JsonEncoder(Writer &w, WallClock &wall, bool with_time)
+		: w_(w), wall_(wall), time_(with_time)
+	{}
 
 	[[gnu::always_inline]] void begin(std::string_view event)
 	{
@@ -445,14 +443,12 @@ class JsonEncoder {
 	}
 	[[gnu::always_inline]] void end() { w_.str("}\n"); }
 
-	template <Key K>
-	[[gnu::always_inline]] void num(uint64_t v, Has has)
+	template <Key K> [[gnu::always_inline]] void num(uint64_t v, Has has)
 	{
 		if (key<K>(has))
 			w_.num(v);
 	}
-	template <Key K>
-	[[gnu::always_inline]] void str(std::string_view v, Has has)
+	template <Key K> [[gnu::always_inline]] void str(std::string_view v, Has has)
 	{
 		if (has != Has::value) {
 			key<K>(has); // null or nothing
@@ -461,8 +457,7 @@ class JsonEncoder {
 		quoted_key<K>();
 		quoted_tail(v);
 	}
-	template <Key K>
-	[[gnu::always_inline]] void time(uint64_t ts_ns)
+	template <Key K> [[gnu::always_inline]] void time(uint64_t ts_ns)
 	{
 		if (!time_)
 			return;
@@ -470,8 +465,7 @@ class JsonEncoder {
 		wall_.put(w_, ts_ns, true);
 		w_.ch('"');
 	}
-	template <Key K>
-	[[gnu::always_inline]] void addr(unsigned family, const uint8_t *a)
+	template <Key K> [[gnu::always_inline]] void addr(unsigned family, const uint8_t *a)
 	{
 		quoted_key<K>();
 		char *p = w_.room(INET6_ADDRSTRLEN + 1);
@@ -479,14 +473,12 @@ class JsonEncoder {
 		*p++ = '"';
 		w_.advance(p);
 	}
-	template <Key K>
-	[[gnu::always_inline]] void comm(std::string_view v, Has has)
+	template <Key K> [[gnu::always_inline]] void comm(std::string_view v, Has has)
 	{
 		if (key<K>(has))
 			json_string(w_, v);
 	}
-	template <Key K>
-	[[gnu::always_inline]] void path(const RawEvent &e, Has has)
+	template <Key K> [[gnu::always_inline]] void path(const RawEvent &e, Has has)
 	{
 		if (!key<K>(has))
 			return;
@@ -494,8 +486,7 @@ class JsonEncoder {
 		path_names(w_, e, ',', true);
 		w_.ch(']');
 	}
-	template <Key K>
-	[[gnu::always_inline]] void flag(bool set)
+	template <Key K> [[gnu::always_inline]] void flag(bool set)
 	{
 		if (key<K>(set ? Has::value : Has::none))
 			w_.str("true");
@@ -503,8 +494,7 @@ class JsonEncoder {
 
       private:
 	// ,"key": then true when a value follows; null for an unknown value, nothing for none.
-	template <Key K>
-	[[gnu::always_inline]] bool key(Has has)
+	template <Key K> [[gnu::always_inline]] bool key(Has has)
 	{
 		static constexpr auto k = json_key<K, false>();
 
@@ -518,8 +508,7 @@ class JsonEncoder {
 		return true;
 	}
 	// ,"key":" (the opening quote of the value too)
-	template <Key K>
-	[[gnu::always_inline]] void quoted_key()
+	template <Key K> [[gnu::always_inline]] void quoted_key()
 	{
 		static constexpr auto k = json_key<K, true>();
 
@@ -542,43 +531,38 @@ class JsonEncoder {
 // One CSV row: every column, empty where the record has no value; comm CSV-quoted.
 class CsvEncoder {
       public:
-	CsvEncoder(Writer &w, WallClock &wall, bool with_time) : w_(w), wall_(wall), time_(with_time)
-	{
-	}
+	CsvEncoder(Writer &w, WallClock &wall, bool with_time)
+		: w_(w), wall_(wall), time_(with_time)
+	{}
 
 	[[gnu::always_inline]] void begin(std::string_view event) { w_.str(event); }
 	[[gnu::always_inline]] void end() { w_.ch('\n'); }
 
-	template <Key>
-	[[gnu::always_inline]] void num(uint64_t v, Has has)
+	template <Key> [[gnu::always_inline]] void num(uint64_t v, Has has)
 	{
 		w_.ch(',');
 		if (has == Has::value)
 			w_.num(v);
 	}
-	template <Key>
-	[[gnu::always_inline]] void str(std::string_view v, Has has)
+	template <Key> [[gnu::always_inline]] void str(std::string_view v, Has has)
 	{
 		w_.ch(',');
 		if (has == Has::value)
 			w_.str(v);
 	}
-	template <Key>
-	[[gnu::always_inline]] void time(uint64_t ts_ns)
+	template <Key> [[gnu::always_inline]] void time(uint64_t ts_ns)
 	{
 		w_.ch(',');
 		if (time_)
 			wall_.put(w_, ts_ns, true);
 	}
-	template <Key>
-	[[gnu::always_inline]] void addr(unsigned family, const uint8_t *a)
+	template <Key> [[gnu::always_inline]] void addr(unsigned family, const uint8_t *a)
 	{
 		w_.ch(',');
 		put_addr(w_, family, a);
 	}
 	// comm may hold a comma or quote: always quoted, quotes doubled
-	template <Key>
-	[[gnu::always_inline]] void comm(std::string_view v, Has has)
+	template <Key> [[gnu::always_inline]] void comm(std::string_view v, Has has)
 	{
 		w_.ch(',');
 		if (has != Has::value)
@@ -593,17 +577,13 @@ class CsvEncoder {
 		*p++ = '"';
 		w_.advance(p);
 	}
-	template <Key>
-	[[gnu::always_inline]] void path(const RawEvent &e, Has has)
+	template <Key> [[gnu::always_inline]] void path(const RawEvent &e, Has has)
 	{
 		w_.ch(',');
 		if (has == Has::value)
 			path_names(w_, e, '>', false);
 	}
-	template <Key>
-	void flag(bool)
-	{
-	}
+	template <Key> void flag(bool) {}
 
       private:
 	Writer &w_;
@@ -618,40 +598,13 @@ class CsvHeader {
 
 	void begin(std::string_view) { w_.str("event"); }
 	void end() { w_.ch('\n'); }
-	template <Key K>
-	void num(uint64_t, Has)
-	{
-		column(K.view());
-	}
-	template <Key K>
-	void str(std::string_view, Has)
-	{
-		column(K.view());
-	}
-	template <Key K>
-	void time(uint64_t)
-	{
-		column(K.view());
-	}
-	template <Key K>
-	void addr(unsigned, const uint8_t *)
-	{
-		column(K.view());
-	}
-	template <Key K>
-	void comm(std::string_view, Has)
-	{
-		column(K.view());
-	}
-	template <Key K>
-	void path(const RawEvent &, Has)
-	{
-		column(K.view());
-	}
-	template <Key>
-	void flag(bool)
-	{
-	}
+	template <Key K> void num(uint64_t, Has) { column(K.view()); }
+	template <Key K> void str(std::string_view, Has) { column(K.view()); }
+	template <Key K> void time(uint64_t) { column(K.view()); }
+	template <Key K> void addr(unsigned, const uint8_t *) { column(K.view()); }
+	template <Key K> void comm(std::string_view, Has) { column(K.view()); }
+	template <Key K> void path(const RawEvent &, Has) { column(K.view()); }
+	template <Key> void flag(bool) {}
 
       private:
 	void column(std::string_view key)
@@ -723,7 +676,8 @@ class TextFormatter : public Formatter {
 		if (clock_.wall) {
 			wall_.put(w, e.ts_ns, false);
 		} else {
-			double rel = e.ts_ns >= clock_.start_ns ? (e.ts_ns - clock_.start_ns) / 1e9 : 0;
+			double rel =
+				e.ts_ns >= clock_.start_ns ? (e.ts_ns - clock_.start_ns) / 1e9 : 0;
 			fixed(w, rel, 6);
 		}
 		w.pad(m, 15);

@@ -15,9 +15,9 @@ namespace tcpscope {
 enum class OutputFormat { text, json, csv };
 
 struct Clock {
-	uint64_t start_ns = 0;     // CLOCK_MONOTONIC at start: text times are relative to it
-	int64_t realtime_off = 0;  // CLOCK_REALTIME - CLOCK_MONOTONIC, for -T
-	bool wall = false;         // -T
+	uint64_t start_ns = 0;    // CLOCK_MONOTONIC at start: text times are relative to it
+	int64_t realtime_off = 0; // CLOCK_REALTIME - CLOCK_MONOTONIC, for -T
+	bool wall = false;        // -T
 };
 
 class Formatter {

@@ -78,10 +78,11 @@ std::vector<RawEvent> all_events()
 	tw_enter.new_state = TCP_FIN_WAIT2;
 	tw_sub.old_state = TCP_FIN_WAIT2;
 	tw_sub.new_state = TCP_TIME_WAIT;
-	for (const RawEvent &base : {ipv4_event(TCPSCOPE_EV_STATE), ipv6_event(TCPSCOPE_EV_STATE), tw_enter, tw_sub,
-				     tw_leave_event(), keepalive_event(), conn_event(),
-				     conn_event(true)}) {
-		for (unsigned flags : {0u, TCPSCOPE_EVF_NO_DUR, TCPSCOPE_EVF_NO_OWNER, TCPSCOPE_EVF_NO_DUR | TCPSCOPE_EVF_NO_OWNER}) {
+	for (const RawEvent &base :
+	     {ipv4_event(TCPSCOPE_EV_STATE), ipv6_event(TCPSCOPE_EV_STATE), tw_enter, tw_sub,
+	      tw_leave_event(), keepalive_event(), conn_event(), conn_event(true)}) {
+		for (unsigned flags : {0u, TCPSCOPE_EVF_NO_DUR, TCPSCOPE_EVF_NO_OWNER,
+				       TCPSCOPE_EVF_NO_DUR | TCPSCOPE_EVF_NO_OWNER}) {
 			RawEvent e = base;
 			e.flags = static_cast<uint16_t>(flags);
 			v.push_back(e);
@@ -107,8 +108,8 @@ TEST(JsonFormat, NoHeader)
 TEST(JsonFormat, StateIpv4)
 {
 	EXPECT_EQ(render(OutputFormat::json, ipv4_event(TCPSCOPE_EV_STATE)),
-		  std::string(kJsonV4Head) + kSynEst + R"("dur_us":1500,)" +
-			  kOwner + R"("netns":4026531840})" + "\n");
+		  std::string(kJsonV4Head) + kSynEst + R"("dur_us":1500,)" + kOwner +
+			  R"("netns":4026531840})" + "\n");
 }
 
 TEST(JsonFormat, StateIpv6)
@@ -140,9 +141,9 @@ TEST(JsonFormat, NoDuration)
 	RawEvent e = ipv4_event(TCPSCOPE_EV_STATE);
 	e.flags = TCPSCOPE_EVF_NO_DUR;
 
-	EXPECT_EQ(render(OutputFormat::json, e),
-		  std::string(kJsonV4Head) + kSynEst + R"("dur_us":null,)" +
-			  kOwner + R"("netns":4026531840})" + "\n");
+	EXPECT_EQ(render(OutputFormat::json, e), std::string(kJsonV4Head) + kSynEst +
+							 R"("dur_us":null,)" + kOwner +
+							 R"("netns":4026531840})" + "\n");
 }
 
 TEST(JsonFormat, NoOwner)
@@ -150,14 +151,14 @@ TEST(JsonFormat, NoOwner)
 	RawEvent e = ipv4_event(TCPSCOPE_EV_STATE);
 	e.flags = TCPSCOPE_EVF_NO_OWNER;
 
-	EXPECT_EQ(render(OutputFormat::json, e),
-		  std::string(kJsonV4Head) + kSynEst + R"("dur_us":1500,)" +
-			  kNoOwner + R"("netns":4026531840})" + "\n");
+	EXPECT_EQ(render(OutputFormat::json, e), std::string(kJsonV4Head) + kSynEst +
+							 R"("dur_us":1500,)" + kNoOwner +
+							 R"("netns":4026531840})" + "\n");
 
 	e.flags = TCPSCOPE_EVF_NO_OWNER | TCPSCOPE_EVF_NO_DUR;
-	EXPECT_EQ(render(OutputFormat::json, e),
-		  std::string(kJsonV4Head) + kSynEst + R"("dur_us":null,)" +
-			  kNoOwner + R"("netns":4026531840})" + "\n");
+	EXPECT_EQ(render(OutputFormat::json, e), std::string(kJsonV4Head) + kSynEst +
+							 R"("dur_us":null,)" + kNoOwner +
+							 R"("netns":4026531840})" + "\n");
 }
 
 #ifdef TCPSCOPE_EVF_LATE
@@ -313,9 +314,9 @@ TEST(JsonFormat, CommEscaping)
 			  "\n");
 
 	test::set_comm(e, "\t\n\x1f\x7f\xe9/");
-	EXPECT_NE(render(OutputFormat::json, e)
-			  .find(R"("comm":"\u0009\u000a\u001f\u007f\u00e9/",)"),
-		  std::string::npos);
+	EXPECT_NE(
+		render(OutputFormat::json, e).find(R"("comm":"\u0009\u000a\u001f\u007f\u00e9/",)"),
+		std::string::npos);
 
 	test::set_comm(e, "");
 	EXPECT_NE(render(OutputFormat::json, e).find(R"("comm":"",)"), std::string::npos);
@@ -414,10 +415,10 @@ std::vector<std::string> csv_fields(const std::string &line)
 }
 
 const std::vector<std::string> kCsvColumns = {
-	"event", "ts_ns",  "time",  "cookie", "family",  "saddr",     "sport", "daddr",
-	"dport", "old",    "new",   "dur_us", "pid",     "comm",      "cgroup", "netns",
-	"cause", "probe",  "open",  "handshake", "close", "path",     "lifetime_us",
-	"keepalive_probes"};
+	"event", "ts_ns",     "time",   "cookie", "family",      "saddr",
+	"sport", "daddr",     "dport",  "old",    "new",         "dur_us",
+	"pid",   "comm",      "cgroup", "netns",  "cause",       "probe",
+	"open",  "handshake", "close",  "path",   "lifetime_us", "keepalive_probes"};
 
 TEST(CsvFormat, Header)
 {
@@ -559,9 +560,9 @@ Clock text_clock()
 
 TEST(TextFormat, Header)
 {
-	EXPECT_EQ(header(OutputFormat::text),
-		  "TIME(s)" + pad(9) + "PID" + pad(5) + "COMM" + pad(22) + "LADDR:LPORT" + pad(11) +
-			  "RADDR:RPORT EVENT\n");
+	EXPECT_EQ(header(OutputFormat::text), "TIME(s)" + pad(9) + "PID" + pad(5) + "COMM" +
+						      pad(22) + "LADDR:LPORT" + pad(11) +
+						      "RADDR:RPORT EVENT\n");
 	Clock c;
 	c.wall = true;
 	EXPECT_EQ(header(OutputFormat::text, c).rfind("TIME" + pad(12) + "PID ", 0), 0u);
@@ -569,7 +570,8 @@ TEST(TextFormat, Header)
 
 TEST(TextFormat, State)
 {
-	EXPECT_EQ(render(OutputFormat::text, ipv4_event(TCPSCOPE_EV_STATE), View::lifecycle, text_clock()),
+	EXPECT_EQ(render(OutputFormat::text, ipv4_event(TCPSCOPE_EV_STATE), View::lifecycle,
+			 text_clock()),
 		  kTextPrefix + kTextV4Addrs + "SYN_SENT -> ESTABLISHED (1.501ms)\n");
 }
 
@@ -587,7 +589,8 @@ TEST(TextFormat, TimeBeforeStartIsZero)
 {
 	Clock c;
 	c.start_ns = 3000000000ull;
-	std::string line = render(OutputFormat::text, ipv4_event(TCPSCOPE_EV_STATE), View::lifecycle, c);
+	std::string line =
+		render(OutputFormat::text, ipv4_event(TCPSCOPE_EV_STATE), View::lifecycle, c);
 
 	EXPECT_EQ(line.rfind("0.000000" + pad(8) + "1234 ", 0), 0u) << line;
 }
@@ -646,7 +649,8 @@ TEST(TextFormat, WallTime)
 	tzset();
 	c.wall = true;
 	c.realtime_off = kRealtimeOff;
-	std::string line = render(OutputFormat::text, ipv4_event(TCPSCOPE_EV_STATE), View::lifecycle, c);
+	std::string line =
+		render(OutputFormat::text, ipv4_event(TCPSCOPE_EV_STATE), View::lifecycle, c);
 	if (tz)
 		setenv("TZ", saved.c_str(), 1);
 	else

@@ -68,12 +68,17 @@ std::vector<MetricFamily> metrics(const Snapshot &s, bool per_netns)
 			   MetricType::counter,
 			   {}};
 	MetricFamily tw_out{"tcpscope_timewait_left_total",
-			    "timewait sockets that went away, by cause", MetricType::counter, {}};
-	MetricFamily ka{"tcpscope_keepalive_probes_total", "keepalive probes sent",
-			MetricType::counter, {}};
+			    "timewait sockets that went away, by cause",
+			    MetricType::counter,
+			    {}};
+	MetricFamily ka{"tcpscope_keepalive_probes_total",
+			"keepalive probes sent",
+			MetricType::counter,
+			{}};
 	MetricFamily kills{"tcpscope_keepalive_kills_total",
 			   "connections closed because keepalive probes went unanswered",
-			   MetricType::counter, {}};
+			   MetricType::counter,
+			   {}};
 	MetricFamily conns{"tcpscope_connections_closed_total",
 			   "connections that ended, by how they opened and how they closed "
 			   "(close=\"keepalive_timeout\": killed by keepalive)",
@@ -109,16 +114,18 @@ std::vector<MetricFamily> metrics(const Snapshot &s, bool per_netns)
 		}
 		tw_in.samples.push_back({labels(ino, {}), static_cast<double>(a.tw_entered)});
 		for (unsigned c = 1; c < TCPSCOPE_NCAUSE; c++)
-			tw_out.samples.push_back({labels(ino, {{"cause", std::string(cause_name(c))}}),
-						  static_cast<double>(a.tw_left[c])});
+			tw_out.samples.push_back(
+				{labels(ino, {{"cause", std::string(cause_name(c))}}),
+				 static_cast<double>(a.tw_left[c])});
 		ka.samples.push_back({labels(ino, {}), static_cast<double>(a.keepalive_probes)});
 		kills.samples.push_back({labels(ino, {}), static_cast<double>(keepalive_kills(a))});
 		for (unsigned o = 0; o < TCPSCOPE_NOPEN; o++)
 			for (unsigned c = 0; c < TCPSCOPE_NCLOSE; c++)
 				if (a.conns[o][c])
 					conns.samples.push_back(
-						{labels(ino, {{"open", std::string(open_name(o))},
-							      {"close", std::string(close_name(c))}}),
+						{labels(ino,
+							{{"open", std::string(open_name(o))},
+							 {"close", std::string(close_name(c))}}),
 						 static_cast<double>(a.conns[o][c])});
 	}
 
@@ -127,14 +134,17 @@ std::vector<MetricFamily> metrics(const Snapshot &s, bool per_netns)
 		       "connections the kernel side could not track (connection table full)",
 		       MetricType::counter,
 		       {{{}, static_cast<double>(s.agent.conn_full)}}});
-	out.push_back({"tcpscope_netns_unaggregated_total",
-		       "aggregate updates lost: no entry for the namespace (table full or no memory)",
-		       MetricType::counter,
-		       {{{}, static_cast<double>(s.agent.agg_full)}}});
+	out.push_back(
+		{"tcpscope_netns_unaggregated_total",
+		 "aggregate updates lost: no entry for the namespace (table full or no memory)",
+		 MetricType::counter,
+		 {{{}, static_cast<double>(s.agent.agg_full)}}});
 	out.push_back({"tcpscope_seeded_sockets",
-		       "sockets found by the start-up walk of every namespace", MetricType::gauge,
+		       "sockets found by the start-up walk of every namespace",
+		       MetricType::gauge,
 		       {{{}, static_cast<double>(s.agent.seeded)}}});
-	out.push_back({"tcpscope_uptime_seconds", "seconds since the BPF programs were attached",
+	out.push_back({"tcpscope_uptime_seconds",
+		       "seconds since the BPF programs were attached",
 		       MetricType::gauge,
 		       {{{}, s.uptime}}});
 	return out;
@@ -148,7 +158,8 @@ std::string to_json(const Agg &a, const AgentCounters &agent, double uptime)
 
 	fmt::format_to(out, "{{\"uptime_s\":{:.3f},\"sockets\":{{", uptime);
 	for (unsigned st : ss_states) {
-		fmt::format_to(out, "{}\"{}\":{}", sep, state_name(st), std::max<int64_t>(0, a.sockets[st]));
+		fmt::format_to(out, "{}\"{}\":{}", sep, state_name(st),
+			       std::max<int64_t>(0, a.sockets[st]));
 		sep = ",";
 	}
 	fmt::format_to(out, "}},\"transitions\":[");
@@ -156,8 +167,9 @@ std::string to_json(const Agg &a, const AgentCounters &agent, double uptime)
 	for (unsigned o = 0; o < TCPSCOPE_NSTATES; o++)
 		for (unsigned n = 0; n < TCPSCOPE_NSTATES; n++)
 			if (a.transitions[o][n]) {
-				fmt::format_to(out, "{}{{\"from\":\"{}\",\"to\":\"{}\",\"count\":{}}}", sep,
-					       state_name(o), state_name(n), a.transitions[o][n]);
+				fmt::format_to(
+					out, "{}{{\"from\":\"{}\",\"to\":\"{}\",\"count\":{}}}",
+					sep, state_name(o), state_name(n), a.transitions[o][n]);
 				sep = ",";
 			}
 	fmt::format_to(out, "],\"time_in_state\":{{");
@@ -175,8 +187,8 @@ std::string to_json(const Agg &a, const AgentCounters &agent, double uptime)
 		for (int i = 0; i < TCPSCOPE_HIST_SLOTS; i++)
 			if (a.time_hist[st][i]) {
 				if (i == TCPSCOPE_HIST_SLOTS - 1)
-					fmt::format_to(out, "{}{{\"le_us\":null,\"count\":{}}}", bsep,
-						       a.time_hist[st][i]);
+					fmt::format_to(out, "{}{{\"le_us\":null,\"count\":{}}}",
+						       bsep, a.time_hist[st][i]);
 				else
 					fmt::format_to(out, "{}{{\"le_us\":{},\"count\":{}}}", bsep,
 						       1ull << i, a.time_hist[st][i]);
@@ -197,11 +209,13 @@ std::string to_json(const Agg &a, const AgentCounters &agent, double uptime)
 	for (unsigned o = 0; o < TCPSCOPE_NOPEN; o++)
 		for (unsigned c = 0; c < TCPSCOPE_NCLOSE; c++)
 			if (a.conns[o][c]) {
-				fmt::format_to(out, "{}{{\"open\":\"{}\",\"close\":\"{}\",\"count\":{}}}",
-					       sep, open_name(o), close_name(c), a.conns[o][c]);
+				fmt::format_to(
+					out, "{}{{\"open\":\"{}\",\"close\":\"{}\",\"count\":{}}}",
+					sep, open_name(o), close_name(c), a.conns[o][c]);
 				sep = ",";
 			}
-	fmt::format_to(out, "],\"agent\":{{\"untracked\":{},\"netns_unaggregated\":{},\"seeded\":{}}}}}",
+	fmt::format_to(out,
+		       "],\"agent\":{{\"untracked\":{},\"netns_unaggregated\":{},\"seeded\":{}}}}}",
 		       agent.conn_full, agent.agg_full, agent.seeded);
 	return fmt::to_string(b);
 }
@@ -217,22 +231,27 @@ std::string to_table(const Agg &a, const Agg *prev, double interval, const Agent
 
 	fmt::format_to(out, "{:<13}{:>9}\n", "STATE", "SOCKETS");
 	for (unsigned st : ss_states)
-		fmt::format_to(out, "{:<13}{:>9}\n", state_name(st), std::max<int64_t>(0, a.sockets[st]));
-	fmt::format_to(out, "\n{:<13}{:<13}{:>12}{:>12}\n", "FROM", "TO", "COUNT", prev ? "RATE" : "");
+		fmt::format_to(out, "{:<13}{:>9}\n", state_name(st),
+			       std::max<int64_t>(0, a.sockets[st]));
+	fmt::format_to(out, "\n{:<13}{:<13}{:>12}{:>12}\n", "FROM", "TO", "COUNT",
+		       prev ? "RATE" : "");
 	for (unsigned o = 0; o < TCPSCOPE_NSTATES; o++)
 		for (unsigned n = 0; n < TCPSCOPE_NSTATES; n++)
 			if (a.transitions[o][n])
-				fmt::format_to(out, "{:<13}{:<13}{:>12}{}\n", state_name(o), state_name(n),
-					       a.transitions[o][n],
+				fmt::format_to(out, "{:<13}{:<13}{:>12}{}\n", state_name(o),
+					       state_name(n), a.transitions[o][n],
 					       rate(a.transitions[o][n],
 						    prev ? prev->transitions[o][n] : 0));
-	fmt::format_to(out, "\nTIME_WAIT entered {} (timer {}, kill {}, netns {} left); "
-			    "keepalive probes {}\n",
-		       a.tw_entered, a.tw_left[TCPSCOPE_TW_CAUSE_TIMER], a.tw_left[TCPSCOPE_TW_CAUSE_KILL],
-		       a.tw_left[TCPSCOPE_TW_CAUSE_NETNS], a.keepalive_probes);
+	fmt::format_to(out,
+		       "\nTIME_WAIT entered {} (timer {}, kill {}, netns {} left); "
+		       "keepalive probes {}\n",
+		       a.tw_entered, a.tw_left[TCPSCOPE_TW_CAUSE_TIMER],
+		       a.tw_left[TCPSCOPE_TW_CAUSE_KILL], a.tw_left[TCPSCOPE_TW_CAUSE_NETNS],
+		       a.keepalive_probes);
 	if (agent.conn_full || agent.agg_full)
-		fmt::format_to(out, "WARNING: {} connections untracked, {} state changes not "
-				    "aggregated (kernel tables full)\n",
+		fmt::format_to(out,
+			       "WARNING: {} connections untracked, {} state changes not "
+			       "aggregated (kernel tables full)\n",
 			       agent.conn_full, agent.agg_full);
 	return fmt::to_string(b);
 }

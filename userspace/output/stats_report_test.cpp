@@ -18,7 +18,7 @@ Agg sample()
 	a.sockets[TCP_TIME_WAIT] = 2;
 	a.sockets[TCP_LISTEN] = -1; // a race at start-up: shown as 0, never negative
 	a.transitions[TCP_FIN_WAIT2][TCP_TIME_WAIT] = 2;
-	a.time_hist[TCP_ESTABLISHED][21] = 2; // [1.048576, 2.097152) s
+	a.time_hist[TCP_ESTABLISHED][21] = 2;                      // [1.048576, 2.097152) s
 	a.time_hist[TCP_ESTABLISHED][TCPSCOPE_HIST_SLOTS - 1] = 1; // overflow
 	a.time_sum_ns[TCP_ESTABLISHED] = 4'000'000'000ull;
 	a.tw_entered = 2;
@@ -100,7 +100,8 @@ TEST(Aggregate, MetricsValuesAndLabels)
 	ASSERT_NE(nullptr, tr);
 	EXPECT_EQ(2.0, std::get<double>(tr->value));
 
-	auto *h = find(family(fs, "tcpscope_state_duration_seconds"), {ns[0], {"state", "ESTABLISHED"}});
+	auto *h = find(family(fs, "tcpscope_state_duration_seconds"),
+		       {ns[0], {"state", "ESTABLISHED"}});
 	ASSERT_NE(nullptr, h);
 	const auto &hist = std::get<Histogram>(h->value);
 	EXPECT_EQ(0u, hist.cumulative[20]);
@@ -174,8 +175,8 @@ TEST(Aggregate, BusiestPortsByTimewaitAndByAcceptedSincePrev)
 {
 	Snapshot before, now;
 	before.ports = {{1, 80, 0, 10}, {1, 443, 0, 4}};
-	now.ports = {{1, 80, 5, 12}, {2, 80, 1, 3}, {1, 443, 9, 14}, {1, 8080, 9, 0},
-		     {1, 22, 0, 1}};
+	now.ports = {
+		{1, 80, 5, 12}, {2, 80, 1, 3}, {1, 443, 9, 14}, {1, 8080, 9, 0}, {1, 22, 0, 1}};
 
 	auto tw = busiest_ports(now, nullptr, PortOrder::timewait, 2);
 	ASSERT_EQ(2u, tw.size());

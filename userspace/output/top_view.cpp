@@ -77,8 +77,8 @@ struct TransitionRow {
 
 } // namespace
 
-std::vector<std::string> render_top(const Snapshot &now, const Snapshot *prev,
-				    const TopOptions &o, const TopScreen &screen)
+std::vector<std::string> render_top(const Snapshot &now, const Snapshot *prev, const TopOptions &o,
+				    const TopScreen &screen)
 {
 	const Agg a = total(now, o.netns);
 	const Agg p = prev ? total(*prev, o.netns) : Agg{};
@@ -122,9 +122,8 @@ std::vector<std::string> render_top(const Snapshot &now, const Snapshot *prev,
 			if (n)
 				trans.push_back({f, t, delta(n, p.transitions[f][t]), n});
 		}
-	std::stable_sort(trans.begin(), trans.end(), [](const auto &x, const auto &y) {
-		return x.delta > y.delta;
-	});
+	std::stable_sort(trans.begin(), trans.end(),
+			 [](const auto &x, const auto &y) { return x.delta > y.delta; });
 
 	auto by_tw = busiest_ports(now, prev, PortOrder::timewait, o.ports, o.netns);
 	std::vector<PortRow> by_accepted;
@@ -145,9 +144,9 @@ std::vector<std::string> render_top(const Snapshot &now, const Snapshot *prev,
 				    "FROM", "TO", "RATE/s", "TOTAL"));
 	for (size_t i = 0; i < mid; i++) {
 		unsigned st = i < nstates ? ss_states[i] : 0;
-		std::string l = st ? fmt::format("{:<12}{:>8}    ", state_name(st),
-						 gauge(a.sockets[st]))
-				   : std::string(24, ' ');
+		std::string l =
+			st ? fmt::format("{:<12}{:>8}    ", state_name(st), gauge(a.sockets[st]))
+			   : std::string(24, ' ');
 		if (i < trans.size())
 			l += fmt::format("{:<12}{:<12}{:>10}{:>14}", state_name(trans[i].from),
 					 state_name(trans[i].to), per_second(trans[i].delta, dt),

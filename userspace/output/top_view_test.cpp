@@ -255,8 +255,8 @@ TEST(TopRender, PlainBlockHasEveryRow)
 	TopOptions o;
 	o.ports = 7;
 	Snapshot prev = busy(1, 1), now = busy(2, 3);
-	auto lines = render_top(now, &prev, o,
-				TopScreen{80, std::numeric_limits<size_t>::max(), false});
+	auto lines =
+		render_top(now, &prev, o, TopScreen{80, std::numeric_limits<size_t>::max(), false});
 
 	expect_fits(lines, 80, std::numeric_limits<size_t>::max());
 	// 6 lines before the table, its header and 121 transitions, blank, header, 7 ports
@@ -315,10 +315,19 @@ TEST(TopCli, DefaultsAndFlags)
 
 TEST(TopCli, BadValuesAreUsageErrors)
 {
-	for (auto args : std::vector<std::vector<const char *>>{
-		     {"-i", "0"}, {"-i", "0.05"}, {"-i", "3601"}, {"-i", "-1"}, {"-i", "nan"},
-		     {"--interval", "abc"}, {"-n", "0"}, {"-n", "101"}, {"-n", "-1"},
-		     {"--count", "0"}, {"--count", "-2"}, {"--netns", "0"}, {"--bogus"}}) {
+	for (auto args : std::vector<std::vector<const char *>>{{"-i", "0"},
+								{"-i", "0.05"},
+								{"-i", "3601"},
+								{"-i", "-1"},
+								{"-i", "nan"},
+								{"--interval", "abc"},
+								{"-n", "0"},
+								{"-n", "101"},
+								{"-n", "-1"},
+								{"--count", "0"},
+								{"--count", "-2"},
+								{"--netns", "0"},
+								{"--bogus"}}) {
 		std::vector<const char *> argv{"tcpscope", "top"};
 		argv.insert(argv.end(), args.begin(), args.end());
 		auto r = parse_cli(static_cast<int>(argv.size()), argv.data());

@@ -28,8 +28,7 @@ Result<SignalFd> SignalFd::open(std::initializer_list<int> signals)
 
 SignalFd::SignalFd(SignalFd &&o) noexcept
 	: fd_(std::move(o.fd_)), old_(o.old_), restore_(std::exchange(o.restore_, false))
-{
-}
+{}
 
 SignalFd::~SignalFd()
 {
