@@ -74,10 +74,10 @@ else
 run: all kmod
 	$(BUILD)/tcpscope watch
 
-# Every test: unit tests, the Debian packages (tools/test-deb.sh), the kselftests on this
-# host, then in QEMU on each of VM_KERNELS. Needs root and a kernel with BPF + BTF.
+# Every test: unit tests, deploy/ rules (promtool), the Debian packages (tools/test-deb.sh),
+# the kselftests on this host, then in QEMU on each of VM_KERNELS. Needs root, BPF and BTF.
 check: format-check all $(BUILD)/unit_tests selftests deb
-	tools/run-checks.sh $(BUILD) unit deb host $(addprefix vm:,$(VM_KERNELS))
+	tools/run-checks.sh $(BUILD) unit deploy deb host $(addprefix vm:,$(VM_KERNELS))
 
 # The kselftests in QEMU (tools/vm/run) on Debian's 6.1 and 6.12 kernels.
 vmtest: selftests

@@ -4,6 +4,7 @@
 # the same line over all of them. Exit status: 0 when nothing failed, 1 otherwise.
 # Usage: tools/run-checks.sh BUILD_DIR SUITE...
 #   unit      the gtest unit tests ($BUILD/unit_tests)
+#   deploy    deploy/'s Prometheus rules and configuration: promtool check and test rules
 #   deb       the Debian packages of `make deb` ($BUILD/deb) installed, checked, purged
 #             (tools/test-deb.sh), DKMS's module loaded in a VM of each vm:K suite given
 #   host      the installed kselftests ($BUILD/kselftest/run_kselftest.sh) on this kernel
@@ -49,6 +50,25 @@ for suite in "$@"; do
 		echo "${p:-0} passed, ${f:-0} failed, 0 skipped" >"$build/unit_tests.count"
 		add "$build/unit_tests.count" "unit tests"
 		;;
+	deploy)
+		echo "== deploy/: promtool"
+		log=$build/deploy.log
+		p=0 f=0
+		: >"$log"
+		for c in "check rules deploy/tcpscope-rules.yml" "test rules deploy/tcpscope-rules.test.yml" \
+			"check config deploy/prometheus.yml"; do
+			# shellcheck disable=SC2086
+			if (cd "$here/.." && promtool $c) >>"$log" 2>&1; then
+				p=$((p + 1)) r="ok"
+			else
+				f=$((f + 1)) r="not ok"
+			fi
+			echo "$r $((p + f)) promtool $c" >>"$log"
+		done
+		echo "$p passed, $f failed, 0 skipped" >>"$log"
+		cat "$log"
+		add "$log" "deploy/ rules and configuration"
+		;;
 	deb)
 		echo "== Debian packages ($build/deb)"
 		kernels=()
@@ -71,7 +91,7 @@ for suite in "$@"; do
 		vms="$vms ${suite#vm:}"
 		;;
 	*)
-		echo "run-checks: unknown suite '$suite' (unit, deb, host, vm:6.1, vm:6.12)" >&2
+		echo "run-checks: unknown suite '$suite' (unit, deploy, deb, host, vm:6.1, vm:6.12)" >&2
 		exit 2
 		;;
 	esac
