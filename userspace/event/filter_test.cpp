@@ -91,7 +91,7 @@ TEST(EventFilter, StateMatchesOldOrNew)
 	EXPECT_FALSE(wants(est, state_event(TCP_TIME_WAIT, TCP_CLOSE, TCPSCOPE_EV_TW_LEAVE)));
 }
 
-TEST(EventFilter, StateUsesTheShownStates)
+TEST(EventFilter, StateUsesTheFoldedStates)
 {
 	RawEvent e = state_event(TCP_SYN_SENT, TCP_ESTABLISHED);
 	FoldedEvent s{&e, "state", TCP_FIN_WAIT2, TCP_TIME_WAIT};

@@ -75,7 +75,7 @@ class Tracer {
 	// gauges count the sockets that existed before the programs were attached. Returns
 	// the namespaces walked; one that could not be entered is a message in `failed`.
 	Result<size_t> seed(std::vector<std::string> &failed);
-	// The aggs and ports_agg maps' file descriptors (aggregate.h reads them).
+	// The aggs and ports_agg maps' file descriptors (kernel/aggregates.h reads them).
 	int aggs_fd() const;
 	int ports_fd() const;
 
