@@ -100,16 +100,24 @@ def man_body(text, src):
     for i in range(len(lines) - 2):
         over, title, under = lines[i:i + 3]
         if over and set(over) == {"="} and under == over and title.strip():
-            rest = lines[i + 3:]
+            rest = "\n".join(lines[i + 3:]).replace(
+                ".. toctree::", "See also\n========\n\n.. toctree::").split("\n")
             break
     else:
         raise ManError("%s: no top title (===/title/===)" % src)
-    first = next((j for j in range(len(rest) - 1)
-                  if rest[j].strip() and re.fullmatch(r"=+", rest[j + 1])), len(rest))
+    titles = [j for j in range(len(rest) - 1)
+              if rest[j].strip() and re.fullmatch(r"=+", rest[j + 1])]
+    first = titles[0] if titles else len(rest)
     if any(l.strip() for l in rest[:first]):
-        rest = ["", "Description", "===========", ""] + rest
-    body = "\n".join(lines[:i] + rest)
-    return body.replace(".. toctree::", "See also\n========\n\n.. toctree::")
+        intro = ["", "Description", "===========", ""] + rest[:first]
+        rest = rest[first:]
+        # a man page opens with its synopsis: the text before it goes under DESCRIPTION
+        if rest and rest[0] == "Synopsis":
+            end = next((j for j in titles if j > first), len(rest) + first) - first
+            rest = rest[:end] + intro + rest[end:]
+        else:
+            rest = intro + rest
+    return "\n".join(lines[:i] + rest)
 
 
 def table_to_list(table):
