@@ -3,8 +3,9 @@
 # The Debian packages as a user meets them: lintian clean, installed with apt on this host,
 # `tcpscope --version`, the man pages, the systemd unit (verified, not enabled), DKMS
 # building tcpscope.ko for the VM kernels' headers and the module loading from where DKMS put
-# it inside each VM (tools/vm/run), then purge leaving no file behind. KTAP output, closed by
-# "N passed, N failed, N skipped". Needs root; the packages come from `make deb`.
+# it inside each VM (tools/vm/run), then purge leaving no file behind; and `make install`
+# then `make uninstall` into a DESTDIR leaving no file. KTAP output, closed by "N passed,
+# N failed, N skipped". Needs root; the packages come from `make deb`.
 # Usage: tools/test-deb.sh DEB_DIR VM_KERNEL...
 set -uo pipefail
 debs=$(readlink -f "$1")
@@ -21,7 +22,7 @@ trap 'rm -rf "$work"' EXIT
 cases=(lintian_reports_nothing install_with_apt version_is_the_changelogs man_pages_found
 	unit_verifies_and_is_not_enabled)
 for k in "$@"; do cases+=("dkms_module_loads_in_vm_$k"); done
-cases+=(purge_leaves_no_file)
+cases+=(purge_leaves_no_file make_install_and_uninstall_leave_no_file)
 
 fail() { echo "# FAIL: $*"; return 1; }
 files() { find $tree_dirs -xdev 2>/dev/null | grep -v '^/var/lib/dkms/mok\.' | LC_ALL=C sort; }
@@ -110,6 +111,29 @@ purge_leaves_no_file() {
 		return 1
 	fi
 	echo "# $(wc -l <"$work/before") paths under $tree_dirs: the same before install and after purge"
+}
+
+# The same files from the tree: make install-agent and install-dkms put them in a DESTDIR
+# (the unit naming the agent's path), make uninstall and uninstall-dkms take every one away.
+make_install_and_uninstall_leave_no_file() {
+	local root=$work/root f
+	make -s -C "$here/.." install-agent install-dkms DESTDIR="$root" PREFIX=/usr \
+		>"$work/make-install.log" 2>&1 || { sed 's/^/# /' "$work/make-install.log"; return 1; }
+	for f in usr/sbin/tcpscope usr/share/man/man8/tcpscope.8 usr/share/man/man8/tcpscope-serve.8 \
+		usr/share/man/man7/tcpscope-sysctl.7 usr/share/doc/tcpscope/README.md \
+		lib/systemd/system/tcpscope.service usr/src/tcpscope-"$version"/knobs.c; do
+		[ -e "$root/$f" ] || fail "make install: no $f" || return 1
+	done
+	grep -qx 'PACKAGE_VERSION="'"$version"'"' "$root/usr/src/tcpscope-$version/dkms.conf" ||
+		fail "dkms.conf: $(grep PACKAGE_VERSION "$root/usr/src/tcpscope-$version/dkms.conf")" ||
+		return 1
+	grep -q "^ExecStart=/usr/sbin/tcpscope serve" "$root/lib/systemd/system/tcpscope.service" ||
+		fail "the unit does not start /usr/sbin/tcpscope" || return 1
+	echo "# make install: $(find "$root" -type f | wc -l) files"
+	make -s -C "$here/.." uninstall uninstall-dkms DESTDIR="$root" PREFIX=/usr \
+		>"$work/make-uninstall.log" 2>&1 || { sed 's/^/# /' "$work/make-uninstall.log"; return 1; }
+	f=$(find "$root" ! -type d)
+	[ -z "$f" ] || fail "left after make uninstall: $(echo $f | head -c 300)"
 }
 
 if [ "$(id -u)" -ne 0 ]; then echo "1..0 # SKIP needs root"; echo "0 passed, 0 failed, 1 skipped"; exit 4; fi
