@@ -95,8 +95,10 @@ static int quick_add(const struct sock *sk)
 void ts_on_established(struct sock *sk)
 {
 	struct tcpscope_net *tn = ts_net(sock_net(sk));
+	/* paired with WRITE_ONCE() in tcpscope_net_pre_exit() and ts_proc_net_init() */
 	struct ts_pcpu __percpu *pcpu = READ_ONCE(tn->pcpu);
-	unsigned int j = READ_ONCE(tn->delack_max_jiffies);	/* paired with knob_handler */
+	/* both paired with WRITE_ONCE() in knob_handler() */
+	int j = READ_ONCE(tn->delack_max_jiffies);
 	bool quick = READ_ONCE(tn->quickack);
 
 	if (!pcpu || (!j && !quick) || !ports_match(tn, sk))

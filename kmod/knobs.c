@@ -2,16 +2,11 @@
 /*
  * /proc/sys/net/tcpscope: per-netns knobs, stricter than the kernel's own sysctls.
  *
- *   ack_ports          the delayed-ACK knobs apply to connections with a local or remote
- *                      port in this list ("80,443,8000-8099", up to 8), or "all"
- *   delack_max_ms      cap on the delayed-ACK timer of connections established from now
- *                      on (0 = the kernel's 200 ms), applied per socket at ESTABLISHED the
- *                      way TCP_BPF_DELACK_MAX does (icsk_delack_max), rounded to jiffies
- *   fastopen           mirrors net.ipv4.tcp_fastopen (known TFO_* bits only)
- *   fin_timeout        mirrors net.ipv4.tcp_fin_timeout (seconds, 1..120)
- *   quickack           1: connections established from now on ACK every data segment at
- *                      once (ack.c), 0: the kernel decides (default)
- *   restore_on_unload  1: give mirrored values back at unload (default), 0: keep them
+ * knobs[] describes each knob once: its sysctl entry with the bounds in extra1/extra2, the
+ * kernel handler that converts and bounds its value, and where the value lives (a field of
+ * struct net it mirrors, or the module's own in struct tcpscope_net). Each netns gets a copy
+ * of the entries whose .data points at its struct tcpscope_net (ensure_safe_net_sysctl
+ * wants per-net memory there); the handlers find their knob by the entry's index.
  *
  * A read shows the kernel's live value. A write is parsed whole (one integer, decimal or
  * 0x/0 prefixed, surrounding blanks allowed; for ack_ports the list); anything else -
@@ -33,22 +28,139 @@
 #include "compat.h"
 #include "tcpscope_kmod.h"
 
-#define TS_FIN_TIMEOUT_MAX_S (TCP_FIN_TIMEOUT_MAX / HZ)	/* TCP_LINGER2's cap: 120 s */
-#define TS_FASTOPEN_BITS (TFO_CLIENT_ENABLE | TFO_SERVER_ENABLE | TFO_CLIENT_NO_COOKIE | \
-			  TFO_SERVER_COOKIE_NOT_REQD | TFO_SERVER_WO_SOCKOPT1)
-
-static const char *const knob_names[TS_NKNOBS] = {
-	[TS_ACK_PORTS] = "ack_ports",
-	[TS_DELACK_MAX_MS] = "delack_max_ms",
-	[TS_FASTOPEN] = "fastopen",
-	[TS_FIN_TIMEOUT] = "fin_timeout",
-	[TS_QUICKACK] = "quickack",
-	[TS_RESTORE_ON_UNLOAD] = "restore_on_unload",
+struct ts_knob_desc {
+	struct ctl_table ctl;		/* .data set per netns */
+	/* an integer knob's value in its raw unit: formats it, parses and bounds it
+	 * (ctl.extra1, ctl.extra2); the kernel's handler or a thin wrapper of one */
+	proc_handler *value_handler;
+	size_t offset;			/* of the value, in struct net if mirrored, else in
+					 * struct tcpscope_net */
+	bool mirrored;			/* a kernel sysctl, given back at unload */
 };
 
-const char *ts_knob_name(enum ts_knob knob)
+/*
+ * The value_handlers. They run on a copy of the knob's entry whose .data is a local int, so
+ * a value out of bounds is refused after the kernel's handler stored it there.
+ */
+static int check_bounds(ts_ctl_table *table)
 {
-	return knob < TS_NKNOBS ? knob_names[knob] : "?";
+	int val = *(int *)table->data;
+
+	if ((table->extra1 && val < *(int *)table->extra1) ||
+	    (table->extra2 && val > *(int *)table->extra2))
+		return -EINVAL;
+	return 0;
+}
+
+/* proc_dointvec_minmax, and only the bits of extra2 */
+static int ts_dointvec_bits(ts_ctl_table *table, int write, void *buffer, size_t *lenp,
+			    loff_t *ppos)
+{
+	int err = proc_dointvec_minmax(table, write, buffer, lenp, ppos);
+
+	if (err || !write)
+		return err;
+	return *(int *)table->data & ~*(int *)table->extra2 ? -EINVAL : 0;
+}
+
+/* proc_dointvec_jiffies (seconds shown, jiffies kept) within extra1..extra2 jiffies */
+static int ts_dointvec_jiffies_minmax(ts_ctl_table *table, int write, void *buffer,
+				      size_t *lenp, loff_t *ppos)
+{
+	int err = proc_dointvec_jiffies(table, write, buffer, lenp, ppos);
+
+	return err || !write ? err : check_bounds(table);
+}
+
+/* proc_dointvec_ms_jiffies (milliseconds shown, jiffies kept, rounded up): 0, or within
+ * extra1..extra2 jiffies. The kernel's proc_dointvec_ms_jiffies_minmax is not exported. */
+static int ts_dointvec_ms_jiffies_off_or_minmax(ts_ctl_table *table, int write, void *buffer,
+					 size_t *lenp, loff_t *ppos)
+{
+	int err = proc_dointvec_ms_jiffies(table, write, buffer, lenp, ppos);
+
+	if (err || !write || !*(int *)table->data)
+		return err;
+	return check_bounds(table);
+}
+
+static int knob_handler(ts_ctl_table *table, int write, void *buffer, size_t *lenp,
+			loff_t *ppos);
+static int ports_handler(ts_ctl_table *table, int write, void *buffer, size_t *lenp,
+			 loff_t *ppos);
+
+/* the bounds bpf_setsockopt(TCP_BPF_DELACK_MAX) enforces, in jiffies */
+static int delack_max_min = TCP_TIMEOUT_MIN;
+static int delack_max_max = TCP_DELACK_MAX;
+static int fastopen_bits = TFO_CLIENT_ENABLE | TFO_SERVER_ENABLE | TFO_CLIENT_NO_COOKIE |
+			   TFO_SERVER_COOKIE_NOT_REQD | TFO_SERVER_WO_SOCKOPT1;
+/* 1 s up to TCP_LINGER2's cap, 120 s, in jiffies */
+static int fin_timeout_min = HZ;
+static int fin_timeout_max = TCP_FIN_TIMEOUT_MAX;
+
+#define TS_INT_KNOB(_name, _handler, _min, _max)					\
+	.ctl = {									\
+		.procname	= _name,						\
+		.maxlen		= sizeof(int),						\
+		.mode		= 0644,							\
+		.proc_handler	= knob_handler,						\
+		.extra1		= _min,							\
+		.extra2		= _max,							\
+	},										\
+	.value_handler = _handler
+
+static const struct ts_knob_desc knobs[TS_NKNOBS] = {
+	/* the delayed-ACK knobs apply to connections with a local or remote port in this
+	 * list ("80,443,8000-8099", up to TS_PORTS_MAX), or "all" */
+	[TS_ACK_PORTS] = {
+		.ctl = {
+			.procname	= "ack_ports",
+			.maxlen		= TS_VALUE_LEN,
+			.mode		= 0644,
+			.proc_handler	= ports_handler,
+		},
+	},
+	/* cap on the delayed-ACK timer of connections established from now on (0 = the
+	 * kernel's 200 ms), applied per socket at ESTABLISHED the way TCP_BPF_DELACK_MAX does
+	 * (icsk_delack_max, ack.c); shown in ms, rounded up to whole jiffies */
+	[TS_DELACK_MAX_MS] = {
+		TS_INT_KNOB("delack_max_ms", ts_dointvec_ms_jiffies_off_or_minmax, &delack_max_min,
+			    &delack_max_max),
+		.offset = offsetof(struct tcpscope_net, delack_max_jiffies),
+	},
+	/* net.ipv4.tcp_fastopen, known TFO_* bits only */
+	[TS_FASTOPEN] = {
+		TS_INT_KNOB("fastopen", ts_dointvec_bits, SYSCTL_ZERO, &fastopen_bits),
+		.offset = offsetof(struct net, ipv4.sysctl_tcp_fastopen),
+		.mirrored = true,
+	},
+	/* net.ipv4.tcp_fin_timeout, shown in seconds */
+	[TS_FIN_TIMEOUT] = {
+		TS_INT_KNOB("fin_timeout", ts_dointvec_jiffies_minmax, &fin_timeout_min,
+			    &fin_timeout_max),
+		.offset = offsetof(struct net, ipv4.sysctl_tcp_fin_timeout),
+		.mirrored = true,
+	},
+	/* 1: connections established from now on ACK every data segment at once (ack.c),
+	 * 0: the kernel decides */
+	[TS_QUICKACK] = {
+		TS_INT_KNOB("quickack", proc_dointvec_minmax, SYSCTL_ZERO, SYSCTL_ONE),
+		.offset = offsetof(struct tcpscope_net, quickack),
+	},
+	/* 1: give mirrored values back at unload, 0: keep them */
+	[TS_RESTORE_ON_UNLOAD] = {
+		TS_INT_KNOB("restore_on_unload", proc_dointvec_minmax, SYSCTL_ZERO, SYSCTL_ONE),
+		.offset = offsetof(struct tcpscope_net, restore_on_unload),
+	},
+};
+
+/* What a netns starts with; the mirrored knobs start from the kernel's values. */
+void ts_knobs_set_defaults(struct tcpscope_net *tn)
+{
+	tn->restore_on_unload = 1;
+	tn->delack_max_jiffies = 0;
+	tn->quickack = 0;
+	RCU_INIT_POINTER(tn->ack_ports, NULL);	/* all ports */
 }
 
 /* The whole write, blanks around it trimmed, as a string in buf; -EINVAL when it is
@@ -169,98 +281,71 @@ static void journal(struct tcpscope_net *tn, enum ts_knob knob, const char *old,
 	tn->journal_total++;
 }
 
-static void journal_int(struct tcpscope_net *tn, enum ts_knob knob, int old, int new)
+/* An integer knob's value in this netns: the mirrored kernel field or the module's own. */
+static int *knob_value(struct tcpscope_net *tn, enum ts_knob knob)
 {
-	char o[16], n[16];
+	const struct ts_knob_desc *k = &knobs[knob];
 
-	snprintf(o, sizeof(o), "%d", old);
-	snprintf(n, sizeof(n), "%d", new);
-	journal(tn, knob, o, n);
+	return (int *)((k->mirrored ? (char *)tn->net : (char *)tn) + k->offset);
 }
 
-/* the kernel field a knob mirrors, and the factor from the knob's unit to the field's */
-static int *mirrored(struct net *net, struct tcpscope_net *tn, enum ts_knob knob,
-		     struct ts_mirror **m, int *scale)
+/* An integer knob's raw value as a read shows it, without the newline. */
+static void knob_text(enum ts_knob knob, int raw, char *buf, size_t size)
 {
-	*scale = 1;
-	switch (knob) {
-	case TS_FIN_TIMEOUT:
-		*m = &tn->fin_timeout;
-		*scale = HZ;
-		return &net->ipv4.sysctl_tcp_fin_timeout;
-	case TS_FASTOPEN:
-		*m = &tn->fastopen;
-		return &net->ipv4.sysctl_tcp_fastopen;
-	case TS_DELACK_MAX_MS:
-		*m = NULL;
-		return &tn->delack_max_ms;
-	case TS_QUICKACK:
-		*m = NULL;
-		return &tn->quickack;
-	default:
-		*m = NULL;
-		return &tn->restore_on_unload;
-	}
-}
+	struct ctl_table tmp = knobs[knob].ctl;
+	size_t len = size - 1;
+	loff_t pos = 0;
 
-static bool valid(enum ts_knob knob, int val)
-{
-	switch (knob) {
-	case TS_FIN_TIMEOUT:
-		return val >= 1 && val <= TS_FIN_TIMEOUT_MAX_S;
-	case TS_FASTOPEN:
-		return val >= 0 && !(val & ~TS_FASTOPEN_BITS);
-	case TS_DELACK_MAX_MS:	/* the bounds bpf_setsockopt(TCP_BPF_DELACK_MAX) enforces */
-		return val == 0 || (val > 0 && val <= 1000 &&
-				    msecs_to_jiffies(val) >= TCP_TIMEOUT_MIN &&
-				    msecs_to_jiffies(val) <= TCP_DELACK_MAX);
-	case TS_QUICKACK:
-	case TS_RESTORE_ON_UNLOAD:
-		return val == 0 || val == 1;
-	default:
-		return false;
-	}
+	tmp.data = &raw;
+	if (knobs[knob].value_handler(&tmp, 0, buf, &len, &pos))
+		len = 0;
+	if (len && buf[len - 1] == '\n')
+		len--;
+	buf[len] = '\0';
 }
 
 static int knob_handler(ts_ctl_table *table, int write, void *buffer, size_t *lenp,
 			loff_t *ppos)
 {
 	struct tcpscope_net *tn = table->data;
-	struct net *net = table->extra1;
-	enum ts_knob knob = (enum ts_knob)(unsigned long)table->extra2;
+	enum ts_knob knob = table - tn->table;
+	struct ts_mirror *m = knobs[knob].mirrored ? &tn->mirror[knob] : NULL;
+	int *field = knob_value(tn, knob);
+	char num[16], old[16], new[16];
 	struct ctl_table tmp = *table;
-	struct ts_mirror *m;
-	int *field, scale, val, old, err;
+	size_t len;
+	loff_t pos = 0;
+	int val, prev;
 
-	field = mirrored(net, tn, knob, &m, &scale);
+	tmp.data = &val;
 	if (!write) {
-		val = READ_ONCE(*field) / scale;
-		tmp.data = &val;
-		tmp.maxlen = sizeof(val);
-		return proc_dointvec(&tmp, 0, buffer, lenp, ppos);
+		val = READ_ONCE(*field);
+		return knobs[knob].value_handler(&tmp, 0, buffer, lenp, ppos);
 	}
-	if (!ns_capable(net->user_ns, CAP_NET_ADMIN))
+	if (!ns_capable(tn->net->user_ns, CAP_NET_ADMIN))
 		return -EPERM;
-	err = parse_int(buffer, *lenp, *ppos, &val);
-	if (err || !valid(knob, val))
+	/* The kernel's handlers would take "1 2" as 1 and stop: the write must be one
+	 * integer as a whole. They get it in their own syntax, to convert and bound. */
+	if (parse_int(buffer, *lenp, *ppos, &val))
+		return -EINVAL;
+	len = scnprintf(num, sizeof(num), "%d", val);
+	if (knobs[knob].value_handler(&tmp, 1, num, &len, &pos))
 		return -EINVAL;
 
-	if (knob == TS_DELACK_MAX_MS) {	/* reported back as applied: whole jiffies */
-		unsigned int j = val ? msecs_to_jiffies(val) : 0;
-
-		val = jiffies_to_msecs(j);
-		WRITE_ONCE(tn->delack_max_jiffies, j);
-	}
 	mutex_lock(&tn->lock);
-	old = READ_ONCE(*field);
+	prev = READ_ONCE(*field);
 	if (m && !m->changed) {
-		m->orig = old;
+		m->orig = prev;
 		m->changed = true;
 	}
-	WRITE_ONCE(*field, val * scale);
+	/* paired with READ_ONCE() in ts_on_established() and, for a mirrored field, in
+	 * the kernel's readers (tcp_fin_time(), tcp_fastopen_no_cookie(), ...) */
+	WRITE_ONCE(*field, val);
 	if (m)
-		m->set = val * scale;
-	journal_int(tn, knob, old / scale, val);
+		m->set = val;
+	knob_text(knob, prev, old, sizeof(old));
+	knob_text(knob, val, new, sizeof(new));
+	journal(tn, knob, old, new);
 	mutex_unlock(&tn->lock);
 	*ppos += *lenp;
 	return 0;
@@ -270,7 +355,6 @@ static int ports_handler(ts_ctl_table *table, int write, void *buffer, size_t *l
 			 loff_t *ppos)
 {
 	struct tcpscope_net *tn = table->data;
-	struct net *net = table->extra1;
 	char buf[4 * TS_VALUE_LEN], old[TS_VALUE_LEN], new[TS_VALUE_LEN], *text;
 	struct ctl_table tmp = *table;
 	struct ts_ports *p, *prev;
@@ -284,7 +368,7 @@ static int ports_handler(ts_ctl_table *table, int write, void *buffer, size_t *l
 		tmp.maxlen = sizeof(old);
 		return proc_dostring(&tmp, 0, buffer, lenp, ppos);
 	}
-	if (!ns_capable(net->user_ns, CAP_NET_ADMIN))
+	if (!ns_capable(tn->net->user_ns, CAP_NET_ADMIN))
 		return -EPERM;
 	err = write_text(buffer, *lenp, *ppos, buf, sizeof(buf), &text);
 	if (!err)
@@ -303,21 +387,6 @@ static int ports_handler(ts_ctl_table *table, int write, void *buffer, size_t *l
 	return 0;
 }
 
-static const struct ctl_table knob_template[] = {
-	{ .procname = "ack_ports", .maxlen = TS_VALUE_LEN, .mode = 0644,
-	  .proc_handler = ports_handler, .extra2 = (void *)TS_ACK_PORTS },
-	{ .procname = "delack_max_ms", .maxlen = sizeof(int), .mode = 0644,
-	  .proc_handler = knob_handler, .extra2 = (void *)TS_DELACK_MAX_MS },
-	{ .procname = "fastopen", .maxlen = sizeof(int), .mode = 0644,
-	  .proc_handler = knob_handler, .extra2 = (void *)TS_FASTOPEN },
-	{ .procname = "fin_timeout", .maxlen = sizeof(int), .mode = 0644,
-	  .proc_handler = knob_handler, .extra2 = (void *)TS_FIN_TIMEOUT },
-	{ .procname = "quickack", .maxlen = sizeof(int), .mode = 0644,
-	  .proc_handler = knob_handler, .extra2 = (void *)TS_QUICKACK },
-	{ .procname = "restore_on_unload", .maxlen = sizeof(int), .mode = 0644,
-	  .proc_handler = knob_handler, .extra2 = (void *)TS_RESTORE_ON_UNLOAD },
-};
-
 static int journal_show(struct seq_file *seq, void *v)
 {
 	struct tcpscope_net *tn = ts_net(seq_file_single_net(seq));
@@ -331,7 +400,7 @@ static int journal_show(struct seq_file *seq, void *v)
 	for (i = first; i < tn->journal_total; i++) {
 		struct ts_journal_entry *e = &tn->journal[i % TS_JOURNAL_LEN];
 
-		seq_printf(seq, "%ptT %s %s %s %d %s\n", &e->time, ts_knob_name(e->knob),
+		seq_printf(seq, "%ptT %s %s %s %d %s\n", &e->time, knobs[e->knob].ctl.procname,
 			   e->old, e->new, e->pid, e->comm);
 	}
 	mutex_unlock(&tn->lock);
@@ -340,57 +409,62 @@ static int journal_show(struct seq_file *seq, void *v)
 
 int ts_knobs_init(struct net *net, struct tcpscope_net *tn)
 {
-	size_t i, n = ARRAY_SIZE(knob_template);
+	int i;
 
 	tn->journal = kvcalloc(TS_JOURNAL_LEN, sizeof(*tn->journal), GFP_KERNEL);
 	if (!tn->journal)
 		return -ENOMEM;
-	/* per-netns copy: .data must point at per-net memory (ensure_safe_net_sysctl) */
-	tn->table = kcalloc(n + TS_SYSCTL_SENTINEL, sizeof(*tn->table), GFP_KERNEL);
+	tn->table = kcalloc(TS_NKNOBS + TS_SYSCTL_SENTINEL, sizeof(*tn->table), GFP_KERNEL);
 	if (!tn->table)
-		goto fail;
-	memcpy(tn->table, knob_template, sizeof(knob_template));
-	for (i = 0; i < n; i++) {
+		goto out_journal;
+	for (i = 0; i < TS_NKNOBS; i++) {
+		tn->table[i] = knobs[i].ctl;
 		tn->table[i].data = tn;
-		tn->table[i].extra1 = net;
 	}
-	tn->sysctl_hdr = ts_register_sysctl(net, "net/tcpscope", tn->table, n);
+	tn->sysctl_hdr = ts_register_sysctl(net, "net/tcpscope", tn->table, TS_NKNOBS);
 	if (!tn->sysctl_hdr)
-		goto fail;
-	if (!proc_create_net_single("journal", 0444, tn->proc_dir, journal_show, NULL)) {
-		unregister_net_sysctl_table(tn->sysctl_hdr);
-		goto fail;
-	}
+		goto out_table;
+	if (!proc_create_net_single("journal", 0444, tn->proc_dir, journal_show, NULL))
+		goto out_sysctl;
 	return 0;
-fail:
+
+out_sysctl:
+	unregister_net_sysctl_table(tn->sysctl_hdr);
+out_table:
 	kfree(tn->table);
+out_journal:
 	kvfree(tn->journal);
 	return -ENOMEM;
 }
 
 /* Give back a mirrored value unless told not to or someone else changed it since. */
-static void restore(struct net *net, struct tcpscope_net *tn, enum ts_knob knob)
+static void restore(struct tcpscope_net *tn, enum ts_knob knob)
 {
-	struct ts_mirror *m;
-	int scale, *field = mirrored(net, tn, knob, &m, &scale);
+	const struct ts_mirror *m = &tn->mirror[knob];
+	int *field = knob_value(tn, knob);
+	char now[16];
 
 	if (!m->changed)
 		return;
 	if (!tn->restore_on_unload) {
-		pr_info("%s: %s left at %d (restore_on_unload=0)\n", net == &init_net ? "init_net" :
-			"netns", ts_knob_name(knob), READ_ONCE(*field) / scale);
+		knob_text(knob, READ_ONCE(*field), now, sizeof(now));
+		pr_info("%s: %s left at %s (restore_on_unload=0)\n",
+			net_eq(tn->net, &init_net) ? "init_net" : "netns",
+			knobs[knob].ctl.procname, now);
 		return;
 	}
 	if (READ_ONCE(*field) != m->set) {
 		pr_info("%s changed by someone else since tcpscope set it; left as is\n",
-			ts_knob_name(knob));
+			knobs[knob].ctl.procname);
 		return;
 	}
-	WRITE_ONCE(*field, m->orig);
+	WRITE_ONCE(*field, m->orig);	/* paired as in knob_handler() */
 }
 
 void ts_knobs_exit(struct net *net, struct tcpscope_net *tn)
 {
+	int i;
+
 	remove_proc_entry("journal", tn->proc_dir);
 	unregister_net_sysctl_table(tn->sysctl_hdr);	/* waits for running handlers */
 	kfree(tn->table);
@@ -398,6 +472,7 @@ void ts_knobs_exit(struct net *net, struct tcpscope_net *tn)
 	kfree(rcu_dereference_protected(tn->ack_ports, true));	/* no probe left: pre_exit */
 	if (!check_net(net))
 		return;	/* the netns is going away: nothing to give back to */
-	restore(net, tn, TS_FIN_TIMEOUT);
-	restore(net, tn, TS_FASTOPEN);
+	for (i = 0; i < TS_NKNOBS; i++)
+		if (knobs[i].mirrored)
+			restore(tn, i);
 }

@@ -48,20 +48,26 @@ static int __net_init tcpscope_net_init(struct net *net)
 	struct tcpscope_net *tn = ts_net(net);
 	int err;
 
+	tn->net = net;
 	mutex_init(&tn->lock);
-	tn->restore_on_unload = 1;
+	ts_knobs_set_defaults(tn);
 	err = ts_proc_net_init(net, tn);
 	if (err)
 		return err;
 	err = ts_knobs_init(net, tn);
 	if (err)
-		ts_proc_net_exit(net, tn);
+		goto out_proc_net;
+	return 0;
+
+out_proc_net:
+	ts_proc_net_exit(net, tn);
 	return err;
 }
 
 /* Runs before the RCU grace period that precedes .exit: after it no probe sees pcpu. */
 static void __net_exit tcpscope_net_pre_exit(struct net *net)
 {
+	/* paired with READ_ONCE() in the probes and the /proc/net/tcpscope readers */
 	WRITE_ONCE(ts_net(net)->pcpu, NULL);
 }
 
@@ -85,6 +91,7 @@ static int __init tcpscope_init(void)
 {
 	int err;
 
+	BUILD_BUG_ON(TCP_MAX_STATES > TS_NSTATES);
 	for_each_kernel_tracepoint(find_tracepoints, NULL);
 	if (!tp_set_state || !tp_segment) {
 		pr_err("tracepoint %s not found\n",

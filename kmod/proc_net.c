@@ -17,11 +17,12 @@
  * all netns sharing the hash table), like /proc/net/tcp.
  *
  * TIME_WAIT is invisible to the tracepoint: tcp_time_wait() hashes a timewait socket in
- * the full socket's place (inet_twsk_hashdance) and then closes the full socket, whose
- * FIN_WAIT2/CLOSING -> CLOSE change the probe sees with the socket already unhashed. Every
- * other way to CLOSE from those states (orphan timeout without timewait, reset, timewait
- * table full) closes a socket that is still hashed. "Left" follows without a probe: the
- * timewait sockets now = those at load + entered - left.
+ * the full socket's place (inet_twsk_hashdance_schedule(), inet_twsk_hashdance() before
+ * 6.11) and then closes the full socket, whose FIN_WAIT2/CLOSING -> CLOSE change the probe
+ * sees with the socket already unhashed. Every other way to CLOSE from those states (orphan
+ * timeout without timewait, reset, timewait table full) closes a socket that is still
+ * hashed. "Left" follows without a probe: the timewait sockets now = those at load +
+ * entered - left.
  */
 #include <linux/proc_fs.h>
 #include <linux/seq_file.h>
@@ -48,6 +49,7 @@ static const char *state_name(int st)
 
 void ts_count_transition(const struct sock *sk, int oldstate, int newstate)
 {
+	/* paired with WRITE_ONCE() in ts_proc_net_init() and tcpscope_net_pre_exit() */
 	struct ts_pcpu __percpu *pcpu = READ_ONCE(ts_net(sock_net(sk))->pcpu);
 
 	if (!pcpu || (unsigned int)oldstate >= TS_NSTATES || (unsigned int)newstate >= TS_NSTATES)
@@ -97,7 +99,8 @@ static int counters_show(struct seq_file *seq, void *v)
 {
 	struct net *net = seq_file_single_net(seq);
 	struct tcpscope_net *tn = ts_net(net);
-	struct ts_pcpu __percpu *pcpu = tn->pcpu;
+	/* paired as in ts_count_transition() */
+	struct ts_pcpu __percpu *pcpu = READ_ONCE(tn->pcpu);
 	u64 entered = 0, delack = 0, quick = 0, quick_failed = 0;
 	long long left;
 	int cpu, tw, m;
@@ -127,7 +130,8 @@ static int counters_show(struct seq_file *seq, void *v)
 
 static int transitions_show(struct seq_file *seq, void *v)
 {
-	struct ts_pcpu __percpu *pcpu = ts_net(seq_file_single_net(seq))->pcpu;
+	/* paired as in ts_count_transition() */
+	struct ts_pcpu __percpu *pcpu = READ_ONCE(ts_net(seq_file_single_net(seq))->pcpu);
 	int cpu, o, n;
 
 	seq_puts(seq, "# OLD NEW COUNT\n");
@@ -224,17 +228,19 @@ int ts_proc_net_init(struct net *net, struct tcpscope_net *tn)
 		tn->mib0[m] = mib_read(net, m);
 	tn->proc_dir = proc_net_mkdir(net, "tcpscope", net->proc_net);
 	if (!tn->proc_dir)
-		goto fail;
+		goto out_pcpu;
 	if (!proc_create_net_single("transitions", 0444, tn->proc_dir, transitions_show, NULL) ||
 	    !proc_create_net_single("states", 0444, tn->proc_dir, states_show, NULL) ||
-	    !proc_create_net_single("counters", 0444, tn->proc_dir, counters_show, NULL)) {
-		remove_proc_subtree("tcpscope", net->proc_net);
-		goto fail;
-	}
+	    !proc_create_net_single("counters", 0444, tn->proc_dir, counters_show, NULL))
+		goto out_proc_dir;
 	tn->tw0 = ts_tw_sockets(net);
-	WRITE_ONCE(tn->pcpu, tn->pcpu_mem);	/* counting starts */
+	/* counting starts; paired with READ_ONCE() in the probes and the readers above */
+	WRITE_ONCE(tn->pcpu, tn->pcpu_mem);
 	return 0;
-fail:
+
+out_proc_dir:
+	remove_proc_subtree("tcpscope", net->proc_net);
+out_pcpu:
 	free_percpu(tn->pcpu_mem);
 	return -ENOMEM;
 }

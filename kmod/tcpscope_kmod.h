@@ -63,16 +63,16 @@ struct ts_mirror {
 };
 
 struct tcpscope_net {
+	struct net *net;		/* the netns this is part of */
 	struct ts_pcpu __percpu *pcpu;	/* NULL from pre_exit on: the probe skips this netns */
 	struct ts_pcpu __percpu *pcpu_mem;	/* the allocation, freed at exit */
 	struct ctl_table_header *sysctl_hdr;
-	struct ctl_table *table;
+	struct ctl_table *table;	/* the knobs' sysctl entries, .data = this struct */
 	struct proc_dir_entry *proc_dir;
 	struct mutex lock;		/* knob writes, mirrors, journal */
-	struct ts_mirror fin_timeout, fastopen;
+	struct ts_mirror mirror[TS_NKNOBS];	/* of the knobs that mirror a kernel value */
 	int restore_on_unload;
-	int delack_max_ms;		/* as applied: rounded to jiffies, 0 = kernel default */
-	unsigned int delack_max_jiffies;	/* read by the probe; 0 = leave sockets alone */
+	int delack_max_jiffies;		/* read by the probe; 0 = leave sockets alone */
 	int quickack;			/* read by the probe */
 	struct ts_ports __rcu *ack_ports;
 	struct ts_journal_entry *journal;	/* TS_JOURNAL_LEN entries, a ring */
@@ -88,8 +88,7 @@ static inline struct tcpscope_net *ts_net(const struct net *net)
 	return net_generic(net, tcpscope_net_id);
 }
 
-const char *ts_knob_name(enum ts_knob knob);
-
+void ts_knobs_set_defaults(struct tcpscope_net *tn);
 int ts_knobs_init(struct net *net, struct tcpscope_net *tn);
 void ts_knobs_exit(struct net *net, struct tcpscope_net *tn);
 int ts_proc_net_init(struct net *net, struct tcpscope_net *tn);
