@@ -4,7 +4,8 @@
 # everything is there it exits at once, without touching apt or the network.
 set -eu
 
-# build: clang/llvm (BPF), bpftool (vmlinux.h, skeletons), libbpf/libelf/zlib, C++ libraries
+# build: clang/llvm (BPF), bpftool (vmlinux.h, skeletons), libbpf/libelf/zlib, C++ libraries,
+#   clang-format (make format-check, the first step of make check)
 # tests: gtest, python3, iproute2 (netns, veth), libbpf-tools (bcc's tcpstates, compared against),
 #   prometheus (a real server scraping `tcpscope serve`, and promtool)
 # VM test bed (tools/vm): QEMU, busybox-static (the guest's initramfs), the kernel's own
