@@ -13,7 +13,7 @@ set -eu
 #   6.1 and 6.12 kernels with headers
 # benchmarks (make bench): Google Benchmark (build/format_bench), matplotlib (the plot)
 # packages (make deb, make man): debhelper with dh-dkms, dkms, lintian, docutils (rst2man)
-PKGS="make pkg-config g++ clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
+PKGS="make pkg-config g++ clang clang-format llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
 libcli11-dev libfmt-dev libgtest-dev python3 iproute2 libbpf-tools prometheus \
 qemu-system-x86 busybox-static linux-source-6.1 rsync xz-utils \
 libbenchmark-dev python3-matplotlib \
