@@ -122,7 +122,8 @@ selftests: $(KSFT_DIR)/lib.mk $(BUILD)/tcpscope $(KMOD_KOS)
 		O=$(abspath $(BUILD)/ksft/obj) KSFT_INSTALL_PATH=$(abspath $(KSFT_OUT)) \
 		BUILD=$(abspath $(BUILD)/ksft/obj/kselftest) \
 		KSFT_DIR=$(abspath $(KSFT_DIR)) TCPSCOPE=$(abspath $(BUILD)/tcpscope) \
-		KMOD_BUILD=$(abspath $(BUILD)/kmod) install $(if $(Q),>/dev/null)
+		KMOD_BUILD=$(abspath $(BUILD)/kmod) DEPLOY_RULES=$(abspath deploy/tcpscope-rules.yml) \
+		install $(if $(Q),>/dev/null)
 	@printf '  %-8s %s\n' KSFT "$(KSFT_OUT)/run_kselftest.sh: $$(tr '\n' ' ' < $(KSFT_OUT)/kselftest-list.txt)"
 
 $(BUILD):

@@ -267,7 +267,10 @@ class Serve:
 
 
 class Prometheus:
-    """Debian's prometheus scraping one target every second, storage in a temp dir."""
+    """Debian's prometheus scraping one target every second, storage in a temp dir, with
+    deploy/'s recording and alerting rules evaluated every second."""
+
+    RULES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tcpscope-rules.yml")
 
     def __init__(self, target):
         binary = shutil.which("prometheus")
@@ -277,8 +280,9 @@ class Prometheus:
         self.port = free_port()
         with open(os.path.join(self.dir, "prometheus.yml"), "w") as f:
             f.write("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
+                    "  evaluation_interval: 1s\nrule_files: ['%s']\n"
                     "scrape_configs:\n  - job_name: tcpscope\n    static_configs:\n"
-                    "      - targets: ['%s']\n" % target)
+                    "      - targets: ['%s']\n" % (self.RULES, target))
         self.log = open(os.path.join(self.dir, "prometheus.log"), "w")
         self.proc = subprocess.Popen(
             [binary, "--config.file", os.path.join(self.dir, "prometheus.yml"),
@@ -314,8 +318,9 @@ class Prometheus:
 
 @with_ns
 def test_serve_scraped_by_real_prometheus(ns):
-    """Five active closes in a fresh netns: Prometheus, scraping every second, reads
-    tcpscope_timewait_entered_total of that netns as exactly 5, while a slow client holds a
+    """Five active closes in a fresh netns with tcp_max_tw_buckets 6: Prometheus, scraping
+    every second, reads tcpscope_timewait_entered_total of that netns as exactly 5, its
+    limit as 6 and deploy/'s recorded TIME_WAIT usage as 5/6, while a slow client holds a
     half-sent request open and another sends garbage."""
     serve = Serve("--per-netns")
     prom = None
@@ -327,11 +332,16 @@ def test_serve_scraped_by_real_prometheus(ns):
         expect_eq(raw_http(serve.port, b"\x16\x03\x01garbage\r\n\r\n"),
                   "HTTP/1.1 400 Bad Request", "answer to garbage")
         with ns:
+            with open("/proc/sys/net/ipv4/tcp_max_tw_buckets", "w") as f:
+                f.write("6")
             srv = listener()
             for _ in range(5):
                 active_close(*pair(srv))
             srv.close()
         prom.wait_value('tcpscope_timewait_entered_total{netns="%d"}' % ns.inode, "5")
+        prom.wait_value('tcpscope_timewait_limit{netns="%d"}' % ns.inode, "6")
+        prom.wait_value('instance:tcpscope_timewait_usage:ratio{netns="%d"}' % ns.inode,
+                        repr(5 / 6))
         prom.wait_value('tcpscope_sockets{netns="%d",state="TIME_WAIT"}' % ns.inode, "5")
         prom.wait_value('tcpscope_transitions_total{netns="%d",from="FIN_WAIT2",'
                         'to="TIME_WAIT"}' % ns.inode, "5")

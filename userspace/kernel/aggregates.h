@@ -43,6 +43,8 @@ struct Snapshot {
 	std::vector<PortRow> ports;       // every port seen, any order
 	AgentCounters agent;
 	double uptime = 0; // seconds since the programs were attached
+	// net.ipv4.tcp_max_tw_buckets of each namespace of by_netns that could be read
+	std::map<uint32_t, int64_t> tw_limit;
 };
 
 // Reads every netns' per-CPU values from the aggs map and sums them.

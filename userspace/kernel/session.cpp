@@ -55,6 +55,9 @@ Snapshot AggregateSession::snapshot(bool ports) const
 		s.ports = read_ports(tracer_->ports_fd());
 	s.agent = {k.conn_full, k.agg_full, k.seeded};
 	s.uptime = uptime();
+	for (const auto &[ino, a] : s.by_netns)
+		if (auto limit = tw_limit_->read(ino))
+			s.tw_limit[ino] = *limit;
 	return s;
 }
 

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "kernel/aggregates.h"
+#include "kernel/netns.h"
 #include "kernel/tracer.h"
 #include "util/error.h"
 
@@ -32,6 +33,9 @@ class AggregateSession {
 	AggregateSession() = default;
 	std::unique_ptr<Tracer> tracer_;
 	Clock::time_point start_;
+	// each snapshot's tw_limit; mutable: a cache of namespace paths, not state a reader sees
+	mutable std::unique_ptr<NetnsSysctl> tw_limit_ =
+		std::make_unique<NetnsSysctl>("net/ipv4/tcp_max_tw_buckets");
 };
 
 } // namespace tcpscope

@@ -10,7 +10,6 @@
 
 #include <fcntl.h>
 #include <malloc.h>
-#include <sched.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,12 +18,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
 #include <iterator>
 #include <map>
-#include <thread>
 
 #include "kernel/features.h"
+#include "kernel/netns.h"
 #include "util/fd.h"
 #include "tcpscope.skel.h"
 
@@ -334,51 +332,19 @@ int Tracer::ports_fd() const
 namespace {
 
 // Runs the socket iterator once from inside the namespace of ns_fd (the tcp iterator
-// walks the namespace of the process that creates it). A thread of its own, so the
-// agent's other threads stay where they are.
+// walks the namespace of the process that creates it).
 int walk_in_netns(int link_fd, int ns_fd)
 {
-	int err = 0;
-	std::thread t([&] {
-		if (setns(ns_fd, CLONE_NEWNET)) {
-			err = errno;
-			return;
-		}
+	return run_in_netns(ns_fd, [link_fd] {
 		UniqueFd it(bpf_iter_create(link_fd));
-		if (!it) {
-			err = errno;
-			return;
-		}
+		if (!it)
+			return errno;
 		char buf[64];
 		ssize_t n;
 		while ((n = read(it.get(), buf, sizeof(buf))) > 0)
 			;
-		if (n < 0)
-			err = errno;
+		return n < 0 ? errno : 0;
 	});
-	t.join();
-	return err;
-}
-
-// Every network namespace with a process in it or a name under /run/netns, by inode.
-std::map<ino_t, std::string> all_netns()
-{
-	std::map<ino_t, std::string> found;
-	struct stat st;
-
-	auto add = [&](const std::string &path) {
-		if (stat(path.c_str(), &st) == 0)
-			found.emplace(st.st_ino, path);
-	};
-	std::error_code ec;
-	for (const auto &d : std::filesystem::directory_iterator("/proc", ec)) {
-		const auto name = d.path().filename().string();
-		if (!name.empty() && name.find_first_not_of("0123456789") == std::string::npos)
-			add(d.path().string() + "/ns/net");
-	}
-	for (const auto &d : std::filesystem::directory_iterator("/run/netns", ec))
-		add(d.path().string());
-	return found;
 }
 
 } // namespace

@@ -129,7 +129,25 @@ std::vector<MetricFamily> metrics(const Snapshot &s, bool per_netns)
 						 static_cast<double>(a.conns[o][c])});
 	}
 
+	// The namespace's TIME_WAIT limit beside its TIME_WAIT gauge (summed like every series
+	// without --per-netns), for alerts on the share in use (deploy/tcpscope-rules.yml).
+	MetricFamily tw_limit{
+		"tcpscope_timewait_limit",
+		"timewait sockets the namespace may hold (net.ipv4.tcp_max_tw_buckets)",
+		MetricType::gauge,
+		{}};
+	double limit_sum = 0;
+	for (const auto &[ino, limit] : s.tw_limit) {
+		if (per_netns)
+			tw_limit.samples.push_back({labels(ino, {}), static_cast<double>(limit)});
+		limit_sum += static_cast<double>(limit);
+	}
+	if (!per_netns && !s.tw_limit.empty())
+		tw_limit.samples.push_back({labels(0, {}), limit_sum});
+
 	std::vector<MetricFamily> out{sockets, trans, dur, tw_in, tw_out, ka, kills, conns};
+	if (!tw_limit.samples.empty())
+		out.push_back(tw_limit);
 	out.push_back({"tcpscope_connections_untracked_total",
 		       "connections the kernel side could not track (connection table full)",
 		       MetricType::counter,

@@ -134,6 +134,35 @@ TEST(Aggregate, WithoutPerNetnsOneSeriesPerLabelSet)
 	EXPECT_EQ(10u, family(fs, "tcpscope_sockets").samples.size());
 }
 
+TEST(Aggregate, TimewaitLimitPerNamespaceOrSummed)
+{
+	Snapshot s;
+	s.by_netns[1] = sample();
+	s.by_netns[2] = sample();
+	s.tw_limit = {{1, 4096}, {2, 262144}};
+	auto per_ns = metrics(s, true);
+	const auto &f = family(per_ns, "tcpscope_timewait_limit");
+	EXPECT_EQ(MetricType::gauge, f.type);
+	ASSERT_EQ(2u, f.samples.size());
+	auto *one = find(f, {{"netns", "1"}});
+	ASSERT_NE(nullptr, one);
+	EXPECT_EQ(4096.0, std::get<double>(one->value));
+	auto *two = find(f, {{"netns", "2"}});
+	ASSERT_NE(nullptr, two);
+	EXPECT_EQ(262144.0, std::get<double>(two->value));
+
+	auto summed = metrics(s, false);
+	const auto &g = family(summed, "tcpscope_timewait_limit");
+	ASSERT_EQ(1u, g.samples.size());
+	EXPECT_TRUE(g.samples[0].labels.empty());
+	EXPECT_EQ(266240.0, std::get<double>(g.samples[0].value));
+
+	// no namespace could be read (no privilege): no family rather than a zero limit
+	s.tw_limit.clear();
+	for (const auto &fam : metrics(s, false))
+		EXPECT_NE("tcpscope_timewait_limit", fam.name);
+}
+
 TEST(Aggregate, EveryFamilyIsValidExposition)
 {
 	Snapshot s;
