@@ -472,7 +472,8 @@ void ts_knobs_exit(struct net *net, struct tcpscope_net *tn)
 	kfree(rcu_dereference_protected(tn->ack_ports, true));	/* no probe left: pre_exit */
 	if (!check_net(net))
 		return;	/* the netns is going away: nothing to give back to */
-	for (i = 0; i < TS_NKNOBS; i++)
+	/* backwards: fin_timeout's kernel log line before fastopen's, as they always came */
+	for (i = TS_NKNOBS - 1; i >= 0; i--)
 		if (knobs[i].mirrored)
 			restore(tn, i);
 }
