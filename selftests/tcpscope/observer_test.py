@@ -13,7 +13,6 @@ import socket
 import struct
 import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from tcpscope_lib import (NetNS, Scope, Skip, cookie_of, expect_cli_errors,  # noqa: E402
