@@ -16,12 +16,17 @@ unit=/lib/systemd/system/tcpscope.service
 # where a package may put or leave files; compared before install and after purge. DKMS's
 # own signing key (/var/lib/dkms/mok.*), made at its first build of any module, is DKMS's.
 tree_dirs="/etc /usr /lib /opt /var/lib/dkms"
+# shellcheck source=../selftests/tcpscope/ktap.sh
+. "$here/../selftests/tcpscope/ktap.sh"
 work=$(mktemp -d /tmp/tcpscope-deb.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+trap 'installed tcpscope && purge; rm -rf "$work"' EXIT
 
 cases=(lintian_reports_nothing install_with_apt version_is_the_changelogs man_pages_found
 	unit_verifies_and_is_not_enabled)
-for k in "$@"; do cases+=("dkms_module_loads_in_vm_$k"); done
+for k in "$@"; do
+	cases+=("dkms_module_loads_in_vm_$k")
+	eval "dkms_module_loads_in_vm_$k() { dkms_module_loads_in_vm $k; }"
+done
 cases+=(purge_leaves_no_file make_install_and_uninstall_leave_no_file)
 
 fail() { echo "# FAIL: $*"; return 1; }
@@ -136,19 +141,6 @@ make_install_and_uninstall_leave_no_file() {
 	[ -z "$f" ] || fail "left after make uninstall: $(echo $f | head -c 300)"
 }
 
-if [ "$(id -u)" -ne 0 ]; then echo "1..0 # SKIP needs root"; echo "0 passed, 0 failed, 1 skipped"; exit 4; fi
+[ "$(id -u)" -eq 0 ] || ktap_skip_all "needs root (apt, dkms)"
 purge # a run that died half way may have left them installed
-echo "TAP version 13"
-echo "1..${#cases[@]}"
-n=0 failed=0
-for c in "${cases[@]}"; do
-	n=$((n + 1))
-	case $c in
-	dkms_module_loads_in_vm_*) dkms_module_loads_in_vm "${c#dkms_module_loads_in_vm_}" ;;
-	*) $c ;;
-	esac
-	if [ $? -eq 0 ]; then echo "ok $n $c"; else echo "not ok $n $c"; failed=$((failed + 1)); fi
-done
-installed tcpscope && purge
-echo "$((n - failed)) passed, $failed failed, 0 skipped"
-[ "$failed" -eq 0 ]
+ktap_run "${cases[@]}"
