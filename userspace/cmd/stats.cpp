@@ -77,12 +77,14 @@ int run_stats(const StatsOptions &o)
 			break;
 		}
 		case StatsFormat::json:
-			text = to_json(total(s, o.netns), s.agent, s.uptime) + "\n";
+			text = to_json(total(s, o.netns), s.agent, s.uptime, iso_time(wall_ms())) +
+			       "\n";
 			break;
 		case StatsFormat::table: {
 			Agg a = total(s, o.netns);
 			if (n)
 				text += "\n";
+			text += "TIME " + iso_time(wall_ms()) + "\n";
 			text += to_table(a, have_prev ? &prev : nullptr, o.interval, s.agent);
 			prev = a;
 			have_prev = true;

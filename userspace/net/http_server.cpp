@@ -99,6 +99,14 @@ bool iequals(std::string_view a, std::string_view b)
 			  [](char x, char y) { return (x | 0x20) == (y | 0x20); });
 }
 
+bool valid_status(int status)
+{
+	// 1xx, 204 and 304 may not carry the Content-Length every response here has
+	return status >= 200 && status <= 599 && status != 204 && status != 304;
+}
+
+} // namespace
+
 // Offset just past the blank line ending the head (CRLF or bare LF), or npos.
 size_t head_end(std::string_view b, size_t from)
 {
@@ -114,7 +122,7 @@ size_t head_end(std::string_view b, size_t from)
 }
 
 // One line of the head without its CRLF or LF; false at the end.
-bool next_line(std::string_view &rest, std::string_view &line)
+static bool next_line(std::string_view &rest, std::string_view &line)
 {
 	size_t nl = rest.find('\n');
 
@@ -194,14 +202,6 @@ int parse_head(std::string_view head, Request &req)
 		return 400;
 	return 0;
 }
-
-bool valid_status(int status)
-{
-	// 1xx, 204 and 304 may not carry the Content-Length every response here has
-	return status >= 200 && status <= 599 && status != 204 && status != 304;
-}
-
-} // namespace
 
 struct HttpServer::Conn {
 	enum class Phase { reading, writing, draining, closed };

@@ -35,6 +35,14 @@ struct Response {
 
 using Handler = std::function<Response(const Request &)>;
 
+// How the server reads a request, apart for the unit tests and the fuzzer (tools/fuzz/):
+// head_end() is the offset just past the blank line ending the head (CRLF or bare LF),
+// searched from `from`, or npos; parse_head() checks the request line and headers as
+// strictly as RFC 9112 asks of a server: 0 and req filled, or the status to answer (400,
+// 505).
+size_t head_end(std::string_view buf, size_t from);
+int parse_head(std::string_view head, Request &req);
+
 struct ServerConfig {
 	ListenAddr addr;
 	std::chrono::milliseconds read_timeout{10000};  // from accept to the end of the headers
