@@ -202,6 +202,8 @@ $(ASAN_BUILD)/unit_tests: $(ASAN_OBJS) $(ASAN_TEST_OBJS)
 fuzz: $(addprefix $(FUZZ_DIR)/fuzz_,$(FUZZ_NAMES))
 	tools/fuzz/run.sh $(FUZZ_DIR) $(FUZZ_SECONDS) $(FUZZ_NAMES)
 
+.SECONDARY: $(FUZZ_OBJS) # shared by every harness: kept, though only pattern rules name them
+
 $(FUZZ_DIR)/obj/%.o: userspace/%.cpp | $(BUILD)
 	$(call msg,CXX-FUZZ,$@)
 	$(Q)mkdir -p $(@D)

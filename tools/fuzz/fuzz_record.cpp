@@ -32,10 +32,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!f)
 			continue;
 		for (unsigned s = 0; s < 13; s++)
-			(void)EventFilter{s, s & 1}.wants(*f);
+			(void)EventFilter{s, (s & 1) != 0}.wants(*f);
 		for (const Clock &c : clocks) {
-			for (OutputFormat of : {OutputFormat::text, OutputFormat::json,
-						OutputFormat::csv}) {
+			for (OutputFormat of :
+			     {OutputFormat::text, OutputFormat::json, OutputFormat::csv}) {
 				auto fmt = make_formatter(of, c);
 				fmt::memory_buffer out;
 				fmt->event(*f, out);

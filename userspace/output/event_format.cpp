@@ -273,14 +273,20 @@ class WallClock {
 	// "2023-11-14T22:13:20.123456Z" (iso: UTC) or "22:13:20.123456" (local)
 	void put(Writer &w, uint64_t ts_ns, bool iso)
 	{
-		int64_t ns = static_cast<int64_t>(ts_ns) + realtime_off_;
+		// a time no kernel clock reaches (a record's bytes are outside input) is held to
+		// 1970..2262 rather than overflowing (found by tools/fuzz/fuzz_record)
+		int64_t ns;
+		if (ts_ns > uint64_t(INT64_MAX) ||
+		    __builtin_add_overflow(static_cast<int64_t>(ts_ns), realtime_off_, &ns))
+			ns = realtime_off_ < 0 && ts_ns <= uint64_t(INT64_MAX) ? 0 : INT64_MAX;
+		if (ns < 0)
+			ns = 0;
 		time_t secs = ns / 1000000000;
 
 		if (!valid_ || secs != secs_ || iso != iso_) {
-			if (iso)
-				gmtime_r(&secs, &tm_);
-			else
-				localtime_r(&secs, &tm_);
+			struct tm *ok = iso ? gmtime_r(&secs, &tm_) : localtime_r(&secs, &tm_);
+			if (!ok)
+				tm_ = {};
 			valid_ = true;
 			secs_ = secs;
 			iso_ = iso;

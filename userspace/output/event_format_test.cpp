@@ -530,6 +530,27 @@ TEST(CsvFormat, CommQuoting)
 	EXPECT_EQ(f[13], "a\"b,c");
 }
 
+// A record's ts_ns is outside input: one past what CLOCK_REALTIME can hold is held to the
+// last time it can (year 2262), not a signed overflow (tools/fuzz/fuzz_record found it).
+TEST(CsvFormat, WallTimeOfAnImpossibleTimestamp)
+{
+	Clock c;
+	c.wall = true;
+	c.realtime_off = kRealtimeOff;
+	RawEvent e = ipv4_event(TCPSCOPE_EV_STATE);
+
+	for (uint64_t ts : {uint64_t(8286623316861712640ull), UINT64_MAX, uint64_t(INT64_MAX)}) {
+		e.ts_ns = ts;
+		auto f = csv_fields(render(OutputFormat::csv, e, View::lifecycle, c));
+		ASSERT_EQ(f.size(), 25u);
+		EXPECT_EQ(f[2], "2262-04-11T23:47:16.854775Z") << ts;
+	}
+	c.realtime_off = -kRealtimeOff;
+	e.ts_ns = 1;
+	auto f = csv_fields(render(OutputFormat::csv, e, View::lifecycle, c));
+	EXPECT_EQ(f[2], "1970-01-01T00:00:00.000000Z");
+}
+
 // Bytes outside printable ASCII, which Python's csv module and UTF-8 readers choke on,
 // come out as \xHH; a backslash too, so the escape reads back unambiguously.
 TEST(CsvFormat, CommBytesEscaped)

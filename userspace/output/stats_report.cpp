@@ -163,8 +163,7 @@ std::string iso_time(int64_t unix_ms)
 			   unix_ms % 1000);
 }
 
-std::string to_json(const Agg &a, const AgentCounters &agent, double uptime,
-		    std::string_view time)
+std::string to_json(const Agg &a, const AgentCounters &agent, double uptime, std::string_view time)
 {
 	fmt::memory_buffer b;
 	auto out = std::back_inserter(b);
