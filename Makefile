@@ -36,6 +36,25 @@ UNIT_TEST_OBJS  := $(patsubst userspace/%.cpp,$(BUILD)/%.o,$(UNIT_TEST_SRCS))
 BPF_OBJS        := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(wildcard bpf/*.bpf.c))
 BPF_SKELS       := $(BPF_OBJS:.bpf.o=.skel.h)
 
+# Sanitizer builds (test-unit-asan, test-asan): their own objects, the same sources.
+ASAN_BUILD      := $(BUILD)/asan
+SAN_FLAGS       := -fsanitize=address,undefined -fno-sanitize-recover -fno-omit-frame-pointer
+ASAN_OBJS       := $(patsubst userspace/%.cpp,$(ASAN_BUILD)/%.o,$(AGENT_SRCS))
+ASAN_TEST_OBJS  := $(patsubst userspace/%.cpp,$(ASAN_BUILD)/%.o,$(UNIT_TEST_SRCS))
+
+# libFuzzer harnesses (tools/fuzz/fuzz_*.cpp) of every parser of outside input, built with
+# clang 14 (libfuzzer-14-dev), ASan and UBSan; the agent sources they reach, built the same way.
+FUZZ_CXX        ?= clang++-14
+FUZZ_SECONDS    ?= 60
+FUZZ_DIR        := $(BUILD)/fuzz
+FUZZ_NAMES      := $(patsubst tools/fuzz/fuzz_%.cpp,%,$(wildcard tools/fuzz/fuzz_*.cpp))
+FUZZ_SRCS       := $(addprefix userspace/,cli/netns.cpp cli/options.cpp cli/port_list.cpp \
+		   net/port.cpp net/listen_addr.cpp net/http_server.cpp event/record.cpp \
+		   event/fold.cpp event/states.cpp output/event_format.cpp output/exposition.cpp)
+FUZZ_OBJS       := $(patsubst userspace/%.cpp,$(FUZZ_DIR)/obj/%.o,$(FUZZ_SRCS))
+FUZZ_FLAGS      := -g -O1 -std=c++20 -MMD -MP -I$(BUILD) -Ibpf -Iuserspace \
+		   -fsanitize=address,undefined -fno-sanitize-recover -fno-omit-frame-pointer
+
 # The kernel's own kselftest framework (Debian's linux-source-6.1), unpacked into the build
 # tree with our suite linked in as its "tcpscope" target; the installed tree (run_kselftest.sh,
 # kselftest-list.txt, tcpscope/) is what runs on this host and inside the VMs.
@@ -52,7 +71,7 @@ KMOD_KVERS ?= $(patsubst /lib/modules/%/build/Makefile,%,$(wildcard /lib/modules
 KMOD_KOS   := $(foreach k,$(KMOD_KVERS),$(BUILD)/kmod/$(k)/tcpscope.ko)
 
 .PHONY: all deps run check test-unit test-host selftests vmtest kmod install install-dkms uninstall format \
-	format-check clean bench
+	format-check clean bench test-unit-asan test-asan fuzz
 
 all: $(BUILD)/tcpscope
 
@@ -76,8 +95,8 @@ run: all kmod
 
 # Every test: unit tests, deploy/ rules (promtool), the Debian packages (tools/test-deb.sh),
 # the kselftests on this host, then in QEMU on each of VM_KERNELS. Needs root, BPF and BTF.
-check: format-check all $(BUILD)/unit_tests selftests deb
-	tools/run-checks.sh $(BUILD) unit deploy deb host $(addprefix vm:,$(VM_KERNELS))
+check: format-check all $(BUILD)/unit_tests $(ASAN_BUILD)/unit_tests selftests deb
+	tools/run-checks.sh $(BUILD) unit unit-asan deploy deb host $(addprefix vm:,$(VM_KERNELS))
 
 # The kselftests in QEMU (tools/vm/run) on Debian's 6.1 and 6.12 kernels.
 vmtest: selftests
@@ -93,6 +112,15 @@ endif
 
 test-unit: $(BUILD)/unit_tests
 	$(BUILD)/unit_tests
+
+# The unit tests once more, built with AddressSanitizer and UBSan in their own build
+# directory (make check's "unit (ASan+UBSan)" suite), and the agent's host tests (observer,
+# stats, top) run once against the agent built the same way: any report fails the run.
+test-unit-asan: $(ASAN_BUILD)/unit_tests
+	tools/run-checks.sh $(BUILD) unit-asan
+
+test-asan: $(ASAN_BUILD)/unit_tests $(ASAN_BUILD)/tcpscope
+	$(if $(QUICK),TCPSCOPE_QUICK=1) tools/run-checks.sh $(BUILD) unit-asan host-asan
 
 # The kselftests on this host alone; QUICK=1 leaves out the 60 s TIME_WAIT expiry test.
 test-host: selftests
@@ -158,6 +186,38 @@ $(BUILD)/unit_tests: $(AGENT_OBJS) $(UNIT_TEST_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CXX) $(CXXFLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS) -lgtest -lgtest_main -pthread
 
+# The same sources under AddressSanitizer and UBSan, objects in $(ASAN_BUILD): the first
+# error aborts (-fno-sanitize-recover), so a test run that passes had none.
+$(ASAN_BUILD)/%.o: userspace/%.cpp $(BPF_SKELS) | $(BUILD)
+	$(call msg,CXX-ASAN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CXX) $(CPPFLAGS) $(CXXFLAGS) $(SAN_FLAGS) -c $< -o $@
+
+$(ASAN_BUILD)/unit_tests: $(ASAN_OBJS) $(ASAN_TEST_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CXX) $(CXXFLAGS) $(SAN_FLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS) -lgtest -lgtest_main \
+		-pthread
+
+# `make fuzz`: each harness for FUZZ_SECONDS (default 60) from its seed corpus in
+# tools/fuzz/corpus/NAME; tools/fuzz/run.sh reports executions and findings per harness.
+fuzz: $(addprefix $(FUZZ_DIR)/fuzz_,$(FUZZ_NAMES))
+	tools/fuzz/run.sh $(FUZZ_DIR) $(FUZZ_SECONDS) $(FUZZ_NAMES)
+
+.SECONDARY: $(FUZZ_OBJS) # shared by every harness: kept, though only pattern rules name them
+
+$(FUZZ_DIR)/obj/%.o: userspace/%.cpp | $(BUILD)
+	$(call msg,CXX-FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(FUZZ_CXX) $(CPPFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_DIR)/fuzz_%: tools/fuzz/fuzz_%.cpp $(FUZZ_OBJS)
+	$(call msg,FUZZER,$@)
+	$(Q)$(FUZZ_CXX) $(FUZZ_FLAGS) -fsanitize=fuzzer $< $(FUZZ_OBJS) -o $@ -lfmt
+
+$(ASAN_BUILD)/tcpscope: $(ASAN_OBJS) $(ASAN_BUILD)/main.o
+	$(call msg,LINK,$@)
+	$(Q)$(CXX) $(CXXFLAGS) $(SAN_FLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+
 # Benchmark programs, not part of `make check`: the loopback churn generator and the
 # decode/format micro-benchmark, both run by `make bench`.
 $(BUILD)/churn: tools/bench/churn.cpp | $(BUILD)
@@ -196,7 +256,8 @@ $(BUILD)/man/tcpscope.8: tools/manpages.py debian/changelog $(DOC_FILES)
 	$(Q)$(PYTHON) tools/manpages.py --version $(VERSION) --date $(VERSION_DATE) $(BUILD)/man
 
 # `tcpscope --version` says VERSION
-$(BUILD)/cli/options.o $(BUILD)/cli/options_test.o: CPPFLAGS += -DTCPSCOPE_VERSION='"$(VERSION)"'
+$(BUILD)/cli/options.o $(BUILD)/cli/options_test.o $(ASAN_BUILD)/cli/options.o \
+$(ASAN_BUILD)/cli/options_test.o $(FUZZ_DIR)/obj/cli/options.o: CPPFLAGS += -DTCPSCOPE_VERSION='"$(VERSION)"'
 $(BUILD)/cli/options.o $(BUILD)/cli/options_test.o: debian/changelog
 
 $(BUILD)/tcpscope.service: deploy/tcpscope.service.in | $(BUILD)
@@ -283,6 +344,7 @@ deb:
 
 # One .clang-format for the C++ (top level), a kernel-style one in bpf/.
 FORMAT_SRCS := $(wildcard userspace/*.cpp userspace/*/*.cpp userspace/*/*.h tools/bench/*.cpp \
+		 tools/fuzz/*.cpp \
 		 bpf/*.c bpf/*.h)
 format:
 	$(Q)clang-format -i $(FORMAT_SRCS)
@@ -294,4 +356,5 @@ format-check:
 clean:
 	rm -rf $(BUILD)
 
--include $(wildcard $(BUILD)/*.d $(BUILD)/*/*.d)
+-include $(wildcard $(BUILD)/*.d $(BUILD)/*/*.d $(ASAN_BUILD)/*.d $(ASAN_BUILD)/*/*.d \
+	$(FUZZ_DIR)/*.d $(FUZZ_DIR)/obj/*/*.d)

@@ -4,6 +4,8 @@
 # the same line over all of them. Exit status: 0 when nothing failed, 1 otherwise.
 # Usage: tools/run-checks.sh BUILD_DIR SUITE...
 #   unit      the gtest unit tests ($BUILD/unit_tests)
+#   unit-asan the same unit tests built with ASan and UBSan ($BUILD/asan/unit_tests)
+#   host-asan the agent's host tests (observer, stats, top) against $BUILD/asan/tcpscope
 #   deploy    deploy/'s Prometheus rules and configuration: promtool check and test rules
 #   deb       the Debian packages of `make deb` ($BUILD/deb) installed, checked, purged
 #             (tools/test-deb.sh), DKMS's module loaded in a VM of each vm:K suite given
@@ -39,16 +41,44 @@ ksft_count() { # LOG NAME: count a run_kselftest.sh log, every listed program mu
 
 for suite in "$@"; do
 	case $suite in
-	unit)
-		echo "== unit tests (gtest)"
-		"$build/unit_tests" 2>&1 | tee "$build/unit_tests.log"
+	unit | unit-asan)
+		bin=$build/unit_tests name="unit tests"
+		if [ "$suite" = unit-asan ]; then
+			bin=$build/asan/unit_tests name="unit tests (ASan+UBSan)"
+		fi
+		echo "== $name (gtest)"
+		# a sanitizer report aborts the run: it fails even with no test failed
+		ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} \
+			UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1} "$bin" 2>&1 | tee "$bin.log"
 		rc=${PIPESTATUS[0]}
-		p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) tests\?\.$/\1/p' "$build/unit_tests.log")
-		f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) tests\?, listed below:$/\1/p' \
-			"$build/unit_tests.log")
+		p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) tests\?\.$/\1/p' "$bin.log")
+		f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) tests\?, listed below:$/\1/p' "$bin.log")
 		if [ "$rc" -ne 0 ] && [ "${f:-0}" -eq 0 ]; then f=1; fi
-		echo "${p:-0} passed, ${f:-0} failed, 0 skipped" >"$build/unit_tests.count"
-		add "$build/unit_tests.count" "unit tests"
+		echo "${p:-0} passed, ${f:-0} failed, 0 skipped" >"$bin.count"
+		add "$bin.count" "$name"
+		;;
+	host-asan)
+		echo "== the agent's host tests against $build/asan/tcpscope"
+		log=$build/host-asan.log
+		p=0 f=0 s=0
+		: >"$log"
+		for t in observer_test.py stats_test.py top_test.py; do
+			# halt_on_error: the agent dies on its first report, and the test with it
+			ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:halt_on_error=1} \
+				"$here/../selftests/tcpscope/$t" --tcpscope "$build/asan/tcpscope" \
+				$([ -n "${TCPSCOPE_QUICK:-}" ] && echo --quick) 2>&1 | tee -a "$log.$t"
+			read -r tp tf ts < <(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped$/\1 \2 \3/p' \
+				"$log.$t" | tail -n 1)
+			[ -z "$tp" ] && tf=1
+			p=$((p + ${tp:-0})) f=$((f + ${tf:-0})) s=$((s + ${ts:-0}))
+			cat "$log.$t" >>"$log" && rm -f "$log.$t"
+		done
+		if grep -q 'ERROR: AddressSanitizer\|runtime error:\|ERROR: LeakSanitizer' "$log"; then
+			echo "== sanitizer reports in $log: one failure more"
+			f=$((f + 1))
+		fi
+		echo "$p passed, $f failed, $s skipped" >>"$log"
+		add "$log" "host tests (agent with ASan+UBSan)"
 		;;
 	deploy)
 		echo "== deploy/: promtool"
@@ -93,7 +123,7 @@ for suite in "$@"; do
 		vms="$vms ${suite#vm:}"
 		;;
 	*)
-		echo "run-checks: unknown suite '$suite' (unit, deploy, deb, host, vm:6.1, vm:6.12)" >&2
+		echo "run-checks: unknown suite '$suite' (unit, unit-asan, deploy, deb, host, host-asan, vm:6.1, vm:6.12)" >&2
 		exit 2
 		;;
 	esac

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 // tcpscope: entry point. Exit codes: 0 ok, 1 runtime failure, 2 usage.
 #include <cstdio>
+#include <string>
 #include <variant>
+#include <vector>
 
 #include "cli/options.h"
 #include "cmd/serve.h"
@@ -11,13 +13,16 @@
 
 int main(int argc, char **argv)
 {
-	auto cmd = tcpscope::parse_cli(argc, argv);
+	std::vector<std::string> warnings;
+	auto cmd = tcpscope::parse_cli(argc, argv, &warnings);
 
 	if (!cmd) {
 		fprintf(stderr, "tcpscope: %s\nRun 'tcpscope --help' for usage.\n",
 			cmd.error().message().c_str());
 		return 2;
 	}
+	for (const auto &w : warnings)
+		fprintf(stderr, "tcpscope: warning: %s\n", w.c_str());
 	if (auto *exit = std::get_if<tcpscope::Exit>(&*cmd))
 		return exit->code;
 	if (auto *serve = std::get_if<tcpscope::ServeOptions>(&*cmd))

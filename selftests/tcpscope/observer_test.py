@@ -4,8 +4,11 @@
 checked against `tcpscope watch --json` for exact per-connection paths and summaries.
 Needs root and a kernel with BPF and BTF. Output is KTAP."""
 
+import csv
 import functools
 import gzip
+import io
+import json
 import os
 import select
 import signal
@@ -17,7 +20,8 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from tcpscope_lib import (NetNS, Scope, Skip, cookie_of, expect_cli_errors,  # noqa: E402
                           expect_eq, has_summary, in_netns, keepalive_dies, keepalive_socket,
-                          ksft_main, sh, slow, states, summary, tcpext, transitions)
+                          ksft_main, sh, slow, states, stop_process, summary, tcpext,
+                          transitions)
 
 TCPSCOPE = None  # the agent under test, set by ksft_main()
 OPEN_PATH = ["CLOSE", "SYN_SENT", "ESTABLISHED"]
@@ -48,6 +52,15 @@ def close_then_drain(first, second):
     except ConnectionResetError:
         pass
     second.close()
+
+
+def reset_pair(srv):
+    """A connection to srv ended by the client's RST: both summaries come at once (no
+    TIME_WAIT)."""
+    c, a, cport, sport = pair(srv)
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    close_then_drain(c, a)
+    return cport, sport
 
 
 def check_summary(evs, cookie, open_, handshake, close, path, probes=0):
@@ -326,19 +339,155 @@ def test_ipv6_and_port_filter(ns, scope):
 
 
 def test_cli_errors():
+    """One style for every flag: "tcpscope: FLAG: WHAT (got 'VALUE')", exit 2."""
     expect_cli_errors([TCPSCOPE], [
-        (["watch", "-4", "-6"], "-4 and -6"),
-        (["watch", "-L", "80,99999"], "'99999'"),
-        (["watch", "--state", "BOGUS"], "not a TCP state"),
-        (["watch", "--json", "--csv"], "excludes"),
-        (["watch", "--netns", "/nonexistent"], "No such file"),
-        (["bogus"], "subcommand"),
-    ])
+        (["watch", "-4", "-6"], "tcpscope: -4 and -6 exclude each other\n"),
+        (["watch", "-L", "80,99999"],
+         "tcpscope: -L: '99999' is not a port (1-65535) (got '80,99999')\n"),
+        (["watch", "--state", "BOGUS"], "tcpscope: --state: not a TCP state ("),
+        (["watch", "--json", "--csv"], "tcpscope: --json and --csv exclude each other\n"),
+        (["watch", "--duration", "0"], "tcpscope: --duration: must be > 0 (got '0')\n"),
+        (["watch", "-p", "abc"],
+         "tcpscope: --pid: must be a whole number from 1 to 4194304 (got 'abc')\n"),
+        (["watch", "--count", "18446744073709551616"],
+         "tcpscope: --count: must be a whole number from 1 to 18446744073709551615 "
+         "(got '18446744073709551616')\n"),
+        (["watch", "-c", "0"], "tcpscope: --count: must be a whole number from 1 to "),
+        (["watch", "--netns", "/nonexistent"],
+         "tcpscope: --netns: cannot read the namespace file (got '/nonexistent'): "
+         "No such file or directory\n"),
+        (["watch", "--netns", "/etc/passwd"],
+         "tcpscope: --netns: not a namespace file (got '/etc/passwd')\n"),
+        (["watch", "--netns", "/proc/self/ns/pid"],
+         "tcpscope: --netns: not a network namespace but a pid namespace "
+         "(got '/proc/self/ns/pid')\n"),
+        (["watch", "--netns", "/run"], "tcpscope: --netns: not a namespace file (got '/run')\n"),
+        (["watch", "--netns", "no-such-tcpscope-ns"],
+         "tcpscope: --netns: no namespace 'no-such-tcpscope-ns' in /run/netns"),
+        (["watch", "--bogus"], "tcpscope: --bogus: unknown option of watch\n"),
+        (["bogus"], "tcpscope: 'bogus' is not a subcommand (watch, stats, top or serve)\n"),
+        ([], "tcpscope: a subcommand is required (watch, stats, top or serve)\n"),
+    ], stderr_starts="tcpscope: ")
     p = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
                         TCPSCOPE, "watch", "--count", "1"], capture_output=True, text=True,
                        timeout=20)
     expect_eq(p.returncode, 1, "exit code without privileges")
     expect_eq(p.stderr.count("\n"), 1, "one line of error: %r" % p.stderr)
+
+
+@in_netns("tsn")
+def test_netns_by_name_and_unknown_inode(ns):
+    """--netns NAME is /run/netns/NAME; an inode no namespace has runs with a warning."""
+    with ns:
+        srv = listener()
+        w = Scope(TCPSCOPE, "--netns", ns.name, "--summary")
+        try:
+            reset_pair(srv)
+            evs = w.wait_for(lambda e: len(e) >= 2, what="two summaries")
+        finally:
+            w.stop()
+        srv.close()
+    expect_eq(sorted(e["netns"] for e in evs), [ns.inode, ns.inode], "namespaces")
+    # nsfs inodes are large: 1 is never one
+    p = subprocess.run([TCPSCOPE, "watch", "--netns", "1", "--duration", "0.1"],
+                       capture_output=True, text=True, timeout=20)
+    expect_eq(p.returncode, 0, "exit code: %r" % p.stderr)
+    expect_eq(p.stderr.splitlines()[0],
+              "tcpscope: warning: --netns 1: no process or /run/netns file holds this "
+              "network namespace now; nothing matches until one does", "warning")
+
+
+@in_netns("tsf")
+def test_write_errors_exit_1(ns):
+    """stdout on /dev/full: the error and exit 1, for the header and for an event."""
+    with open("/dev/full", "w") as full:
+        p = subprocess.run([TCPSCOPE, "watch", "--netns", ns.path], stdout=full,
+                           stderr=subprocess.PIPE, text=True, timeout=30)
+        expect_eq((p.returncode, p.stderr),
+                  (1, "tcpscope: failed to write standard output: No space left on device\n"),
+                  "text header into /dev/full")
+        w = subprocess.Popen([TCPSCOPE, "watch", "--json", "--netns", ns.path], stdout=full,
+                             stderr=subprocess.PIPE, text=True)
+        try:
+            expect_eq(w.stderr.readline(), "Tracing TCP state changes... Hit Ctrl-C to end.\n",
+                      "ready")
+            with ns:
+                srv = listener()
+                reset_pair(srv)
+                srv.close()
+            code = w.wait(timeout=20)
+            err = w.stderr.read()
+        finally:
+            if w.poll() is None:
+                stop_process(w)
+    expect_eq(code, 1, "exit code of an event into /dev/full")
+    lines = err.splitlines()
+    expect_eq(lines[0], "tcpscope: failed to write standard output: No space left on device",
+              "error")
+    expect_eq(lines[1].startswith("tcpscope: 0 events shown, "), True, "final line: %r" % err)
+
+
+@in_netns("tsh")
+def test_closed_reader_counts_events_written(ns):
+    """`watch | head`: the final line counts the events written before the reader went."""
+    rfd, wfd = os.pipe()
+    w = subprocess.Popen([TCPSCOPE, "watch", "--json", "--netns", ns.path], stdout=wfd,
+                         stderr=subprocess.PIPE, text=True)
+    os.close(wfd)
+    reader = os.fdopen(rfd, "r")
+    try:
+        expect_eq(w.stderr.readline(), "Tracing TCP state changes... Hit Ctrl-C to end.\n",
+                  "ready")
+        with ns:
+            srv = listener()
+            reset_pair(srv)
+        lines = []
+        while not sum(json.loads(x)["event"] == "conn" for x in lines) == 2:
+            lines.append(reader.readline())
+        # the listener's close: the only event left, then read before the reader goes
+        srv.close()
+        lines.append(reader.readline())
+        expect_eq(json.loads(lines[-1])["new"], "CLOSE", "listener closed")
+        reader.close()
+        # after the reader went: one more connection's events fail with EPIPE
+        with ns:
+            srv = listener()
+            reset_pair(srv)
+            srv.close()
+        code = w.wait(timeout=20)
+        err = w.stderr.read()
+    finally:
+        if w.poll() is None:
+            stop_process(w)
+    expect_eq(code, 0, "exit code after the reader went")
+    expect_eq(err.startswith("tcpscope: %d events shown, " % len(lines)), True,
+              "final line counts %d events written: %r" % (len(lines), err))
+
+
+@in_netns("tsv")
+def test_csv_comm_bytes_escaped_and_late_column(ns):
+    """A comm with 0x01 and 0xff reads back through Python's csv module as \\xHH."""
+    prog = ("import ctypes, socket, sys\n"
+            "ctypes.CDLL(None).prctl(15, b'a\\x01\\xffb,\"q', 0, 0, 0)\n"
+            "s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen()\n"
+            "c = socket.create_connection(s.getsockname()); a, _ = s.accept()\n"
+            "c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b'\\1\\0\\0\\0\\0\\0\\0\\0')\n"
+            "c.close(); a.close(); s.close()\n")
+    p = subprocess.Popen([TCPSCOPE, "watch", "--csv", "--summary", "--count", "2",
+                          "--netns", ns.path], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    try:
+        expect_eq(p.stderr.readline(), b"Tracing TCP state changes... Hit Ctrl-C to end.\n",
+                  "ready")
+        sh("ip", "netns", "exec", ns.name, sys.executable, "-c", prog)
+        out, _ = p.communicate(timeout=20)
+    finally:
+        if p.poll() is None:
+            stop_process(p)
+    rows = list(csv.DictReader(io.StringIO(out.decode("ascii"))))
+    expect_eq(len(rows), 2, "two summaries")
+    expect_eq([r["comm"] for r in rows], ["a\\x01\\xffb,\"q"] * 2, "comm")
+    expect_eq([r["late"] for r in rows], ["0", "0"], "late column")
 
 
 TCPSTATES = "/usr/sbin/tcpstates"

@@ -217,6 +217,47 @@ def test_prometheus_text_passes_promtool(ns):
         raise AssertionError("no line %r in:\n%s" % (line, out))
 
 
+@with_ns
+def test_prometheus_snapshots_are_one_exposition(ns):
+    """`--prometheus -c 2`: HELP and TYPE once, every sample timestamped; promtool accepts."""
+    promtool = shutil.which("promtool")
+    if not promtool:
+        raise Skip("promtool not installed (Debian package prometheus)")
+    with ns:
+        srv = listener()
+        c, a = pair(srv)
+        before = int(time.time() * 1000)
+        out = sh(TCPSCOPE, "stats", "--prometheus", "--per-netns", "-i", "0.2", "-c", "2").stdout
+        after = int(time.time() * 1000)
+        c.close()
+        a.close()
+        srv.close()
+    p = subprocess.run([promtool, "check", "metrics"], input=out, capture_output=True, text=True)
+    if p.returncode != 0:
+        raise AssertionError("promtool check metrics: %s%s" % (p.stdout, p.stderr))
+    lines = out.splitlines()
+    expect_eq(sum(x.startswith("# HELP tcpscope_sockets ") for x in lines), 1, "HELP lines")
+    est = [x.split() for x in lines
+           if x.startswith('tcpscope_sockets{netns="%d",state="ESTABLISHED"} ' % ns.inode)]
+    expect_eq([x[1] for x in est], ["2", "2"], "two samples of ESTABLISHED")
+    stamps = [int(x[2]) for x in est]
+    if not (before <= stamps[0] < stamps[1] <= after):
+        raise AssertionError("timestamps %s not within [%d, %d]" % (stamps, before, after))
+    samples = [x for x in lines if not x.startswith("#")]
+    expect_eq(all(len(x.rsplit(" ", 2)) == 3 and x.rsplit(" ", 1)[1].isdigit()
+                  for x in samples), True, "every sample timestamped")
+
+
+def test_write_error_exits_1():
+    """stdout on /dev/full: the error on stderr and exit 1 (a closed pipe is a normal end)."""
+    with open("/dev/full", "w") as full:
+        p = subprocess.run([TCPSCOPE, "stats", "-i", "0.1", "-c", "1"], stdout=full,
+                           stderr=subprocess.PIPE, text=True, timeout=30)
+    expect_eq((p.returncode, p.stderr),
+              (1, "tcpscope: failed to write standard output: No space left on device\n"),
+              "stats into /dev/full")
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -264,6 +305,44 @@ class Serve:
 
     def stop(self):
         return stop_process(self.proc)
+
+
+def test_serve_idle_connections_cannot_starve_scrapes():
+    """64 connections held open without a request (the limit) and 64 more: every scrape
+    still gets 200 at once, each new client closing the oldest idle one."""
+    serve = Serve()
+    idle = []
+    try:
+        for i in range(128):
+            s = socket.create_connection(("127.0.0.1", serve.port), timeout=5)
+            if i % 2:
+                s.sendall(b"GET /metrics HTTP/1.1\r\n")  # half a request is idle too
+            idle.append(s)
+        for _ in range(5):
+            start = time.monotonic()
+            status, body = http_get("http://127.0.0.1:%d/metrics" % serve.port)
+            expect_eq((status, "tcpscope_http_rejected_total" in body), (200, True), "scrape")
+            if time.monotonic() - start > 2:
+                raise AssertionError("scrape took %.1fs" % (time.monotonic() - start))
+        # the oldest were closed, in accept order: the 64 beyond the limit, then one per
+        # scrape that came while the last one's connection was still open (at least one)
+        closed = []
+        for s in idle:
+            s.settimeout(0.0)
+            try:
+                closed.append(s.recv(1) == b"")
+            except BlockingIOError:
+                closed.append(False)
+            except ConnectionResetError:
+                closed.append(True)
+        n = sum(closed)
+        expect_eq(closed, [True] * n + [False] * (128 - n), "the oldest closed first")
+        if not 65 <= n <= 69:
+            raise AssertionError("%d idle connections closed, want 65 to 69" % n)
+    finally:
+        for s in idle:
+            s.close()
+        expect_eq(serve.stop(), 0, "exit code of tcpscope serve after SIGINT")
 
 
 class Prometheus:
@@ -381,6 +460,10 @@ def test_serve_errors():
         for req, want in [(b"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n", "404 Not Found"),
                           (b"POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
                            "405 Method Not Allowed"),
+                          (b"POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nbody",
+                           "405 Method Not Allowed"),
+                          (b"DELETE /nope HTTP/1.1\r\nHost: x\r\n\r\n",
+                           "405 Method Not Allowed"),
                           (b"BLAH\r\n\r\n", "400 Bad Request"),
                           (b"GET /metrics HTTP/1.1\r\n" + b"X: " + b"a" * 9000 + b"\r\n\r\n",
                            "431 Request Header Fields Too Large")]:
@@ -394,17 +477,30 @@ def test_serve_errors():
 
 def test_cli_errors():
     expect_cli_errors([TCPSCOPE], [
-        (["stats", "--interval", "0"], "--interval"),
-        (["stats", "--interval", "-1"], "--interval"),
-        (["stats", "--interval", "nan"], "--interval"),
-        (["stats", "--interval", "abc"], "--interval"),
-        (["stats", "--count", "0"], "--count"),
-        (["stats", "--count", "-3"], "--count"),
-        (["stats", "--json", "--prometheus"], "excludes"),
-        (["stats", "--per-netns"], "--per-netns needs --prometheus"),
-        (["stats", "--prometheus", "--netns", "1"], "--netns applies"),
-        (["stats", "--netns", "/nonexistent"], "No such file"),
-    ])
+        (["stats", "--interval", "0"],
+         "tcpscope: --interval: must be 0.1 to 86400 seconds (got '0')\n"),
+        (["stats", "--interval", "-1"], "tcpscope: --interval: must be 0.1 to 86400 seconds"),
+        (["stats", "--interval", "nan"],
+         "tcpscope: --interval: not a number of seconds (got 'nan')\n"),
+        (["stats", "--interval", "abc"],
+         "tcpscope: --interval: not a number of seconds (got 'abc')\n"),
+        (["stats", "--count", "0"],
+         "tcpscope: --count: must be a whole number from 1 to 18446744073709551615 (got '0')\n"),
+        (["stats", "-c", "-3"], "tcpscope: --count: must be a whole number"),
+        (["stats", "-c", "18446744073709551616"], "(got '18446744073709551616')"),
+        (["stats", "--json", "--prometheus"],
+         "tcpscope: --json and --prometheus exclude each other\n"),
+        (["stats", "--per-netns"], "tcpscope: --per-netns needs --prometheus\n"),
+        (["stats", "--prometheus", "--netns", "1"], "tcpscope: --netns applies"),
+        (["stats", "--netns", "/nonexistent"],
+         "tcpscope: --netns: cannot read the namespace file (got '/nonexistent'): No such file"),
+        (["stats", "--netns", "/etc/passwd"],
+         "tcpscope: --netns: not a namespace file (got '/etc/passwd')\n"),
+        (["stats", "--netns", "/run/netns"],
+         "tcpscope: --netns: not a namespace file (got '/run/netns')\n"),
+        (["stats", "--netns", "/proc/self/ns/pid"],
+         "tcpscope: --netns: not a network namespace but a pid namespace"),
+    ], stderr_starts="tcpscope: ")
 
 
 if __name__ == "__main__":

@@ -654,20 +654,22 @@ def test_plain_rates_follow_the_workload(ns):
 
 def test_cli_errors():
     expect_cli_errors([TCPSCOPE, "top"], [
-        (["--interval", "0"], "--interval: '0' is not 0.1 to 3600 seconds"),
-        (["--interval", "3601"], "--interval"),
-        (["--interval", "-1"], "--interval"),
-        (["--interval", "nan"], "--interval: not a finite number of seconds"),
-        (["-i", "abc"], "--interval"),
-        (["--ports", "0"], "--ports: Value 0 not in range 1 to 100"),
-        (["-n", "101"], "--ports"),
-        (["-n", "-1"], "--ports"),
-        (["--count", "0"], "--count"),
-        (["--count", "-2"], "--count"),
-        (["--netns", "/nonexistent"], "failed to parse --netns '/nonexistent': No such file"),
-        (["--netns", "0"], "inode must be 1..4294967295"),
-        (["--bogus"], "--bogus"),
-    ], stderr_starts="tcpscope: failed to ")
+        (["--interval", "0"], "tcpscope: --interval: must be 0.1 to 3600 seconds (got '0')\n"),
+        (["--interval", "3601"], "tcpscope: --interval: must be 0.1 to 3600 seconds"),
+        (["--interval", "-1"], "tcpscope: --interval: must be 0.1 to 3600 seconds"),
+        (["--interval", "nan"], "tcpscope: --interval: not a number of seconds (got 'nan')\n"),
+        (["-i", "abc"], "tcpscope: --interval: not a number of seconds (got 'abc')\n"),
+        (["--ports", "0"], "tcpscope: --ports: must be a whole number from 1 to 100 (got '0')\n"),
+        (["-n", "101"], "tcpscope: --ports: must be a whole number from 1 to 100"),
+        (["-n", "-1"], "tcpscope: --ports: must be a whole number from 1 to 100"),
+        (["--count", "0"], "tcpscope: --count: must be a whole number from 1 to"),
+        (["-c", "-2"], "tcpscope: --count: must be a whole number from 1 to"),
+        (["-c", "18446744073709551616"], "(got '18446744073709551616')"),
+        (["--netns", "/nonexistent"],
+         "tcpscope: --netns: cannot read the namespace file (got '/nonexistent'): No such"),
+        (["--netns", "0"], "tcpscope: --netns: inode must be 1 to 4294967295 (got '0')\n"),
+        (["--bogus"], "tcpscope: --bogus: unknown option of top\n"),
+    ], stderr_starts="tcpscope: ")
 
 
 if __name__ == "__main__":

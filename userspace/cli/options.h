@@ -6,12 +6,14 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
 #include "util/error.h"
 #include "output/event_format.h"
 #include "net/listen_addr.h"
+#include "cli/netns.h"
 #include "cli/port_list.h"
 
 namespace tcpscope {
@@ -64,11 +66,16 @@ struct Exit {
 
 using Command = std::variant<WatchOptions, StatsOptions, ServeOptions, TopOptions, Exit>;
 
-// Parses argv. Usage errors come back as Error (exit code 2 for the caller); --help
-// prints and returns Exit{0}.
-Result<Command> parse_cli(int argc, const char *const *argv);
+// Parses argv. Usage errors come back as Error (exit code 2 for the caller), each reading
+// "<flag>: <what is wrong> (got '<value>')"; --help prints and returns Exit{0}. Warnings
+// that do not stop the command (a --netns inode nothing holds) go to *warnings.
+Result<Command> parse_cli(int argc, const char *const *argv,
+			  std::vector<std::string> *warnings = nullptr);
 
-// --netns accepts an inode number or a namespace file (/proc/PID/ns/net, /run/netns/NAME).
-Result<uint32_t> parse_netns(const std::string &arg);
+// A flag's whole-number value in lo..hi: decimal digits only, no sign, no overflow.
+Result<uint64_t> parse_count(std::string_view flag, std::string_view text, uint64_t lo,
+			     uint64_t hi);
+// A flag's number of seconds, finite, in (0, hi] (lo == 0) or [lo, hi].
+Result<double> parse_seconds(std::string_view flag, std::string_view text, double lo, double hi);
 
 } // namespace tcpscope

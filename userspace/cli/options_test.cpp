@@ -144,24 +144,76 @@ TEST(ParseCli, NetnsFile)
 
 TEST(ParseNetns, Errors)
 {
-	auto zero = parse_netns("0");
-	ASSERT_FALSE(zero.ok());
-	EXPECT_EQ(zero.error().message(),
-		  "failed to parse --netns '0': inode must be 1..4294967295");
+	auto msg = [](const char *arg) {
+		auto r = parse_netns(arg);
+		return r.ok() ? std::string("accepted") : r.error().message();
+	};
 
-	auto big = parse_netns("4294967296");
-	ASSERT_FALSE(big.ok());
-	EXPECT_EQ(big.error().message(),
-		  "failed to parse --netns '4294967296': inode must be 1..4294967295");
+	EXPECT_EQ(msg("0"), "--netns: inode must be 1 to 4294967295 (got '0')");
+	EXPECT_EQ(msg("4294967296"), "--netns: inode must be 1 to 4294967295 (got '4294967296')");
+	EXPECT_EQ(msg("99999999999999999999999"),
+		  "--netns: inode must be 1 to 4294967295 (got '99999999999999999999999')");
+	EXPECT_EQ(msg("/nonexistent/ns/net"),
+		  "--netns: cannot read the namespace file (got '/nonexistent/ns/net'): No such "
+		  "file or directory");
+	EXPECT_EQ(parse_netns("/nonexistent/ns/net").error().err, ENOENT);
+	EXPECT_EQ(msg(""), "--netns: expected an inode, a namespace file or an 'ip netns' name "
+			   "(got '')");
+	// files that are not network namespaces: the four
+	EXPECT_EQ(msg("/etc/passwd"), "--netns: not a namespace file (got '/etc/passwd')");
+	EXPECT_EQ(msg("/proc/self/ns/pid"),
+		  "--netns: not a network namespace but a pid namespace (got '/proc/self/ns/pid')");
+	EXPECT_EQ(msg("/proc/self/ns/uts"),
+		  "--netns: not a network namespace but a uts namespace (got '/proc/self/ns/uts')");
+	EXPECT_EQ(msg("/proc"), "--netns: not a namespace file (got '/proc')");
+	EXPECT_EQ(msg("/dev/null"), "--netns: not a namespace file (got '/dev/null')");
+	// a name without '/' is an `ip netns` name
+	EXPECT_EQ(msg("no-such-ns-tcpscope"),
+		  "--netns: no namespace 'no-such-ns-tcpscope' in /run/netns (got "
+		  "'no-such-ns-tcpscope'): No such file or directory");
+	EXPECT_EQ(msg(".."), "--netns: not an 'ip netns' name (got '..')");
+}
 
-	auto missing = parse_netns("/nonexistent/ns/net");
-	ASSERT_FALSE(missing.ok());
-	EXPECT_EQ(missing.error().err, ENOENT);
-	EXPECT_EQ(missing.error().message(),
-		  "failed to parse --netns '/nonexistent/ns/net': No such file or directory: "
-		  "expected an inode number or a namespace file");
+TEST(ParseNetns, OwnNamespaceIsKnown)
+{
+	struct stat st;
+	ASSERT_EQ(stat("/proc/self/ns/net", &st), 0);
+	EXPECT_TRUE(netns_known(static_cast<uint32_t>(st.st_ino)));
+	EXPECT_FALSE(netns_known(1)); // nsfs inodes are large, never 1
+}
 
-	EXPECT_FALSE(parse_netns("").ok());
+TEST(ParseCli, CountOnEveryLoop)
+{
+	auto w = parse({"watch", "-c", "3"});
+	ASSERT_TRUE(w.ok()) << w.error().message();
+	EXPECT_EQ(std::get<WatchOptions>(*w).count, 3u);
+	auto t = parse({"top", "-c", "2", "-i", "0.5", "-n", "100"});
+	ASSERT_TRUE(t.ok()) << t.error().message();
+	EXPECT_EQ(std::get<TopOptions>(*t).count, 2u);
+	EXPECT_EQ(std::get<TopOptions>(*t).ports, 100u);
+	EXPECT_DOUBLE_EQ(std::get<TopOptions>(*t).interval, 0.5);
+	auto s = parse({"stats", "-c", "18446744073709551615", "-i", "1e-1"});
+	ASSERT_TRUE(s.ok()) << s.error().message();
+	EXPECT_EQ(std::get<StatsOptions>(*s).count, UINT64_MAX);
+	EXPECT_DOUBLE_EQ(std::get<StatsOptions>(*s).interval, 0.1);
+	auto s2 = parse({"stats", "-i", "2"});
+	ASSERT_TRUE(s2.ok());
+	EXPECT_EQ(std::get<StatsOptions>(*s2).count, 0u);
+}
+
+TEST(ParseCli, NetnsInodeWarning)
+{
+	std::vector<std::string> warnings;
+	std::vector<const char *> argv{"tcpscope", "stats", "--netns", "1"};
+	auto r = parse_cli(int(argv.size()), argv.data(), &warnings);
+	ASSERT_TRUE(r.ok()) << r.error().message();
+	ASSERT_EQ(warnings.size(), 1u);
+	EXPECT_EQ(warnings[0], "--netns 1: no process or /run/netns file holds this network "
+			       "namespace now; nothing matches until one does");
+	warnings.clear();
+	std::vector<const char *> own{"tcpscope", "top", "--netns", "/proc/self/ns/net"};
+	ASSERT_TRUE(parse_cli(int(own.size()), own.data(), &warnings).ok());
+	EXPECT_TRUE(warnings.empty());
 }
 
 TEST(ParseCli, Help)
@@ -222,45 +274,87 @@ TEST_P(ParseCliBad, Rejected)
 		<< joined << "-> " << r.error().message();
 }
 
+// The exact message of each: one style, "<flag>: <what is wrong> (got '<value>')".
 INSTANTIATE_TEST_SUITE_P(
 	Cases, ParseCliBad,
 	::testing::Values(
-		BadCli{{"watch", "-4", "-6"},
-		       "failed to parse command line: -4 and -6 exclude each other"},
-		BadCli{{"watch", "--json", "--csv"}, "failed to parse command line: "},
-		BadCli{{"watch", "--raw", "--summary"},
-		       "failed to parse command line: --raw and --summary exclude each other"},
-		BadCli{{"watch", "-L", "0"}, "failed to parse port list '0': '0' is not a port"},
-		BadCli{{"watch", "-L", ""}, "failed to parse port list '': empty list"},
-		BadCli{{"watch", "-D", "80,"}, "failed to parse port list '80,': '' is not a port"},
-		BadCli{{"watch", "-D", "9-3"}, "'9-3' is an empty range"},
+		BadCli{{"watch", "-4", "-6"}, "-4 and -6 exclude each other"},
+		BadCli{{"watch", "--json", "--csv"}, "--json and --csv exclude each other"},
+		BadCli{{"watch", "--raw", "--summary"}, "--raw and --summary exclude each other"},
+		BadCli{{"watch", "-L", "0"}, "-L: '0' is not a port (1-65535) (got '0')"},
+		BadCli{{"watch", "-L", ""}, "-L: empty list (got '')"},
+		BadCli{{"watch", "-D", "80,"}, "-D: '' is not a port (1-65535) (got '80,')"},
+		BadCli{{"watch", "-D", "9-3"}, "-D: '9-3' is an empty range (LO > HI) (got '9-3')"},
 		BadCli{{"watch", "--state", "FOO"},
-		       "failed to parse --state 'FOO': not a TCP state"},
-		BadCli{{"watch", "--state", ""}, "failed to parse --state '': not a TCP state"},
-		BadCli{{"watch", "--count", "0"}, "failed to parse command line: "},
-		BadCli{{"watch", "--count", "-3"}, "failed to parse command line: "},
-		BadCli{{"watch", "--count", "-1"}, "failed to parse command line: "},
-		BadCli{{"watch", "--count=-1"}, "failed to parse command line: "},
-		BadCli{{"watch", "--count", "many"}, "failed to parse command line: "},
-		BadCli{{"watch", "--duration", "-1"}, "failed to parse command line: "},
-		BadCli{{"watch", "--duration", "0"}, "failed to parse command line: "},
-		BadCli{{"watch", "--duration", "soon"}, "failed to parse command line: "},
-		BadCli{{"watch", "--duration", "nan"}, "failed to parse command line: "},
-		BadCli{{"watch", "--duration", "inf"}, "failed to parse command line: "},
-		BadCli{{"watch", "-p", "0"}, "failed to parse command line: "},
-		BadCli{{"watch", "-p", "4194305"}, "failed to parse command line: "},
-		BadCli{{"watch", "-p", "init"}, "failed to parse command line: "},
-		BadCli{{"watch", "--netns", "0"}, "failed to parse --netns '0'"},
-		BadCli{{"watch", "--netns", "/nonexistent"},
-		       "failed to parse --netns '/nonexistent'"},
-		BadCli{{"watch", "--bogus"}, "failed to parse command line: "},
-		BadCli{{"watch", "-x"}, "failed to parse command line: "},
-		BadCli{{"watch", "extra"}, "failed to parse command line: "},
-		BadCli{{"watch", "-L"}, "failed to parse command line: "},
-		BadCli{{"--bogus", "watch"}, "failed to parse command line: "},
-		BadCli{{}, "failed to parse command line: "},
-		BadCli{{"frobnicate"}, "failed to parse command line: "},
-		BadCli{{"-4"}, "failed to parse command line: "}));
+		       "--state: not a TCP state (ESTABLISHED, SYN_SENT, SYN_RECV, FIN_WAIT1, "
+		       "FIN_WAIT2, TIME_WAIT, CLOSE, CLOSE_WAIT, LAST_ACK, LISTEN, CLOSING) (got "
+		       "'FOO')"},
+		BadCli{{"watch", "--state", ""}, "--state: not a TCP state ("},
+		BadCli{{"watch", "--count", "0"},
+		       "--count: must be a whole number from 1 to 18446744073709551615 (got '0')"},
+		BadCli{{"watch", "--count", "-3"},
+		       "--count: must be a whole number from 1 to 18446744073709551615 (got '-3')"},
+		BadCli{{"watch", "-c", "-1"}, "--count: must be a whole number from 1 to"},
+		BadCli{{"watch", "--count=-1"}, "(got '-1')"},
+		BadCli{{"watch", "--count", "many"}, "(got 'many')"},
+		BadCli{{"watch", "--count", "18446744073709551616"},
+		       "--count: must be a whole number from 1 to 18446744073709551615 (got "
+		       "'18446744073709551616')"},
+		BadCli{{"watch", "--count", "+5"}, "(got '+5')"},
+		BadCli{{"watch", "--count", " 5"}, "(got ' 5')"},
+		BadCli{{"watch", "--duration", "-1"}, "--duration: must be > 0 (got '-1')"},
+		BadCli{{"watch", "--duration", "0"}, "--duration: must be > 0 (got '0')"},
+		BadCli{{"watch", "--duration", "soon"},
+		       "--duration: not a number of seconds (got 'soon')"},
+		BadCli{{"watch", "--duration", "nan"},
+		       "--duration: not a number of seconds (got 'nan')"},
+		BadCli{{"watch", "--duration", "inf"},
+		       "--duration: not a number of seconds (got 'inf')"},
+		BadCli{{"watch", "--duration", "1e300"},
+		       "--duration: must be > 0 and at most 1000000000 seconds (got '1e300')"},
+		BadCli{{"watch", "-p", "0"},
+		       "--pid: must be a whole number from 1 to 4194304 (got '0')"},
+		BadCli{{"watch", "-p", "4194305"},
+		       "--pid: must be a whole number from 1 to 4194304 (got '4194305')"},
+		BadCli{{"watch", "-p", "abc"},
+		       "--pid: must be a whole number from 1 to 4194304 (got 'abc')"},
+		BadCli{{"watch", "--netns", "0"}, "--netns: inode must be 1 to 4294967295"},
+		BadCli{{"watch", "--netns", "/etc/passwd"}, "--netns: not a namespace file"},
+		BadCli{{"watch", "--bogus"}, "--bogus: unknown option of watch"},
+		BadCli{{"watch", "-x"}, "-x: unknown option of watch"},
+		BadCli{{"watch", "extra"}, "watch: unexpected argument 'extra'"},
+		BadCli{{"watch", "-L"}, "--localport: needs a value"},
+		BadCli{{"watch", "--state"}, "--state: needs a value"},
+		BadCli{{"--bogus", "watch"}, "--bogus: unknown option"},
+		BadCli{{}, "a subcommand is required (watch, stats, top or serve)"},
+		BadCli{{"bogus"}, "'bogus' is not a subcommand (watch, stats, top or serve)"},
+		BadCli{{"frobnicate", "watch"}, "'frobnicate' is not a subcommand"},
+		BadCli{{"-4"}, "-4: unknown option"},
+		BadCli{{"stats", "-i", "0"}, "--interval: must be 0.1 to 86400 seconds (got '0')"},
+		BadCli{{"stats", "-i", "abc"}, "--interval: not a number of seconds (got 'abc')"},
+		BadCli{{"stats", "-c", "0"}, "--count: must be a whole number from 1 to"},
+		BadCli{{"stats", "--json", "--prometheus"},
+		       "--json and --prometheus exclude each other"},
+		BadCli{{"stats", "--netns", "/proc/self/ns/mnt"},
+		       "--netns: not a network namespace but a mount namespace"},
+		BadCli{{"top", "-i", "0"}, "--interval: must be 0.1 to 3600 seconds (got '0')"},
+		BadCli{{"top", "-i", "3601"},
+		       "--interval: must be 0.1 to 3600 seconds (got '3601')"},
+		BadCli{{"top", "-n", "101"},
+		       "--ports: must be a whole number from 1 to 100 (got '101')"},
+		BadCli{{"top", "-c", "18446744073709551616"},
+		       "--count: must be a whole number from 1 to 18446744073709551615"},
+		BadCli{{"serve", "--listen", "localhost:1"},
+		       "--listen: 'localhost' is not a numeric"},
+		BadCli{{"serve", "x"}, "serve: unexpected argument 'x'"}));
+
+// The message is the whole line after "tcpscope: ": no "failed to parse" around a flag's.
+TEST(ParseCli, FlagErrorIsTheWholeMessage)
+{
+	auto r = parse({"watch", "--duration", "0"});
+	ASSERT_FALSE(r.ok());
+	EXPECT_EQ(r.error().message(), "--duration: must be > 0 (got '0')");
+}
 
 } // namespace
 } // namespace tcpscope

@@ -31,6 +31,13 @@ bool sleep_until(const SignalFd &stop, AggregateSession::Clock::time_point t)
 	}
 }
 
+int64_t wall_ms()
+{
+	return std::chrono::duration_cast<std::chrono::milliseconds>(
+		       std::chrono::system_clock::now().time_since_epoch())
+		.count();
+}
+
 } // namespace
 
 int run_stats(const StatsOptions &o)
@@ -56,7 +63,13 @@ int run_stats(const StatsOptions &o)
 
 		switch (o.format) {
 		case StatsFormat::prometheus: {
+			// several snapshots make one exposition: samples timestamped, the
+			// # HELP and # TYPE lines once (a second one is invalid)
 			Exposition exp;
+			if (o.count != 1) {
+				exp.set_timestamp(wall_ms());
+				exp.set_metadata(n == 0);
+			}
 			for (const auto &f : metrics(s, o.per_netns))
 				if (auto err = exp.add(f))
 					return print_error(*err);
@@ -64,20 +77,25 @@ int run_stats(const StatsOptions &o)
 			break;
 		}
 		case StatsFormat::json:
-			text = to_json(total(s, o.netns), s.agent, s.uptime) + "\n";
+			text = to_json(total(s, o.netns), s.agent, s.uptime, iso_time(wall_ms())) +
+			       "\n";
 			break;
 		case StatsFormat::table: {
 			Agg a = total(s, o.netns);
 			if (n)
 				text += "\n";
+			text += "TIME " + iso_time(wall_ms()) + "\n";
 			text += to_table(a, have_prev ? &prev : nullptr, o.interval, s.agent);
 			prev = a;
 			have_prev = true;
 			break;
 		}
 		}
-		if (write_stdout(text))
+		if (int err = write_stdout(text)) {
+			if (auto e = write_error(err))
+				return print_error(*e);
 			return 0; // the reader went away
+		}
 	}
 	return 0;
 }

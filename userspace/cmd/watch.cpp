@@ -11,6 +11,8 @@
 #include <cstdarg>
 #include <cstdio>
 #include <ctime>
+#include <vector>
+#include <algorithm>
 
 #include "event/fold.h"
 #include "kernel/tracer.h"
@@ -29,14 +31,24 @@ uint64_t now_ns(clockid_t clk)
 	return uint64_t(ts.tv_sec) * 1000000000ull + ts.tv_nsec;
 }
 
-// Writes all of buf; false when stdout is gone (EPIPE).
-bool write_out(fmt::memory_buffer &buf)
-{
-	if (write_stdout({buf.data(), buf.size()}))
-		return false;
-	buf.clear();
-	return true;
-}
+// The formatted output not yet written, with where each event ends in it: an event counts
+// as shown once all of its bytes went out, so `watch | head -3` counts what head was given.
+struct Pending {
+	fmt::memory_buffer buf;
+	std::vector<size_t> ends; // offsets in buf just past each event
+	uint64_t shown = 0;       // events written in full
+
+	// 0, or the errno of the write that failed
+	int flush()
+	{
+		size_t written = 0;
+		int err = write_stdout({buf.data(), buf.size()}, &written);
+		shown += std::upper_bound(ends.begin(), ends.end(), written) - ends.begin();
+		buf.clear();
+		ends.clear();
+		return err;
+	}
+};
 
 constexpr int kDone = -ECANCELED; // the sink's "--count reached"
 
@@ -59,15 +71,16 @@ int run_watch(const WatchOptions &o)
 	auto formatter = make_formatter(o.format, clock);
 	const View view = o.raw ? View::raw : View::lifecycle;
 	const EventFilter filter{o.state, o.summary};
-	fmt::memory_buffer out;
-	uint64_t shown = 0;
+	Pending out;
+	uint64_t formatted = 0;
 
 	auto sink = [&](const RawEvent &e) -> int {
 		auto f = fold(e, view);
 		if (!f || !filter.wants(*f))
 			return 0;
-		formatter->event(*f, out);
-		if (++shown == o.count)
+		formatter->event(*f, out.buf);
+		out.ends.push_back(out.buf.size());
+		if (++formatted == o.count)
 			return kDone;
 		return 0;
 	};
@@ -83,9 +96,12 @@ int run_watch(const WatchOptions &o)
 			fprintf(stderr, "tcpscope: hook %s\n", l.c_str());
 	report_degraded(degraded);
 
-	formatter->header(out);
-	if (!write_out(out))
+	formatter->header(out.buf);
+	if (int err = out.flush()) {
+		if (auto e = write_error(err))
+			return print_error(*e);
 		return 0;
+	}
 	fprintf(stderr, "Tracing TCP state changes... Hit Ctrl-C to end.\n");
 
 	const uint64_t deadline = o.duration > 0 ? clock.start_ns + uint64_t(o.duration * 1e9) : 0;
@@ -114,8 +130,13 @@ int run_watch(const WatchOptions &o)
 			rc = 1;
 			break;
 		}
-		if (!write_out(out))
-			break; // reader went away
+		if (int err = out.flush()) {
+			if (auto e = write_error(err)) {
+				print_error(*e);
+				rc = 1;
+			}
+			break; // or the reader went away
+		}
 		if (done)
 			break;
 		uint64_t now = now_ns(CLOCK_MONOTONIC);
@@ -126,12 +147,17 @@ int run_watch(const WatchOptions &o)
 		if (deadline && now >= deadline)
 			break;
 	}
-	write_out(out);
+	if (rc == 0) {
+		if (auto e = write_error(out.flush())) {
+			print_error(*e);
+			rc = 1;
+		}
+	}
 	KernelCounters st = report_lost();
 	fprintf(stderr,
 		"tcpscope: %llu events shown, %llu lost, %llu filtered in kernel, %llu connections "
 		"untracked (table full)\n",
-		(unsigned long long)shown, (unsigned long long)st.lost,
+		(unsigned long long)out.shown, (unsigned long long)st.lost,
 		(unsigned long long)st.filtered, (unsigned long long)st.conn_full);
 	return rc;
 }

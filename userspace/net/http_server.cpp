@@ -99,6 +99,14 @@ bool iequals(std::string_view a, std::string_view b)
 			  [](char x, char y) { return (x | 0x20) == (y | 0x20); });
 }
 
+bool valid_status(int status)
+{
+	// 1xx, 204 and 304 may not carry the Content-Length every response here has
+	return status >= 200 && status <= 599 && status != 204 && status != 304;
+}
+
+} // namespace
+
 // Offset just past the blank line ending the head (CRLF or bare LF), or npos.
 size_t head_end(std::string_view b, size_t from)
 {
@@ -114,7 +122,7 @@ size_t head_end(std::string_view b, size_t from)
 }
 
 // One line of the head without its CRLF or LF; false at the end.
-bool next_line(std::string_view &rest, std::string_view &line)
+static bool next_line(std::string_view &rest, std::string_view &line)
 {
 	size_t nl = rest.find('\n');
 
@@ -194,14 +202,6 @@ int parse_head(std::string_view head, Request &req)
 		return 400;
 	return 0;
 }
-
-bool valid_status(int status)
-{
-	// 1xx, 204 and 304 may not carry the Content-Length every response here has
-	return status >= 200 && status <= 599 && status != 204 && status != 304;
-}
-
-} // namespace
 
 struct HttpServer::Conn {
 	enum class Phase { reading, writing, draining, closed };
@@ -309,6 +309,7 @@ ServerStats HttpServer::stats() const
 	s.rejected = stats_.rejected.load(std::memory_order_relaxed);
 	s.timed_out = stats_.timed_out.load(std::memory_order_relaxed);
 	s.dropped = stats_.dropped.load(std::memory_order_relaxed);
+	s.evicted = stats_.evicted.load(std::memory_order_relaxed);
 	s.active = stats_.active.load(std::memory_order_relaxed);
 	return s;
 }
@@ -320,13 +321,15 @@ Response HttpServer::dispatch(std::string_view head, bool &is_head, const char *
 	if (int status = parse_head(head, req))
 		return error_response(status);
 	is_head = req.method == "HEAD";
-	auto route = routes_.find(req.path);
-	if (route == routes_.end())
-		return error_response(404);
+	// every resource here is read-only: any other method is a 405 whatever the path, with
+	// or without a body (which is never read)
 	if (req.method != "GET" && !is_head) {
 		allow = "GET, HEAD";
 		return error_response(405);
 	}
+	auto route = routes_.find(req.path);
+	if (route == routes_.end())
+		return error_response(404);
 	try {
 		Response r = route->second(req);
 		if (!valid_status(r.status))
@@ -511,6 +514,8 @@ void HttpServer::accept_all(Clock::time_point now)
 		stats_.accepted++;
 		auto c = std::make_unique<Conn>();
 		c->fd = std::move(fd);
+		if (conns_.size() - overflow_ >= cfg_.max_connections)
+			evict_oldest_reading();
 		if (conns_.size() - overflow_ < cfg_.max_connections) {
 			c->deadline = now + cfg_.read_timeout;
 			conns_.push_back(std::move(c));
@@ -524,6 +529,23 @@ void HttpServer::accept_all(Clock::time_point now)
 		respond(*c, error_response(503), false, nullptr, now);
 		conns_.push_back(std::move(c));
 	}
+}
+
+// At the limit, the oldest connection still waiting for its request makes room: a client
+// that holds connections open without a request (or with half of one) loses them to the
+// next one, so idle connections cannot keep scrapes out; a scrape sends its request at once.
+bool HttpServer::evict_oldest_reading()
+{
+	// conns_ is in accept order
+	auto it = std::find_if(conns_.begin(), conns_.end(), [](const auto &c) {
+		return !c->overflow && c->phase == Conn::Phase::reading;
+	});
+	if (it == conns_.end())
+		return false;
+	stats_.rejected++;
+	stats_.evicted++;
+	conns_.erase(it); // closes it: no response, as at its read timeout without a word
+	return true;
 }
 
 std::optional<Error> HttpServer::run()

@@ -35,19 +35,30 @@ struct Response {
 
 using Handler = std::function<Response(const Request &)>;
 
+// How the server reads a request, apart for the unit tests and the fuzzer (tools/fuzz/):
+// head_end() is the offset just past the blank line ending the head (CRLF or bare LF),
+// searched from `from`, or npos; parse_head() checks the request line and headers as
+// strictly as RFC 9112 asks of a server: 0 and req filled, or the status to answer (400,
+// 505).
+size_t head_end(std::string_view buf, size_t from);
+int parse_head(std::string_view head, Request &req);
+
 struct ServerConfig {
 	ListenAddr addr;
 	std::chrono::milliseconds read_timeout{10000};  // from accept to the end of the headers
 	std::chrono::milliseconds write_timeout{10000}; // for the whole response
 	std::chrono::milliseconds linger{1000}; // reading what a client still sends after it
-	size_t max_connections = 64;            // beyond: 503 (as many again), then plain close
-	size_t max_header_bytes = 8192;         // request line and headers; beyond: 414 or 431
+	// beyond: the oldest still reading its request is closed; none: 503 (as many again),
+	// then plain close
+	size_t max_connections = 64;
+	size_t max_header_bytes = 8192; // request line and headers; beyond: 414 or 431
 };
 
 struct ServerStats {
 	uint64_t accepted = 0;
 	uint64_t responses = 0; // written in full, any status
-	uint64_t rejected = 0;  // at the connection limit: answered 503 or closed
+	uint64_t rejected = 0;  // at the connection limit: answered 503 or closed, or evicted
+	uint64_t evicted = 0;   // of those: closed before its request to make room
 	uint64_t timed_out = 0; // request or response not done within its timeout
 	uint64_t dropped = 0;   // client closed or reset before its response was written
 	uint64_t active = 0;    // connections open now
@@ -87,6 +98,7 @@ class HttpServer {
 
 	HttpServer() = default;
 	void accept_all(Clock::time_point now);
+	bool evict_oldest_reading();
 	void on_ready(Conn &c, Clock::time_point now);
 	void on_deadline(Conn &c, Clock::time_point now);
 	void read_request(Conn &c, Clock::time_point now);
@@ -108,7 +120,7 @@ class HttpServer {
 
 	struct Counters {
 		std::atomic<uint64_t> accepted{0}, responses{0}, rejected{0}, timed_out{0},
-			dropped{0}, active{0};
+			dropped{0}, active{0}, evicted{0};
 	} stats_;
 };
 

@@ -27,7 +27,7 @@ Result<ListenAddr> parse_listen(std::string_view arg)
 {
 	const std::string whole(arg);
 	auto bad = [&](std::string detail) {
-		return usage_error("parse --listen", "'" + whole + "'", std::move(detail));
+		return flag_error("--listen", std::move(detail) + " (got '" + whole + "')");
 	};
 	ListenAddr a;
 	std::string host;

@@ -273,14 +273,20 @@ class WallClock {
 	// "2023-11-14T22:13:20.123456Z" (iso: UTC) or "22:13:20.123456" (local)
 	void put(Writer &w, uint64_t ts_ns, bool iso)
 	{
-		int64_t ns = static_cast<int64_t>(ts_ns) + realtime_off_;
+		// a time no kernel clock reaches (a record's bytes are outside input) is held to
+		// 1970..2262 rather than overflowing (found by tools/fuzz/fuzz_record)
+		int64_t ns;
+		if (ts_ns > uint64_t(INT64_MAX) ||
+		    __builtin_add_overflow(static_cast<int64_t>(ts_ns), realtime_off_, &ns))
+			ns = realtime_off_ < 0 && ts_ns <= uint64_t(INT64_MAX) ? 0 : INT64_MAX;
+		if (ns < 0)
+			ns = 0;
 		time_t secs = ns / 1000000000;
 
 		if (!valid_ || secs != secs_ || iso != iso_) {
-			if (iso)
-				gmtime_r(&secs, &tm_);
-			else
-				localtime_r(&secs, &tm_);
+			struct tm *ok = iso ? gmtime_r(&secs, &tm_) : localtime_r(&secs, &tm_);
+			if (!ok)
+				tm_ = {};
 			valid_ = true;
 			secs_ = secs;
 			iso_ = iso;
@@ -392,7 +398,7 @@ template <Key K, bool quote> constexpr auto json_key()
 
 // The one walk over a record's fields, in the order of the CSV columns and the JSON keys:
 // each encoder (JSON, CSV, the CSV header) renders the fields it is handed. A flag is a
-// JSON key without a CSV column ("late": CSV keeps its columns of before).
+// JSON key only when set, a CSV column of 0 or 1 always.
 template <class Encoder>
 [[gnu::always_inline]] inline void walk_fields(const FoldedEvent &s, Encoder &enc)
 {
@@ -561,15 +567,24 @@ class CsvEncoder {
 		w_.ch(',');
 		put_addr(w_, family, a);
 	}
-	// comm may hold a comma or quote: always quoted, quotes doubled
+	// comm is bytes: always quoted, quotes doubled, a backslash and every byte outside
+	// printable ASCII as \xHH, so the file is ASCII any CSV reader takes
 	template <Key> [[gnu::always_inline]] void comm(std::string_view v, Has has)
 	{
 		w_.ch(',');
 		if (has != Has::value)
 			return;
-		char *p = w_.room(2 * v.size() + 2);
+		char *p = w_.room(4 * v.size() + 2);
 		*p++ = '"';
 		for (char ch : v) {
+			auto u = static_cast<unsigned char>(ch);
+			if (u < 0x20 || u >= 0x7f || ch == '\\') {
+				*p++ = '\\';
+				*p++ = 'x';
+				*p++ = kHex[u >> 4];
+				*p++ = kHex[u & 0xf];
+				continue;
+			}
 			if (ch == '"')
 				*p++ = '"';
 			*p++ = ch;
@@ -583,7 +598,11 @@ class CsvEncoder {
 		if (has == Has::value)
 			path_names(w_, e, '>', false);
 	}
-	template <Key> void flag(bool) {}
+	template <Key> [[gnu::always_inline]] void flag(bool set)
+	{
+		w_.ch(',');
+		w_.ch(set ? '1' : '0');
+	}
 
       private:
 	Writer &w_;
@@ -604,7 +623,7 @@ class CsvHeader {
 	template <Key K> void addr(unsigned, const uint8_t *) { column(K.view()); }
 	template <Key K> void comm(std::string_view, Has) { column(K.view()); }
 	template <Key K> void path(const RawEvent &, Has) { column(K.view()); }
-	template <Key> void flag(bool) {}
+	template <Key K> void flag(bool) { column(K.view()); }
 
       private:
 	void column(std::string_view key)

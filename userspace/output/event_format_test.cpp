@@ -415,16 +415,17 @@ std::vector<std::string> csv_fields(const std::string &line)
 }
 
 const std::vector<std::string> kCsvColumns = {
-	"event", "ts_ns",     "time",   "cookie", "family",      "saddr",
-	"sport", "daddr",     "dport",  "old",    "new",         "dur_us",
-	"pid",   "comm",      "cgroup", "netns",  "cause",       "probe",
-	"open",  "handshake", "close",  "path",   "lifetime_us", "keepalive_probes"};
+	"event",     "ts_ns",  "time",  "cookie",      "family",
+	"saddr",     "sport",  "daddr", "dport",       "old",
+	"new",       "dur_us", "pid",   "comm",        "cgroup",
+	"netns",     "late",   "cause", "probe",       "open",
+	"handshake", "close",  "path",  "lifetime_us", "keepalive_probes"};
 
 TEST(CsvFormat, Header)
 {
 	EXPECT_EQ(header(OutputFormat::csv),
 		  "event,ts_ns,time,cookie,family,saddr,sport,daddr,dport,old,new,dur_us,pid,comm,"
-		  "cgroup,netns,cause,probe,open,handshake,close,path,lifetime_us,"
+		  "cgroup,netns,late,cause,probe,open,handshake,close,path,lifetime_us,"
 		  "keepalive_probes\n");
 	EXPECT_EQ(csv_fields(header(OutputFormat::csv)), kCsvColumns);
 }
@@ -437,7 +438,7 @@ TEST(CsvFormat, EveryRowHasTheHeaderColumns)
 
 	for (const Clock &c : {Clock{}, wall}) {
 		const size_t ncol = csv_fields(header(OutputFormat::csv, c)).size();
-		ASSERT_EQ(ncol, 24u);
+		ASSERT_EQ(ncol, 25u);
 		for (const RawEvent &e : all_events()) {
 			for (View v : {View::lifecycle, View::raw}) {
 				if (!fold(e, v))
@@ -455,10 +456,10 @@ TEST(CsvFormat, StateRow)
 {
 	EXPECT_EQ(render(OutputFormat::csv, ipv4_event(TCPSCOPE_EV_STATE)),
 		  "state,2500000000,,42,ipv4,127.0.0.1,5000,127.0.0.2,80,SYN_SENT,ESTABLISHED,1500,"
-		  "1234,\"curl\",7,4026531840,,,,,,,,\n");
+		  "1234,\"curl\",7,4026531840,0,,,,,,,,\n");
 	EXPECT_EQ(render(OutputFormat::csv, ipv6_event(TCPSCOPE_EV_STATE)),
 		  "state,2500000000,,42,ipv6,::1,5000,::1,80,SYN_SENT,ESTABLISHED,1500,"
-		  "1234,\"curl\",7,4026531840,,,,,,,,\n");
+		  "1234,\"curl\",7,4026531840,0,,,,,,,,\n");
 }
 
 TEST(CsvFormat, StateRowUnknownOwnerAndDuration)
@@ -468,24 +469,24 @@ TEST(CsvFormat, StateRowUnknownOwnerAndDuration)
 
 	EXPECT_EQ(render(OutputFormat::csv, e),
 		  "state,2500000000,,42,ipv4,127.0.0.1,5000,127.0.0.2,80,SYN_SENT,ESTABLISHED,,"
-		  ",,,4026531840,,,,,,,,\n");
+		  ",,,4026531840,0,,,,,,,,\n");
 }
 
 TEST(CsvFormat, TwLeaveAndKeepaliveRows)
 {
 	EXPECT_EQ(render(OutputFormat::csv, tw_leave_event(), View::raw),
 		  "tw_leave,2500000000,,42,ipv4,127.0.0.1,5000,127.0.0.2,80,TIME_WAIT,CLOSE,"
-		  "60000000,1234,\"curl\",7,4026531840,timer,,,,,,,\n");
+		  "60000000,1234,\"curl\",7,4026531840,0,timer,,,,,,,\n");
 	EXPECT_EQ(render(OutputFormat::csv, keepalive_event()),
 		  "keepalive,2500000000,,42,ipv4,127.0.0.1,5000,127.0.0.2,80,ESTABLISHED,"
-		  "ESTABLISHED,1500,1234,\"curl\",7,4026531840,,3,,,,,,\n");
+		  "ESTABLISHED,1500,1234,\"curl\",7,4026531840,0,,3,,,,,,\n");
 }
 
 TEST(CsvFormat, ConnRow)
 {
 	EXPECT_EQ(render(OutputFormat::csv, conn_event()),
 		  "conn,2500000000,,42,ipv4,127.0.0.1,5000,127.0.0.2,80,,,,1234,\"curl\",7,"
-		  "4026531840,,,active,3whs,active_4way,"
+		  "4026531840,0,,,active,3whs,active_4way,"
 		  "SYN_SENT>ESTABLISHED>FIN_WAIT1>FIN_WAIT2>TIME_WAIT>CLOSE,60123,0\n");
 }
 
@@ -525,8 +526,57 @@ TEST(CsvFormat, CommQuoting)
 	std::string row = render(OutputFormat::csv, e);
 	EXPECT_NE(row.find(",1234,\"a\"\"b,c\",7,"), std::string::npos) << row;
 	auto f = csv_fields(row);
-	ASSERT_EQ(f.size(), 24u);
+	ASSERT_EQ(f.size(), 25u);
 	EXPECT_EQ(f[13], "a\"b,c");
+}
+
+// A record's ts_ns is outside input: one past what CLOCK_REALTIME can hold is held to the
+// last time it can (year 2262), not a signed overflow (tools/fuzz/fuzz_record found it).
+TEST(CsvFormat, WallTimeOfAnImpossibleTimestamp)
+{
+	Clock c;
+	c.wall = true;
+	c.realtime_off = kRealtimeOff;
+	RawEvent e = ipv4_event(TCPSCOPE_EV_STATE);
+
+	for (uint64_t ts : {uint64_t(8286623316861712640ull), UINT64_MAX, uint64_t(INT64_MAX)}) {
+		e.ts_ns = ts;
+		auto f = csv_fields(render(OutputFormat::csv, e, View::lifecycle, c));
+		ASSERT_EQ(f.size(), 25u);
+		EXPECT_EQ(f[2], "2262-04-11T23:47:16.854775Z") << ts;
+	}
+	c.realtime_off = -kRealtimeOff;
+	e.ts_ns = 1;
+	auto f = csv_fields(render(OutputFormat::csv, e, View::lifecycle, c));
+	EXPECT_EQ(f[2], "1970-01-01T00:00:00.000000Z");
+}
+
+// Bytes outside printable ASCII, which Python's csv module and UTF-8 readers choke on,
+// come out as \xHH; a backslash too, so the escape reads back unambiguously.
+TEST(CsvFormat, CommBytesEscaped)
+{
+	RawEvent e = ipv4_event(TCPSCOPE_EV_STATE);
+
+	test::set_comm(e, "a\x01\xff\\b\"");
+	std::string row = render(OutputFormat::csv, e);
+	EXPECT_NE(row.find(",1234,\"a\\x01\\xff\\x5cb\"\"\",7,"), std::string::npos) << row;
+	for (char ch : row)
+		EXPECT_TRUE(ch == '\n' || (ch >= 0x20 && ch < 0x7f)) << row;
+	auto f = csv_fields(row);
+	ASSERT_EQ(f.size(), 25u);
+	EXPECT_EQ(f[13], "a\\x01\\xff\\x5cb\"");
+}
+
+TEST(CsvFormat, LateColumn)
+{
+	RawEvent e = ipv4_event(TCPSCOPE_EV_STATE);
+	auto f = csv_fields(render(OutputFormat::csv, e));
+	ASSERT_EQ(f.size(), 25u);
+	EXPECT_EQ(f[16], "0");
+	e.flags |= TCPSCOPE_EVF_LATE;
+	f = csv_fields(render(OutputFormat::csv, e));
+	ASSERT_EQ(f.size(), 25u);
+	EXPECT_EQ(f[16], "1");
 }
 
 TEST(CsvFormat, WallTime)
@@ -537,7 +587,7 @@ TEST(CsvFormat, WallTime)
 
 	EXPECT_EQ(render(OutputFormat::csv, ipv4_event(TCPSCOPE_EV_STATE), View::lifecycle, c),
 		  "state,2500000000,2023-11-14T22:13:20.123456Z,42,ipv4,127.0.0.1,5000,"
-		  "127.0.0.2,80,SYN_SENT,ESTABLISHED,1500,1234,\"curl\",7,4026531840,,,,,,,,\n");
+		  "127.0.0.2,80,SYN_SENT,ESTABLISHED,1500,1234,\"curl\",7,4026531840,0,,,,,,,,\n");
 }
 
 // ---- text ----

@@ -239,22 +239,29 @@ std::optional<Error> Exposition::add(const MetricFamily &f)
 	}
 
 	std::string &out = text_;
-	out += "# HELP ";
-	out += f.name;
-	out += ' ';
-	append_escaped(out, f.help, false);
-	out += "\n# TYPE ";
-	out += f.name;
-	out += ' ';
-	out += type_name(f.type);
-	out += '\n';
+	auto eol = [&] {
+		if (timestamp_ms_)
+			fmt::format_to(std::back_inserter(out), " {}", *timestamp_ms_);
+		out += '\n';
+	};
+	if (metadata_) {
+		out += "# HELP ";
+		out += f.name;
+		out += ' ';
+		append_escaped(out, f.help, false);
+		out += "\n# TYPE ";
+		out += f.name;
+		out += ' ';
+		out += type_name(f.type);
+		out += '\n';
+	}
 	for (const Sample &s : f.samples) {
 		if (!hist) {
 			out += f.name;
 			append_labels(out, s.labels, nullptr);
 			out += ' ';
 			append_value(out, std::get<double>(s.value));
-			out += '\n';
+			eol();
 			continue;
 		}
 		const Histogram &h = std::get<Histogram>(s.value);
@@ -268,19 +275,21 @@ std::optional<Error> Exposition::add(const MetricFamily &f)
 			out += f.name;
 			out += "_bucket";
 			append_labels(out, s.labels, &le);
-			fmt::format_to(std::back_inserter(out), " {}\n",
+			fmt::format_to(std::back_inserter(out), " {}",
 				       i < h.bounds.size() ? h.cumulative[i] : h.count);
+			eol();
 		}
 		out += f.name;
 		out += "_sum";
 		append_labels(out, s.labels, nullptr);
 		out += ' ';
 		append_value(out, h.sum);
-		out += '\n';
+		eol();
 		out += f.name;
 		out += "_count";
 		append_labels(out, s.labels, nullptr);
-		fmt::format_to(std::back_inserter(out), " {}\n", h.count);
+		fmt::format_to(std::back_inserter(out), " {}", h.count);
+		eol();
 	}
 	names_.insert(names.begin(), names.end());
 	return std::nullopt;

@@ -50,8 +50,16 @@ class Exposition {
 	const std::string &text() const { return text_; }
 	void clear();
 
+	// For several snapshots in one exposition (`stats --prometheus -c N`): every sample
+	// line ends in this timestamp (milliseconds since the epoch), and a later snapshot
+	// leaves out the # HELP and # TYPE lines the first one wrote.
+	void set_timestamp(std::optional<int64_t> ms) { timestamp_ms_ = ms; }
+	void set_metadata(bool on) { metadata_ = on; }
+
       private:
 	std::string text_;
+	std::optional<int64_t> timestamp_ms_;
+	bool metadata_ = true;
 	std::set<std::string, std::less<>> names_; // sample names in use, histogram suffixes too
 };
 

@@ -81,6 +81,37 @@ TEST(Exposition, Histogram)
 			     "tcpscope_time_wait_seconds_count 8\n");
 }
 
+// `stats --prometheus -c 2`: the second snapshot has no # HELP/# TYPE (promtool rejects a
+// second HELP line for a name) and every sample carries its snapshot's time.
+TEST(Exposition, SnapshotsWithTimestampsWriteMetadataOnce)
+{
+	Histogram h{{1}, {1}, 0.5, 2};
+	MetricFamily c{"a_total", "A.", MetricType::counter, {{{}, 1.0}}};
+	MetricFamily hf{"b_seconds", "B.", MetricType::histogram, {{{}, h}}};
+	Exposition first, second;
+	first.set_timestamp(1000);
+	ASSERT_FALSE(first.add(c));
+	ASSERT_FALSE(first.add(hf));
+	second.set_timestamp(2000);
+	second.set_metadata(false);
+	ASSERT_FALSE(second.add(c));
+	ASSERT_FALSE(second.add(hf));
+	EXPECT_EQ(first.text() + second.text(), "# HELP a_total A.\n"
+						"# TYPE a_total counter\n"
+						"a_total 1 1000\n"
+						"# HELP b_seconds B.\n"
+						"# TYPE b_seconds histogram\n"
+						"b_seconds_bucket{le=\"1\"} 1 1000\n"
+						"b_seconds_bucket{le=\"+Inf\"} 2 1000\n"
+						"b_seconds_sum 0.5 1000\n"
+						"b_seconds_count 2 1000\n"
+						"a_total 1 2000\n"
+						"b_seconds_bucket{le=\"1\"} 1 2000\n"
+						"b_seconds_bucket{le=\"+Inf\"} 2 2000\n"
+						"b_seconds_sum 0.5 2000\n"
+						"b_seconds_count 2 2000\n");
+}
+
 TEST(Exposition, HistogramWithLabelsPutsLeLast)
 {
 	Histogram a{{0.5}, {2}, 0.75, 2};

@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include <ctime>
+
 #include <algorithm>
 #include <cmath>
 
@@ -168,13 +170,27 @@ std::vector<MetricFamily> metrics(const Snapshot &s, bool per_netns)
 	return out;
 }
 
-std::string to_json(const Agg &a, const AgentCounters &agent, double uptime)
+std::string iso_time(int64_t unix_ms)
+{
+	time_t secs = static_cast<time_t>(unix_ms / 1000);
+	struct tm tm;
+
+	gmtime_r(&secs, &tm);
+	return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900,
+			   tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+			   unix_ms % 1000);
+}
+
+std::string to_json(const Agg &a, const AgentCounters &agent, double uptime, std::string_view time)
 {
 	fmt::memory_buffer b;
 	auto out = std::back_inserter(b);
 	const char *sep = "";
 
-	fmt::format_to(out, "{{\"uptime_s\":{:.3f},\"sockets\":{{", uptime);
+	out = '{';
+	if (!time.empty())
+		fmt::format_to(out, "\"time\":\"{}\",", time);
+	fmt::format_to(out, "\"uptime_s\":{:.3f},\"sockets\":{{", uptime);
 	for (unsigned st : ss_states) {
 		fmt::format_to(out, "{}\"{}\":{}", sep, state_name(st),
 			       std::max<int64_t>(0, a.sockets[st]));

@@ -3,7 +3,9 @@
 // metric families, one JSON object, a terminal table.
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "kernel/aggregates.h"
@@ -20,7 +22,12 @@ std::vector<MetricFamily> metrics(const Snapshot &s, bool per_netns);
 
 // One JSON object (no newline): sockets, transitions, time in state, TIME_WAIT, keepalive,
 // connections, agent counters.
-std::string to_json(const Agg &a, const AgentCounters &agent, double uptime);
+// time, when given, leads as "time" (the snapshot's wall-clock time, ISO 8601 UTC).
+std::string to_json(const Agg &a, const AgentCounters &agent, double uptime,
+		    std::string_view time = {});
+
+// A wall-clock time as stats shows it: "2026-11-29T20:33:01.123Z" (UTC, milliseconds).
+std::string iso_time(int64_t unix_ms);
 
 // A text table for a terminal: sockets per state and the counters; with prev and the
 // interval, the change over it.

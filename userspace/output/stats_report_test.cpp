@@ -179,6 +179,11 @@ TEST(Aggregate, EveryFamilyIsValidExposition)
 
 TEST(Aggregate, JsonNamesAndBuckets)
 {
+	EXPECT_EQ(to_json(sample(), {}, 1.5, "2026-11-29T20:33:01.123Z")
+			  .rfind("{\"time\":\"2026-11-29T20:33:01.123Z\",\"uptime_s\":1.500,", 0),
+		  0u);
+	EXPECT_EQ(iso_time(1795984381123), "2026-11-29T20:33:01.123Z");
+	EXPECT_EQ(iso_time(0), "1970-01-01T00:00:00.000Z");
 	auto j = to_json(sample(), {}, 1.5);
 	EXPECT_NE(std::string::npos, j.find("\"ESTABLISHED\":3"));
 	EXPECT_NE(std::string::npos, j.find("\"LISTEN\":0"));

@@ -335,10 +335,9 @@ TEST(TopCli, BadValuesAreUsageErrors)
 	}
 	auto nan = parse({"--interval", "nan"});
 	ASSERT_FALSE(nan.ok());
-	EXPECT_EQ("failed to parse command line: --interval: not a finite number of seconds",
-		  nan.error().message());
+	EXPECT_EQ("--interval: not a number of seconds (got 'nan')", nan.error().message());
 	auto neg = parse({"--ports", "-1"});
 	ASSERT_FALSE(neg.ok());
-	EXPECT_EQ("failed to parse command line: --ports: Value -1 not in range 1 to 100",
+	EXPECT_EQ("--ports: must be a whole number from 1 to 100 (got '-1')",
 		  neg.error().message());
 }

@@ -17,10 +17,18 @@ struct Error {
 	int err = 0;        // errno, 0 when not a system error
 	std::string detail; // for usage errors: what was wrong
 
-	// "failed to <op> <object>: <strerror|detail>"
+	// "failed to <op> <object>: <strerror|detail>"; without an op (a flag's error):
+	// "<object>: <detail>", as in "--duration: must be > 0 (got '0')"
 	std::string message() const
 	{
-		std::string m = "failed to " + op;
+		std::string m = op.empty() ? object : "failed to " + op;
+		if (op.empty()) {
+			if (!detail.empty())
+				m += (m.empty() ? "" : ": ") + detail;
+			if (err)
+				m += std::string(": ") + std::strerror(err);
+			return m;
+		}
 		if (!object.empty())
 			m += " " + object;
 		if (err)
@@ -39,6 +47,12 @@ inline Error sys_error(std::string op, std::string object, int err)
 inline Error usage_error(std::string op, std::string object, std::string detail)
 {
 	return Error{std::move(op), std::move(object), 0, std::move(detail)};
+}
+
+// A command-line flag's value rejected: "<flag>: <detail>", exit code 2 for the caller.
+inline Error flag_error(std::string flag, std::string detail, int err = 0)
+{
+	return Error{{}, std::move(flag), err, std::move(detail)};
 }
 
 // "tcpscope: <message>" on stderr; returns 1, the exit code of a runtime failure.

@@ -8,18 +8,31 @@
 
 namespace tcpscope {
 
-int write_stdout(std::string_view s)
+int write_stdout(std::string_view s, size_t *written)
 {
-	while (!s.empty()) {
-		ssize_t n = write(STDOUT_FILENO, s.data(), s.size());
+	size_t done = 0;
+	int err = 0;
+
+	while (done < s.size()) {
+		ssize_t n = write(STDOUT_FILENO, s.data() + done, s.size() - done);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			return errno;
+			err = errno;
+			break;
 		}
-		s.remove_prefix(size_t(n));
+		done += size_t(n);
 	}
-	return 0;
+	if (written)
+		*written = done;
+	return err;
+}
+
+std::optional<Error> write_error(int err)
+{
+	if (!err || err == EPIPE)
+		return std::nullopt;
+	return sys_error("write", "standard output", err);
 }
 
 } // namespace tcpscope
