@@ -34,6 +34,23 @@ Result<uint32_t> parse_netns(const std::string &arg)
 	return static_cast<uint32_t>(st.st_ino);
 }
 
+namespace {
+
+Result<Command> parse_lab(const LabOptions &lb)
+{
+	// the experiments' and variants' names are checked by `lab` itself (cmd/lab.cpp)
+	const bool many = lb.name == "list" || lb.name == "all";
+	if (many && !lb.variant.empty())
+		return usage_error("parse", "lab", "--variant needs one experiment");
+	if (many && (!lb.svg.empty() || !lb.pcap.empty()))
+		return usage_error("parse", "lab", "--svg and --pcap need one experiment");
+	if (lb.long_runs && lb.name != "all")
+		return usage_error("parse", "lab", "--long applies to lab all");
+	return Command{lb};
+}
+
+} // namespace
+
 Result<Command> parse_cli(int argc, const char *const *argv)
 {
 	CLI::App app{"tcpscope: observe TCP connection states live, including TIME_WAIT and "
@@ -119,6 +136,19 @@ Result<Command> parse_cli(int argc, const char *const *argv)
 			"one series per network namespace (netns label; more series)");
 	serve->add_flag("-v,--verbose", sv.verbose, "libbpf's log and the hooks chosen");
 
+	LabOptions lb;
+	auto *lab = app.add_subcommand(
+		"lab", "reproduce the TCP articles' claims live in two throwaway network "
+		       "namespaces: packets, both sides' states, counters and a verdict");
+	lab->add_option("name", lb.name, "list, all, or an experiment (lab list names them)")
+		->required();
+	lab->add_option("--variant", lb.variant, "a variant of the experiment; 'list' names them");
+	lab->add_flag("--json", lb.json, "one JSON object per run (lab list: per experiment)");
+	lab->add_option("--svg", lb.svg, "also draw the run as an SVG picture into FILE");
+	lab->add_option("--pcap", lb.pcap, "also write the segments to FILE (pcap)");
+	lab->add_flag("--long", lb.long_runs, "with all: the experiments longer than 15 s too");
+	lab->add_flag("-v,--verbose", lb.verbose, "libbpf's log and the hooks chosen");
+
 	try {
 		app.parse(argc, argv);
 	} catch (const CLI::CallForHelp &) {
@@ -139,6 +169,8 @@ Result<Command> parse_cli(int argc, const char *const *argv)
 			if (!r.empty() && r[0] == '-')
 				return usage_error("parse", "command line",
 						   opt->get_name() + ": '" + r + "' is negative");
+	if (app.got_subcommand(lab))
+		return parse_lab(lb);
 	if (app.got_subcommand(serve)) {
 		auto addr = parse_listen(listen);
 		if (!addr)

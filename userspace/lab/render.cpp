@@ -1,0 +1,314 @@
+// SPDX-License-Identifier: GPL-2.0
+// The text diagram follows the articles' figures: client on the left, server on the right,
+// each segment an arrow in tcpdump's notation with relative seq/ack, each side's state
+// changes and calls printed on its own side, time down the page.
+#include "lab/render.h"
+
+#include <netinet/tcp.h>
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "event/states.h"
+
+namespace tcpscope::lab {
+
+std::string json_string(std::string_view s)
+{
+	std::string o = "\"";
+	for (unsigned char ch : s) {
+		switch (ch) {
+		case '"':
+			o += "\\\"";
+			break;
+		case '\\':
+			o += "\\\\";
+			break;
+		case '\n':
+			o += "\\n";
+			break;
+		case '\t':
+			o += "\\t";
+			break;
+		default:
+			if (ch < 0x20)
+				o += fmt::format("\\u{:04x}", ch);
+			else
+				o += char(ch);
+		}
+	}
+	return o + "\"";
+}
+
+namespace {
+
+constexpr int kTime = 10, kLeft = 34, kArrow = 44;
+
+int64_t t_us(const Trace &t, uint64_t ts)
+{
+	return (int64_t(ts) - int64_t(t.t0_ns)) / 1000;
+}
+
+std::string segment_label(const Trace &t, const Packet &p)
+{
+	Relative r = relative(t, p);
+	std::string s = fmt::format("{} seq {}", flag_string(p.flags), r.seq);
+	if (p.flags & kAck)
+		s += fmt::format(" ack {}", r.ack);
+	s += fmt::format(" len {}", p.len);
+	if (p.fastopen)
+		s += p.fastopen_len > 2 ? " tfo cookie" : " tfo req";
+	return s;
+}
+
+std::string arrow(const Trace &t, const Packet &p)
+{
+	std::string label = " " + segment_label(t, p) + " ";
+	int fill = kArrow - 4 - int(label.size());
+	if (fill < 2)
+		fill = 2;
+	std::string dashes(size_t(fill), '-');
+	if (p.from == Side::client)
+		return "--" + label + dashes + (p.dropped ? "X " : "->");
+	return (p.dropped ? " X" : "<-") + dashes + label + "--";
+}
+
+bool is_conn(const Trace &t, const Transition &tr)
+{
+	uint16_t mine = tr.side == Side::client ? t.client_port : t.server_port;
+	uint16_t peer = tr.side == Side::client ? t.server_port : t.client_port;
+	return (tr.sport == mine && tr.dport == peer) ||
+	       (tr.old_state == TCP_LISTEN && tr.new_state == TCP_SYN_RECV);
+}
+
+std::string side_line(Side s, const std::string &text)
+{
+	if (s == Side::client)
+		return fmt::format("{:>{}} |{:{}}|", text, kLeft, "", kArrow);
+	return fmt::format("{:>{}} |{:{}}| {}", "", kLeft, "", kArrow, text);
+}
+
+std::string snapshot_text(const Snapshot &sn)
+{
+	// ss's names for idiag_timer
+	static const char *timers[] = {"off", "on", "keepalive", "timewait", "persist"};
+	std::string s = fmt::format("(ss: {}", state_name(sn.state));
+	if (sn.timer && sn.timer < 5)
+		s += fmt::format(" {} {:.3f} s", timers[sn.timer], sn.expires_ms / 1000.0);
+	return s + ")";
+}
+
+} // namespace
+
+std::string render_text(const Experiment &e, const Trace &t, const Verdict &v)
+{
+	std::string o;
+	const Variant *var = find_variant(e, t.variant);
+	o += fmt::format("tcpscope lab {} --variant {}: {}\n", e.name, t.variant,
+			 var ? var->what : "");
+	o += fmt::format("claim ({}): \"{}\"\n", e.source, e.claim);
+	for (const auto &s : t.setup)
+		o += "setup: " + s + "\n";
+	o += "\n";
+	// the labels sit over the lifelines: the client's ends at its '|', the server's after
+	o += fmt::format("{:>{}}  {:>{}}  {:{}}  {}\n", "t (ms)", kTime,
+			 fmt::format("client {}:{}", t.client_addr, t.client_port), kLeft, "",
+			 kArrow, fmt::format("server {}:{}", t.server_addr, t.server_port));
+
+	// packets, transitions, calls and snapshots by time (stable: in that order at a tie)
+	std::vector<std::pair<uint64_t, std::string>> rows;
+	for (const auto &p : t.packets)
+		rows.push_back(
+			{p.ts_ns, fmt::format("{:>{}} |{:{}}|", "", kLeft, arrow(t, p), kArrow)});
+	for (const auto &tr : t.transitions)
+		rows.push_back(
+			{tr.ts_ns,
+			 side_line(tr.side, fmt::format("[{}{}]", is_conn(t, tr) ? "" : "listener ",
+							state_name(tr.new_state)))});
+	for (const auto &cl : t.calls)
+		rows.push_back(
+			{cl.ts_ns,
+			 side_line(cl.side,
+				   cl.call + (cl.ret < 0 ? fmt::format(" = -1 {}",
+								       strerrorname_np(cl.err))
+							 : fmt::format(" = {}", cl.ret)))});
+	for (const auto &sn : t.snapshots)
+		rows.push_back({sn.ts_ns, side_line(sn.side, snapshot_text(sn))});
+	std::stable_sort(rows.begin(), rows.end(),
+			 [](const auto &a, const auto &b) { return a.first < b.first; });
+	for (const auto &[ts, line] : rows)
+		o += fmt::format("{:>{}.3f}  {}\n", t_us(t, ts) / 1000.0, kTime, line);
+	o += "\n";
+	for (const auto &n : t.notes)
+		o += "note: " + n + "\n";
+	for (int i = 0; i < 2; i++) {
+		std::string c;
+		for (const auto &[k, val] : t.counters[i])
+			if (k.rfind("TcpExt", 0) == 0 || k.rfind("Tcp", 0) == 0)
+				c += fmt::format(" {} {:+}", k, val);
+		if (!c.empty())
+			o += fmt::format("{} counters:{}\n", i == 0 ? "client" : "server", c);
+	}
+	if (v.kind == VerdictKind::skipped)
+		o += fmt::format("verdict: SKIPPED: {}\n", v.reason);
+	else
+		o += fmt::format("verdict: {}: \"{}\": {}\n",
+				 v.kind == VerdictKind::holds ? "HOLDS" : "DOES NOT HOLD", e.claim,
+				 v.text);
+	return o;
+}
+
+std::string render_json(const Experiment &e, const Trace &t, const Verdict &v)
+{
+	std::string o = "{";
+	o += "\"experiment\":" + json_string(e.name);
+	o += ",\"variant\":" + json_string(t.variant);
+	o += ",\"claim\":" + json_string(e.claim);
+	o += ",\"source\":" + json_string(e.source);
+	o += ",\"verdict\":" + json_string(verdict_name(v.kind));
+	if (v.kind == VerdictKind::skipped)
+		o += ",\"reason\":" + json_string(v.reason);
+	o += ",\"summary\":" + json_string(v.text);
+	o += fmt::format(",\"client\":{},\"server\":{}",
+			 json_string(fmt::format("{}:{}", t.client_addr, t.client_port)),
+			 json_string(fmt::format("{}:{}", t.server_addr, t.server_port)));
+	o += ",\"setup\":[";
+	for (size_t i = 0; i < t.setup.size(); i++)
+		o += (i ? "," : "") + json_string(t.setup[i]);
+	o += "],\"packets\":[";
+	for (size_t i = 0; i < t.packets.size(); i++) {
+		const Packet &p = t.packets[i];
+		Relative r = relative(t, p);
+		o += fmt::format("{}{{\"t_us\":{},\"from\":{},\"flags\":{},\"seq\":{},\"ack\":{},"
+				 "\"len\":{},\"win\":{},\"raw_seq\":{},\"raw_ack\":{},"
+				 "\"dropped\":{}}}",
+				 i ? "," : "", t_us(t, p.ts_ns), json_string(side_name(p.from)),
+				 json_string(flag_string(p.flags)), r.seq, r.ack, p.len, p.win,
+				 p.seq, p.ack, p.dropped ? "true" : "false");
+	}
+	o += "],\"transitions\":[";
+	for (size_t i = 0; i < t.transitions.size(); i++) {
+		const Transition &tr = t.transitions[i];
+		o += fmt::format("{}{{\"t_us\":{},\"side\":{},\"old\":{},\"new\":{},\"sport\":{},"
+				 "\"dport\":{}}}",
+				 i ? "," : "", t_us(t, tr.ts_ns), json_string(side_name(tr.side)),
+				 json_string(state_name(tr.old_state)),
+				 json_string(state_name(tr.new_state)), tr.sport, tr.dport);
+	}
+	o += "],\"calls\":[";
+	for (size_t i = 0; i < t.calls.size(); i++) {
+		const Call &c = t.calls[i];
+		o += fmt::format(
+			"{}{{\"t_us\":{},\"side\":{},\"call\":{},\"ret\":{},\"errno\":{}}}",
+			i ? "," : "", t_us(t, c.ts_ns), json_string(side_name(c.side)),
+			json_string(c.call), c.ret,
+			c.err ? json_string(strerrorname_np(c.err)) : "null");
+	}
+	o += "],\"snapshots\":[";
+	for (size_t i = 0; i < t.snapshots.size(); i++) {
+		const Snapshot &sn = t.snapshots[i];
+		o += fmt::format("{}{{\"t_us\":{},\"side\":{},\"state\":{},\"timer\":{},"
+				 "\"expires_ms\":{}}}",
+				 i ? "," : "", t_us(t, sn.ts_ns), json_string(side_name(sn.side)),
+				 json_string(state_name(sn.state)), sn.timer, sn.expires_ms);
+	}
+	o += "],\"counters\":{";
+	for (int i = 0; i < 2; i++) {
+		o += fmt::format("{}\"{}\":{{", i ? "," : "", i == 0 ? "client" : "server");
+		bool first = true;
+		for (const auto &[k, val] : t.counters[i]) {
+			o += fmt::format("{}{}:{}", first ? "" : ",", json_string(k), val);
+			first = false;
+		}
+		o += "}";
+	}
+	o += "},\"paths\":{";
+	for (int i = 0; i < 2; i++) {
+		o += fmt::format("{}\"{}\":[", i ? "," : "", i == 0 ? "client" : "server");
+		for (size_t j = 0; j < v.paths[i].size(); j++)
+			o += (j ? "," : "") + json_string(v.paths[i][j]);
+		o += "]";
+	}
+	o += "},\"numbers\":{";
+	for (size_t i = 0; i < v.numbers.size(); i++)
+		o += fmt::format("{}{}:{}", i ? "," : "", json_string(v.numbers[i].first),
+				 v.numbers[i].second);
+	o += "},\"notes\":[";
+	for (size_t i = 0; i < t.notes.size(); i++)
+		o += (i ? "," : "") + json_string(t.notes[i]);
+	o += "]}\n";
+	return o;
+}
+
+namespace {
+
+template <class T> void put_le(std::string &o, T v)
+{
+	for (size_t i = 0; i < sizeof(T); i++)
+		o += char((uint64_t(v) >> (8 * i)) & 0xff);
+}
+
+} // namespace
+
+std::string render_pcap(const Trace &t)
+{
+	std::string o;
+	// libpcap's file format, microsecond timestamps, LINKTYPE_ETHERNET
+	put_le<uint32_t>(o, 0xa1b2c3d4);
+	put_le<uint16_t>(o, 2);
+	put_le<uint16_t>(o, 4);
+	put_le<int32_t>(o, 0);
+	put_le<uint32_t>(o, 0);
+	put_le<uint32_t>(o, 262144);
+	put_le<uint32_t>(o, 1);
+	for (const auto &p : t.packets) {
+		int64_t wall = int64_t(p.ts_ns) + t.realtime_off_ns;
+		put_le<uint32_t>(o, uint32_t(wall / 1000000000));
+		put_le<uint32_t>(o, uint32_t((wall % 1000000000) / 1000));
+		put_le<uint32_t>(o, uint32_t(p.frame.size()));
+		put_le<uint32_t>(o, std::max<uint32_t>(p.wire_len, uint32_t(p.frame.size())));
+		o.append(reinterpret_cast<const char *>(p.frame.data()), p.frame.size());
+	}
+	return o;
+}
+
+std::string render_list_text()
+{
+	std::string o;
+	for (const auto &e : catalog()) {
+		o += fmt::format("{:<13} {}\n", e.name, e.claim);
+		std::string vs;
+		for (const auto &v : e.variants)
+			vs += (vs.empty() ? "" : ", ") + v.name;
+		o += fmt::format("{:<13} variants: {}\n", "", vs);
+	}
+	return o;
+}
+
+std::string render_list_json()
+{
+	std::string o;
+	for (const auto &e : catalog()) {
+		o += "{\"experiment\":" + json_string(e.name) +
+		     ",\"claim\":" + json_string(e.claim) + ",\"source\":" + json_string(e.source) +
+		     ",\"variants\":[";
+		for (size_t i = 0; i < e.variants.size(); i++)
+			o += fmt::format("{}{{\"name\":{},\"what\":{}}}", i ? "," : "",
+					 json_string(e.variants[i].name),
+					 json_string(e.variants[i].what));
+		o += "]}\n";
+	}
+	return o;
+}
+
+std::string render_variants(const Experiment &e)
+{
+	std::string o;
+	for (size_t i = 0; i < e.variants.size(); i++)
+		o += fmt::format("{:<12} {}{}\n", e.variants[i].name, e.variants[i].what,
+				 i == 0 ? " (default)" : "");
+	return o;
+}
+
+} // namespace tcpscope::lab
