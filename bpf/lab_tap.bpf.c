@@ -40,6 +40,7 @@ static __always_inline int tap(struct __sk_buff *skb, __u8 dir)
 	struct tcpscope_lab_drop *rule;
 	struct tcpscope_lab_pkt *p;
 	__u8 ipvhl, proto, tcpflags, drop;
+	__u32 len;
 	__u32 key = dir, zero = 0;
 	__u64 *nlost;
 	__u16 ihl;
@@ -66,19 +67,13 @@ static __always_inline int tap(struct __sk_buff *skb, __u8 dir)
 	p->dir = dir;
 	p->dropped = 0;
 	__builtin_memset(p->pad, 0, sizeof(p->pad));
-	/* a constant length per rung keeps the verifier's bounds simple */
-	if (!bpf_skb_load_bytes(skb, 0, p->data, 128))
-		p->cap_len = 128;
-	else if (!bpf_skb_load_bytes(skb, 0, p->data, 96))
-		p->cap_len = 96;
-	else if (!bpf_skb_load_bytes(skb, 0, p->data, 80))
-		p->cap_len = 80;
-	else if (!bpf_skb_load_bytes(skb, 0, p->data, 64))
-		p->cap_len = 64;
-	else if (!bpf_skb_load_bytes(skb, 0, p->data, 54))
-		p->cap_len = 54;
-	else
-		p->cap_len = 0;
+	/* the whole frame up to the snap length; the bounds are checked for the verifier */
+	len = skb->len;
+	if (len > TCPSCOPE_LAB_SNAP)
+		len = TCPSCOPE_LAB_SNAP;
+	if (len < 1 || bpf_skb_load_bytes(skb, 0, p->data, len))
+		len = 0;
+	p->cap_len = len;
 
 	rule = bpf_map_lookup_elem(&drops, &key);
 	if (rule && rule->count && (tcpflags & rule->mask) == rule->value) {

@@ -16,7 +16,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tcpscope_lib import Skip, expect_cli_errors, expect_eq, ksft_main  # noqa: E402
+from tcpscope_lib import Skip, expect_cli_errors, expect_eq, ksft_main, slow  # noqa: E402
 
 TCPSCOPE = None  # the agent under test, set by ksft_main()
 HANDSHAKE = ["S", "S.", "."]
@@ -60,7 +60,16 @@ def test_list():
     got = [json.loads(line) for line in out.splitlines()]
     expect_eq([(e["experiment"], [v["name"] for v in e["variants"]]) for e in got],
               [("handshake", ["default"]),
-               ("close3", ["default", "quickack", "late-close"])], "experiments")
+               ("close3", ["default", "quickack", "late-close"]),
+               ("timewait", ["default", "fin-timeout-5"]),
+               ("fin-timeout", ["default", "60"]),
+               ("reuseaddr", ["default", "new-only", "both"]),
+               ("tw-reuse", ["default", "off", "on", "no-timestamps", "bind"]),
+               ("lastack", ["default", "no-tw"]),
+               ("keepalive", ["default", "dead"]),
+               ("rst-close", ["default", "read", "linger0"]),
+               ("half-close", ["default", "close"]),
+               ("fastopen", ["default", "server-1", "client-0"])], "experiments")
     text = lab("list").stdout
     expect_eq(text.splitlines()[3], "              variants: default, quickack, late-close",
               "lab list")
@@ -147,6 +156,179 @@ def test_close3_late_close():
     # the delayed ACK went no sooner than TCP_DELACK_MIN (40 ms) after the FIN
     if run["numbers"]["ack_after_fin_us"] < 40000:
         raise AssertionError("delayed ACK after %d us" % run["numbers"]["ack_after_fin_us"])
+
+
+
+ALL = {}  # (experiment, variant) -> run, from one `lab all --json`
+ALL_SECONDS = []
+
+
+def runs():
+    """Every experiment and variant, from one `tcpscope lab all --json` (timed)."""
+    if not ALL:
+        start = time.monotonic()
+        out = lab("all", "--json", timeout=300).stdout
+        ALL_SECONDS.append(time.monotonic() - start)
+        for line in out.splitlines():
+            r = json.loads(line)
+            ALL[(r["experiment"], r["variant"])] = r
+    return ALL
+
+
+def get(name, variant="default"):
+    return runs()[(name, variant)]
+
+
+def numbers(run, *names):
+    return tuple(run["numbers"][n] for n in names)
+
+
+def test_all():
+    got = runs()
+    listed = [(e["experiment"], v["name"])
+              for e in map(json.loads, lab("list", "--json").stdout.splitlines())
+              for v in e["variants"]]
+    expect_eq(sorted(got), sorted(listed), "runs of lab all")
+    skipped = [k for k, r in got.items() if r["verdict"] == "skipped"]
+    expect_eq(skipped, [], "skipped runs")
+    if ALL_SECONDS[0] >= 180:
+        raise AssertionError("lab all took %.1f s (limit 180)" % ALL_SECONDS[0])
+    print("# lab all: %d runs in %.1f s" % (len(got), ALL_SECONDS[0]))
+
+
+def test_timewait():
+    for variant, fin_timeout in (("default", 60), ("fin-timeout-5", 5)):
+        run = get("timewait", variant)
+        expect_eq((run["verdict"],) + numbers(run, "fin_timeout_s", "timewait_s", "client_tw"),
+                  ("does_not_hold", fin_timeout, 60, 1), "timewait %s" % variant)
+        expect_eq(run["paths"]["client"][-1], "TIME_WAIT", "client path")
+
+
+def test_fin_timeout():
+    run = get("fin-timeout")
+    expect_eq(run["verdict"], "does_not_hold", "verdict")
+    expect_eq(run["paths"]["client"], TCP_PATH_CLIENT + ["FIN_WAIT1", "FIN_WAIT2", "CLOSE"],
+              "client path: no TIME_WAIT")
+    expect_eq(run["paths"]["server"], TCP_PATH_SERVER + ["CLOSE_WAIT", "CLOSE"], "server path")
+    expect_eq(numbers(run, "fin_timeout_s", "client_time_wait", "server_close_wait_until_rst",
+                      "client_rsts", "client_tw", "server_estab_resets"),
+              (5, 0, 1, 1, 1, 1), "numbers")
+    expect_eq((run["numbers"]["fin_wait2_timer_ms"] + 500) // 1000, 5, "FIN_WAIT2 timer")
+    # 5 s is 1250 jiffies at HZ=250: the timer wheel's level 2 rounds it up by < 256 ms
+    lasted = run["numbers"]["fin_wait2_lasted_ms"]
+    if not 4996 <= lasted < 5300:
+        raise AssertionError("orphaned FIN_WAIT2 lasted %d ms" % lasted)
+    late = [c for c in run["calls"] if c["call"] == "send(5) again"]
+    expect_eq([(c["ret"], c["errno"]) for c in late], [(-1, "EPIPE")], "late send")
+    run = get("fin-timeout", "60")
+    expect_eq((run["numbers"]["fin_wait2_timer_ms"] + 500) // 1000, 60, "FIN_WAIT2 timer (60)")
+    expect_eq(numbers(run, "client_time_wait", "client_rsts"), (0, 1), "numbers (60)")
+
+
+def test_reuseaddr():
+    for variant, err, verdict in (("default", 98, "holds"), ("new-only", 98, "does_not_hold"),
+                                  ("both", 0, "holds")):
+        run = get("reuseaddr", variant)
+        expect_eq((run["verdict"], run["numbers"]["bind_errno"],
+                   run["counters"]["server"].get("TcpExtTW")), (verdict, err, 1),
+                  "reuseaddr %s" % variant)
+        binds = [(c["ret"], c["errno"]) for c in run["calls"] if c["call"] == "bind()"]
+        expect_eq(binds[-1], (0, None) if not err else (-1, "EADDRINUSE"), "last bind()")
+
+
+def test_tw_reuse():
+    for variant, err, recycled in (("default", 99, 0), ("off", 99, 0), ("on", 0, 1),
+                                   ("no-timestamps", 99, 0), ("bind", 0, 1)):
+        run = get("tw-reuse", variant)
+        expect_eq((run["verdict"],) + numbers(run, "reconnect_errno", "client_tw_recycled"),
+                  ("holds" if err else "does_not_hold", err, recycled), "tw-reuse %s" % variant)
+        expect_eq(run["client"], "10.77.0.1:40000", "client address")
+
+
+def test_lastack():
+    run = get("lastack")
+    expect_eq(run["verdict"], "holds", "verdict")
+    expect_eq([p["flags"] for p in run["packets"] if p["dropped"]], ["."], "dropped")
+    expect_eq(numbers(run, "same_seq", "reply_is_rst", "server_retrans_segs"), (1, 0, 1),
+              "numbers")
+    # the server's FIN, the dropped ACK, the FIN again, the ACK again
+    expect_eq([(p["from"], p["flags"], p["dropped"]) for p in run["packets"]][-4:],
+              [("server", "F.", False), ("client", ".", True), ("server", "F.", False),
+               ("client", ".", False)], "the close")
+    run = get("lastack", "no-tw")
+    expect_eq((run["verdict"],) + numbers(run, "reply_is_rst", "client_tw_overflow"),
+              ("does_not_hold", 1, 1), "no-tw")
+    expect_eq(flags(run)[-1], "R", "the answer to the FIN")
+
+
+def test_keepalive():
+    run = get("keepalive")
+    expect_eq((run["verdict"],) + numbers(run, "probes", "client_keepalive_counter",
+                                          "client_rst", "netns_keepalive_time_s",
+                                          "netns_keepalive_probes"),
+              ("does_not_hold", 1, 1, 0, 7200, 9), "alive peer")
+    first = run["numbers"]["first_probe_after_ms"]
+    if not 2000 <= first < 2300:
+        raise AssertionError("first probe after %d ms (TCP_KEEPIDLE 2 s)" % first)
+    run = get("keepalive", "dead")
+    expect_eq((run["verdict"],) + numbers(run, "probes", "probes_answered",
+                                          "client_keepalive_counter", "client_rst",
+                                          "client_abort_on_timeout"),
+              ("holds", 3, 0, 3, 1, 1), "dead peer")
+    expect_eq(run["paths"]["client"][-2:], ["ESTABLISHED", "CLOSE"], "client path")
+    errs = [c["errno"] for c in run["calls"] if c["side"] == "client" and c["call"] == "recv()"]
+    expect_eq(errs, ["ETIMEDOUT"], "recv() after the timeout")
+
+
+def test_rst_close():
+    for variant, first, verdict, on_close, on_data, err in (
+            ("default", "R.", "does_not_hold", 1, 0, 104), ("read", "F.", "holds", 0, 0, 0),
+            ("linger0", "R.", "does_not_hold", 0, 1, 104)):
+        run = get("rst-close", variant)
+        expect_eq((run["verdict"],) + numbers(run, "client_abort_on_close",
+                                              "client_abort_on_data", "server_errno"),
+                  (verdict, on_close, on_data, err), "rst-close %s" % variant)
+        closed = [c for c in run["calls"] if c["side"] == "client" and c["call"] == "close()"][0]
+        after = [p["flags"] for p in run["packets"]
+                 if p["from"] == "client" and p["t_us"] >= closed["t_us"]]
+        expect_eq(after[0], first, "first segment after close()")
+
+
+def test_half_close():
+    run = get("half-close")
+    expect_eq((run["verdict"],) + numbers(run, "client_bytes_read", "client_rst"),
+              ("holds", 4096, 0), "shutdown")
+    run = get("half-close", "close")
+    expect_eq((run["verdict"],) + numbers(run, "client_bytes_read", "client_rst",
+                                          "client_abort_on_data", "server_errno"),
+              ("does_not_hold", 0, 1, 1, 32), "close")
+
+
+def test_fastopen():
+    run = get("fastopen")
+    expect_eq((run["verdict"],) + numbers(run, "syn_payload", "synack_ack_minus_isn",
+                                          "handshake_segments", "cookie_requests",
+                                          "cookies_sent", "server_cookie_reqd",
+                                          "server_passive", "client_active"),
+              ("does_not_hold", 5, 6, 3, 1, 1, 1, 1, 1), "fastopen")
+    # the child born at the SYN with its data: SYN_RECV before the SYN-ACK went out
+    run = get("fastopen", "server-1")
+    expect_eq((run["verdict"],) + numbers(run, "syn_payload", "cookies_sent",
+                                          "server_cookie_reqd", "server_passive"),
+              ("does_not_hold", 0, 0, 2, 0), "server-1")
+    run = get("fastopen", "client-0")
+    expect_eq((run["verdict"], run["numbers"]["sendto_errno"], run["packets"]),
+              ("does_not_hold", 95, []), "client-0")
+
+
+@slow
+def test_timewait_long():
+    run = run_json("timewait", None, "--long")
+    lasted = run["numbers"]["timewait_lasted_ms"]
+    # TCP_TIMEWAIT_LEN, rounded up by the timer wheel (level 3 at HZ=250: < 2.05 s)
+    if not 60000 <= lasted < 62100:
+        raise AssertionError("TIME_WAIT lasted %d ms" % lasted)
+    expect_eq(run["paths"]["client"][-2:], ["TIME_WAIT", "CLOSE"], "client path")
 
 
 def tshark_fields(path):
@@ -241,7 +423,7 @@ def test_cli_errors():
         (["nosuch"], "'nosuch' is not an experiment (tcpscope lab list)"),
         (["close3", "--variant", "nosuch"], "'nosuch' is not a variant of close3"),
         (["all", "--pcap", "/tmp/x.pcap"], "--svg and --pcap need one experiment"),
-        (["handshake", "--long"], "--long applies to lab all"),
+        (["list", "--long"], "--long applies to experiments"),
     ], stderr_starts="tcpscope: ")
 
 

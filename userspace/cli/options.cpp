@@ -44,8 +44,8 @@ Result<Command> parse_lab(const LabOptions &lb)
 		return usage_error("parse", "lab", "--variant needs one experiment");
 	if (many && (!lb.svg.empty() || !lb.pcap.empty()))
 		return usage_error("parse", "lab", "--svg and --pcap need one experiment");
-	if (lb.long_runs && lb.name != "all")
-		return usage_error("parse", "lab", "--long applies to lab all");
+	if (lb.long_runs && lb.name == "list")
+		return usage_error("parse", "lab", "--long applies to experiments");
 	return Command{lb};
 }
 
@@ -146,7 +146,8 @@ Result<Command> parse_cli(int argc, const char *const *argv)
 	lab->add_flag("--json", lb.json, "one JSON object per run (lab list: per experiment)");
 	lab->add_option("--svg", lb.svg, "also draw the run as an SVG picture into FILE");
 	lab->add_option("--pcap", lb.pcap, "also write the segments to FILE (pcap)");
-	lab->add_flag("--long", lb.long_runs, "with all: the experiments longer than 15 s too");
+	lab->add_flag("--long", lb.long_runs,
+		      "the real 60 s timers (lab all: the runs longer than 15 s too)");
 	lab->add_flag("-v,--verbose", lb.verbose, "libbpf's log and the hooks chosen");
 
 	try {

@@ -306,7 +306,7 @@ INSTANTIATE_TEST_SUITE_P(
 		BadCli{{"lab", "list", "--variant", "list"}, "--variant needs one experiment"},
 		BadCli{{"lab", "all", "--pcap", "x"}, "--svg and --pcap need one experiment"},
 		BadCli{{"lab", "all", "--svg", "x"}, "--svg and --pcap need one experiment"},
-		BadCli{{"lab", "close3", "--long"}, "--long applies to lab all"},
+		BadCli{{"lab", "list", "--long"}, "--long applies to experiments"},
 		BadCli{{"lab", "close3", "extra"}, "failed to parse command line: "}));
 
 } // namespace

@@ -73,7 +73,7 @@ int run_lab(const LabOptions &o)
 		return print_error(lab.error());
 	int rc = 0;
 	for (auto [e, v] : runs) {
-		auto r = (*lab)->run(*e, *v);
+		auto r = (*lab)->run(*e, *v, o.long_runs);
 		if (!r) {
 			print_error(r.error());
 			if (r.error().err == EINTR)

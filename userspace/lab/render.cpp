@@ -59,6 +59,8 @@ std::string segment_label(const Trace &t, const Packet &p)
 	s += fmt::format(" len {}", p.len);
 	if (p.fastopen)
 		s += p.fastopen_len > 2 ? " tfo cookie" : " tfo req";
+	if (p.gso_segs > 1)
+		s += fmt::format(" ({} segs)", p.gso_segs);
 	return s;
 }
 
@@ -78,8 +80,18 @@ bool is_conn(const Trace &t, const Transition &tr)
 {
 	uint16_t mine = tr.side == Side::client ? t.client_port : t.server_port;
 	uint16_t peer = tr.side == Side::client ? t.server_port : t.client_port;
-	return (tr.sport == mine && tr.dport == peer) ||
+	return (mine && peer && tr.sport == mine && tr.dport == peer) ||
 	       (tr.old_state == TCP_LISTEN && tr.new_state == TCP_SYN_RECV);
+}
+
+// "" for the connection's socket, "listener " or ":PORT " (another connection's) otherwise
+std::string socket_label(const Trace &t, const Transition &tr)
+{
+	if (is_conn(t, tr))
+		return "";
+	if (!tr.dport)
+		return "listener ";
+	return fmt::format(":{} ", tr.side == Side::client ? tr.sport : tr.dport);
 }
 
 std::string side_line(Side s, const std::string &text)
@@ -113,8 +125,10 @@ std::string render_text(const Experiment &e, const Trace &t, const Verdict &v)
 	o += "\n";
 	// the labels sit over the lifelines: the client's ends at its '|', the server's after
 	o += fmt::format("{:>{}}  {:>{}}  {:{}}  {}\n", "t (ms)", kTime,
-			 fmt::format("client {}:{}", t.client_addr, t.client_port), kLeft, "",
-			 kArrow, fmt::format("server {}:{}", t.server_addr, t.server_port));
+			 t.client_port ? fmt::format("client {}:{}", t.client_addr, t.client_port)
+				       : fmt::format("client {}", t.client_addr),
+			 kLeft, "", kArrow,
+			 fmt::format("server {}:{}", t.server_addr, t.server_port));
 
 	// packets, transitions, calls and snapshots by time (stable: in that order at a tie)
 	std::vector<std::pair<uint64_t, std::string>> rows;
@@ -123,9 +137,8 @@ std::string render_text(const Experiment &e, const Trace &t, const Verdict &v)
 			{p.ts_ns, fmt::format("{:>{}} |{:{}}|", "", kLeft, arrow(t, p), kArrow)});
 	for (const auto &tr : t.transitions)
 		rows.push_back(
-			{tr.ts_ns,
-			 side_line(tr.side, fmt::format("[{}{}]", is_conn(t, tr) ? "" : "listener ",
-							state_name(tr.new_state)))});
+			{tr.ts_ns, side_line(tr.side, fmt::format("[{}{}]", socket_label(t, tr),
+								  state_name(tr.new_state)))});
 	for (const auto &cl : t.calls)
 		rows.push_back(
 			{cl.ts_ns,
@@ -182,10 +195,15 @@ std::string render_json(const Experiment &e, const Trace &t, const Verdict &v)
 		Relative r = relative(t, p);
 		o += fmt::format("{}{{\"t_us\":{},\"from\":{},\"flags\":{},\"seq\":{},\"ack\":{},"
 				 "\"len\":{},\"win\":{},\"raw_seq\":{},\"raw_ack\":{},"
+				 "\"sport\":{},\"dport\":{},\"fastopen\":{},\"gso_segs\":{},"
 				 "\"dropped\":{}}}",
 				 i ? "," : "", t_us(t, p.ts_ns), json_string(side_name(p.from)),
 				 json_string(flag_string(p.flags)), r.seq, r.ack, p.len, p.win,
-				 p.seq, p.ack, p.dropped ? "true" : "false");
+				 p.seq, p.ack, p.sport, p.dport,
+				 !p.fastopen          ? "null"
+				 : p.fastopen_len > 2 ? "\"cookie\""
+						      : "\"request\"",
+				 p.gso_segs > 1 ? p.gso_segs : 1, p.dropped ? "true" : "false");
 	}
 	o += "],\"transitions\":[";
 	for (size_t i = 0; i < t.transitions.size(); i++) {

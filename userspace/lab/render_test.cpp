@@ -100,9 +100,11 @@ TEST(LabRender, JsonObject)
 	has("\"client\":\"10.77.0.1:58620\",\"server\":\"10.77.0.2:8080\"");
 	has("\"setup\":[\"server net.ipv4.tcp_fastopen=3\"]");
 	has("\"packets\":[{\"t_us\":123,\"from\":\"client\",\"flags\":\"S\",\"seq\":0,\"ack\":0,"
-	    "\"len\":0,\"win\":64240,\"raw_seq\":1615484665,\"raw_ack\":0,\"dropped\":false},");
+	    "\"len\":0,\"win\":64240,\"raw_seq\":1615484665,\"raw_ack\":0,\"sport\":58620,\"dport\":8080,\"fastopen\":null,"
+	    "\"gso_segs\":1,\"dropped\":false},");
 	has("{\"t_us\":157,\"from\":\"server\",\"flags\":\"S.\",\"seq\":0,\"ack\":1,\"len\":0,"
-	    "\"win\":64240,\"raw_seq\":2955813398,\"raw_ack\":1615484666,\"dropped\":false}");
+	    "\"win\":64240,\"raw_seq\":2955813398,\"raw_ack\":1615484666,\"sport\":8080,\"dport\":58620,"
+	    "\"fastopen\":null,\"gso_segs\":1,\"dropped\":false}");
 	has("\"transitions\":[{\"t_us\":39,\"side\":\"server\",\"old\":\"CLOSE\",\"new\":"
 	    "\"LISTEN\",\"sport\":8080,\"dport\":0},");
 	has("\"calls\":[{\"t_us\":1,\"side\":\"client\",\"call\":\"connect()\",\"ret\":-1,"

@@ -21,6 +21,8 @@ class SignalFd;
 
 namespace tcpscope::lab {
 
+class Steps;
+
 struct RunResult {
 	Trace trace;
 	Verdict verdict;
@@ -37,18 +39,17 @@ class Lab {
 	Lab(const Lab &) = delete;
 	Lab &operator=(const Lab &) = delete;
 
-	Result<RunResult> run(const Experiment &e, const Variant &v);
+	// long_runs: the real 60 s and longer timers (--long)
+	Result<RunResult> run(const Experiment &e, const Variant &v, bool long_runs);
 	// the tracer's degraded features, in words (each run's notes carry them too)
 	const std::vector<std::string> &degraded() const { return degraded_; }
-
-	struct Ctx;
 
       private:
 	explicit Lab(const SignalFd &stop);
 	const SignalFd &stop_;
 	std::unique_ptr<Tracer> tracer_;
 	std::vector<std::string> degraded_;
-	Ctx *cur_ = nullptr; // the run the tracer's events go to
+	Steps *cur_ = nullptr; // the run the tracer's events go to
 };
 
 } // namespace tcpscope::lab

@@ -268,6 +268,24 @@ Status Topology::sysctl(Side s, const std::string &key, const std::string &value
 	return std::nullopt;
 }
 
+Result<std::string> Topology::read_sysctl(Side s, const std::string &key) const
+{
+	std::string path = "/proc/sys/" + key;
+	for (size_t i = strlen("/proc/sys/"); i < path.size(); i++)
+		if (path[i] == '.')
+			path[i] = '/';
+	auto in = InNetns::enter(ns_fd(s));
+	if (!in)
+		return in.error();
+	std::ifstream is(path);
+	if (!is)
+		return sys_error("read", path, errno ? errno : ENOENT);
+	std::string v, word;
+	while (is >> word)
+		v += (v.empty() ? "" : " ") + word;
+	return v;
+}
+
 Result<UniqueFd> Topology::tcp_socket(Side s) const
 {
 	auto in = InNetns::enter(ns_fd(s));

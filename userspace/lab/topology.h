@@ -45,6 +45,8 @@ class Topology {
 
 	// Writes /proc/sys/<key with dots as slashes> in that side's namespace.
 	Status sysctl(Side s, const std::string &key, const std::string &value) const;
+	// Reads it (whitespace runs as one space, no newline).
+	Result<std::string> read_sysctl(Side s, const std::string &key) const;
 	// A TCP socket in that side's namespace (non-blocking, close-on-exec).
 	Result<UniqueFd> tcp_socket(Side s) const;
 	// TcpExt/IpExt/Tcp/Ip... counters of /proc/net/netstat and /proc/net/snmp in that

@@ -86,10 +86,11 @@ std::string flag_string(uint8_t f)
 	return s.empty() ? "none" : s;
 }
 
-std::optional<uint32_t> isn(const Trace &t, Side s)
+std::optional<uint32_t> isn(const Trace &t, Side s, uint16_t client_port)
 {
 	for (const auto &p : t.packets)
-		if (p.from == s && (p.flags & kSyn))
+		if (p.from == s && (p.flags & kSyn) &&
+		    (!client_port || client_port_of(p) == client_port))
 			return p.seq;
 	return std::nullopt;
 }
@@ -97,7 +98,17 @@ std::optional<uint32_t> isn(const Trace &t, Side s)
 Relative relative(const Trace &t, const Packet &p)
 {
 	const Side other = p.from == Side::client ? Side::server : Side::client;
-	auto mine = isn(t, p.from), theirs = isn(t, other);
+	// the latest SYN of each side on this connection, up to this segment (a port can
+	// carry two connections one after the other)
+	std::optional<uint32_t> mine, theirs;
+	for (const auto &q : t.packets) {
+		if (q.ts_ns > p.ts_ns)
+			break;
+		if (!(q.flags & kSyn) || client_port_of(q) != client_port_of(p))
+			continue;
+		(q.from == p.from ? mine : theirs) = q.seq;
+	}
+	(void)other;
 	Relative r;
 	r.seq = mine ? p.seq - *mine : p.seq;
 	if (p.flags & kAck)
@@ -114,7 +125,7 @@ std::vector<unsigned> state_path(const Trace &t, Side s)
 	for (const auto &tr : t.transitions) {
 		if (tr.side != s)
 			continue;
-		bool conn = tr.sport == mine && tr.dport == peer;
+		bool conn = mine && peer && tr.sport == mine && tr.dport == peer;
 		bool child = tr.old_state == TCP_LISTEN && tr.new_state == TCP_SYN_RECV;
 		if (!conn && !child)
 			continue;
@@ -158,6 +169,38 @@ int64_t counter(const Trace &t, Side s, const std::string &name)
 	const auto &c = t.counters[s == Side::client ? 0 : 1];
 	auto it = c.find(name);
 	return it == c.end() ? 0 : it->second;
+}
+
+const Call *find_call(const Trace &t, Side side, std::string_view prefix, bool last)
+{
+	const Call *found = nullptr;
+	for (const auto &c : t.calls)
+		if (c.side == side && std::string_view(c.call).substr(0, prefix.size()) == prefix) {
+			found = &c;
+			if (!last)
+				break;
+		}
+	return found;
+}
+
+std::optional<std::string> setting(const Trace &t, std::string_view key)
+{
+	for (const auto &s : t.setup)
+		if (s.size() > key.size() && std::string_view(s).substr(0, key.size()) == key &&
+		    s[key.size()] == '=')
+			return s.substr(key.size() + 1);
+	return std::nullopt;
+}
+
+std::vector<size_t> conn_packets(const Trace &t, uint16_t port)
+{
+	std::vector<size_t> v;
+	for (size_t i = 0; i < t.packets.size(); i++) {
+		const Packet &p = t.packets[i];
+		if ((p.from == Side::client ? p.sport : p.dport) == port)
+			v.push_back(i);
+	}
+	return v;
 }
 
 } // namespace tcpscope::lab

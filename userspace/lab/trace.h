@@ -95,7 +95,13 @@ struct Relative {
 	uint32_t seq = 0, ack = 0;
 };
 Relative relative(const Trace &t, const Packet &p);
-std::optional<uint32_t> isn(const Trace &t, Side s);
+// The ISN of side s on the connection with this client port (0: the first connection).
+std::optional<uint32_t> isn(const Trace &t, Side s, uint16_t client_port = 0);
+// A packet's client-side port.
+inline uint16_t client_port_of(const Packet &p)
+{
+	return p.from == Side::client ? p.sport : p.dport;
+}
 
 // The state path of one side's connection socket: its transitions' new states in order, the
 // first one's old state first. The passive child's first event (LISTEN -> SYN_RECV) may carry
@@ -110,5 +116,12 @@ std::optional<size_t> find_packet(const Trace &t, Side side, uint8_t mask, uint8
 std::optional<size_t> find_transition(const Trace &t, Side side, unsigned state);
 
 int64_t counter(const Trace &t, Side s, const std::string &name);
+
+// The first (or last) call of `side` whose text starts with `prefix` ("bind()").
+const Call *find_call(const Trace &t, Side side, std::string_view prefix, bool last = false);
+// A setup line's value: setting(t, "client net.ipv4.tcp_fin_timeout") -> "5".
+std::optional<std::string> setting(const Trace &t, std::string_view key);
+// The segments of the connection whose client port is `port` (both directions), by index.
+std::vector<size_t> conn_packets(const Trace &t, uint16_t port);
 
 } // namespace tcpscope::lab

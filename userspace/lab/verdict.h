@@ -28,6 +28,15 @@ struct Verdict {
 
 Verdict judge_handshake(const Trace &t);
 Verdict judge_close3(const Trace &t);
+Verdict judge_timewait(const Trace &t);
+Verdict judge_fin_timeout(const Trace &t);
+Verdict judge_reuseaddr(const Trace &t);
+Verdict judge_tw_reuse(const Trace &t);
+Verdict judge_lastack(const Trace &t);
+Verdict judge_keepalive(const Trace &t);
+Verdict judge_rst_close(const Trace &t);
+Verdict judge_half_close(const Trace &t);
+Verdict judge_fastopen(const Trace &t);
 
 // By experiment name; a skipped verdict for an unknown one.
 Verdict judge(const Trace &t);

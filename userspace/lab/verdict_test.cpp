@@ -2,7 +2,11 @@
 // The lab's verdicts from recorded traces, and the trace readers under them: exact outcomes.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <string_view>
+
 #include "lab/catalog.h"
+#include "lab/recorded_runs.h"
 #include "lab/test_traces.h"
 #include "lab/topology.h"
 #include "lab/verdict.h"
@@ -184,6 +188,114 @@ TEST(LabCatalog, NamesAndVariants)
 	EXPECT_FALSE(find_experiment("nosuch"));
 	for (const auto &x : catalog())
 		EXPECT_EQ(x.variants.at(0).name, "default") << x.name;
+}
+
+// Every recorded run judged again from its rebuilt trace: the same verdict and numbers. The
+// JSON the runs were recorded from has microsecond times, so a figure in ms or us derived
+// from two of them may differ by one unit from the agent's nanosecond arithmetic.
+TEST(LabVerdict, RecordedRunsJudgedAgain)
+{
+	size_t n = 0;
+	for (const auto &r : recorded::runs()) {
+		SCOPED_TRACE(std::string(r.experiment) + " --variant " + r.variant);
+		Trace t = recorded::to_trace(r);
+		Verdict v = judge(t);
+		EXPECT_EQ(verdict_name(v.kind), r.verdict);
+		ASSERT_EQ(v.numbers.size(), r.numbers.size());
+		for (size_t i = 0; i < r.numbers.size(); i++) {
+			std::string_view name = r.numbers[i].name;
+			EXPECT_EQ(v.numbers[i].first, name);
+			const bool time = name.ends_with("_ms") || name.ends_with("_us");
+			if (time)
+				EXPECT_LE(std::llabs(v.numbers[i].second - r.numbers[i].value), 1)
+					<< name;
+			else
+				EXPECT_EQ(v.numbers[i].second, r.numbers[i].value) << name;
+		}
+		n++;
+	}
+	// every experiment and variant of the catalog was recorded
+	size_t variants = 0;
+	for (const auto &e : catalog())
+		variants += e.variants.size();
+	EXPECT_EQ(n, variants);
+}
+
+// A few of them in detail, with what each shows.
+const recorded::Run &rec(std::string_view experiment, std::string_view variant)
+{
+	for (const auto &r : recorded::runs())
+		if (r.experiment == experiment && r.variant == variant)
+			return r;
+	abort();
+}
+
+TEST(LabVerdict, RecordedTimewait)
+{
+	Verdict v = judge(recorded::to_trace(rec("timewait", "fin-timeout-5")));
+	EXPECT_EQ(v.kind, VerdictKind::does_not_hold);
+	EXPECT_EQ(v.number("fin_timeout_s"), 5);
+	EXPECT_EQ(v.number("timewait_s"), 60);
+	EXPECT_EQ(v.number("client_tw"), 1);
+}
+
+TEST(LabVerdict, RecordedFinTimeout)
+{
+	Verdict v = judge(recorded::to_trace(rec("fin-timeout", "default")));
+	EXPECT_EQ(v.kind, VerdictKind::does_not_hold);
+	EXPECT_EQ(v.number("client_time_wait"), 0);
+	EXPECT_EQ(v.number("server_close_wait_until_rst"), 1);
+	EXPECT_EQ((v.number("fin_wait2_timer_ms") + 500) / 1000, 5);
+	EXPECT_EQ(v.paths[0].back(), "CLOSE");
+}
+
+TEST(LabVerdict, RecordedReuseaddrAndTwReuse)
+{
+	EXPECT_EQ(judge(recorded::to_trace(rec("reuseaddr", "default"))).number("bind_errno"),
+		  EADDRINUSE);
+	Verdict v = judge(recorded::to_trace(rec("reuseaddr", "new-only")));
+	EXPECT_EQ(v.kind, VerdictKind::does_not_hold);
+	EXPECT_EQ(v.number("bind_errno"), EADDRINUSE);
+	EXPECT_EQ(judge(recorded::to_trace(rec("reuseaddr", "both"))).number("bind_errno"), 0);
+	EXPECT_EQ(judge(recorded::to_trace(rec("tw-reuse", "default"))).number("reconnect_errno"),
+		  EADDRNOTAVAIL);
+	v = judge(recorded::to_trace(rec("tw-reuse", "on")));
+	EXPECT_EQ(v.number("reconnect_errno"), 0);
+	EXPECT_EQ(v.number("client_tw_recycled"), 1);
+}
+
+TEST(LabVerdict, RecordedLastackKeepaliveFastopen)
+{
+	Verdict v = judge(recorded::to_trace(rec("lastack", "default")));
+	EXPECT_EQ(v.kind, VerdictKind::holds);
+	EXPECT_EQ(v.number("reply_is_rst"), 0);
+	EXPECT_LE(std::llabs(v.number("timer_from_refin_ms") - 60000), 8);
+	EXPECT_EQ(judge(recorded::to_trace(rec("lastack", "no-tw"))).number("reply_is_rst"), 1);
+	v = judge(recorded::to_trace(rec("keepalive", "dead")));
+	EXPECT_EQ(v.kind, VerdictKind::holds);
+	EXPECT_EQ(v.number("probes"), 3);
+	EXPECT_EQ(v.number("client_keepalive_counter"), 3);
+	v = judge(recorded::to_trace(rec("fastopen", "default")));
+	EXPECT_EQ(v.number("syn_payload"), 5);
+	EXPECT_EQ(v.number("synack_ack_minus_isn"), 6);
+	EXPECT_EQ(v.number("handshake_segments"), 3);
+	EXPECT_EQ(v.number("cookie_requests"), 1);
+	EXPECT_EQ(v.number("cookies_sent"), 1);
+}
+
+TEST(LabVerdict, RecordedRstAndHalfClose)
+{
+	Verdict v = judge(recorded::to_trace(rec("rst-close", "default")));
+	EXPECT_EQ(v.number("client_rst"), 1);
+	EXPECT_EQ(v.number("client_abort_on_close"), 1);
+	EXPECT_EQ(v.number("server_errno"), ECONNRESET);
+	EXPECT_EQ(judge(recorded::to_trace(rec("rst-close", "read"))).kind, VerdictKind::holds);
+	v = judge(recorded::to_trace(rec("half-close", "close")));
+	EXPECT_EQ(v.number("client_abort_on_data"), 1);
+	EXPECT_EQ(v.number("server_errno"), EPIPE);
+	EXPECT_EQ(
+		judge(recorded::to_trace(rec("half-close", "default"))).number("client_bytes_read"),
+		4096);
 }
 
 TEST(LabCatalog, CheckNames)
