@@ -7,14 +7,14 @@ set -eu
 # build: clang/llvm (BPF), bpftool (vmlinux.h, skeletons), libbpf/libelf/zlib, C++ libraries
 # tests: gtest, python3, iproute2 (netns, veth), libbpf-tools (bcc's tcpstates, compared against),
 #   prometheus (a real server scraping `tcpscope serve`, and promtool), tshark (reads back the
-#   pcap files of `tcpscope lab --pcap`)
+#   pcap files of `tcpscope lab --pcap`), librsvg2-bin (renders its --svg pictures)
 # VM test bed (tools/vm): QEMU, busybox-static (the guest's initramfs), the kernel's own
 #   kselftest framework from linux-source-6.1 (its install step uses rsync), and Debian's
 #   6.1 and 6.12 kernels with headers
 # benchmarks (make bench): Google Benchmark (build/format_bench), matplotlib (the plot)
 # packages (make deb, make man): debhelper with dh-dkms, dkms, lintian, docutils (rst2man)
 PKGS="make pkg-config g++ clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
-libcli11-dev libfmt-dev libgtest-dev python3 iproute2 libbpf-tools prometheus tshark \
+libcli11-dev libfmt-dev libgtest-dev python3 iproute2 libbpf-tools prometheus tshark librsvg2-bin \
 qemu-system-x86 busybox-static linux-source-6.1 rsync xz-utils \
 libbenchmark-dev python3-matplotlib \
 debhelper dh-dkms dkms dpkg-dev fakeroot lintian python3-docutils"

@@ -89,6 +89,10 @@ int run_lab(const LabOptions &o)
 			return rc;
 		if (r->failed)
 			rc = print_error(*r->failed);
+		if (!o.svg.empty())
+			if (auto w = write_file(o.svg, lab::render_svg(*e, r->trace, r->verdict));
+			    !w)
+				rc = print_error(w.error());
 		if (!o.pcap.empty())
 			if (auto w = write_file(o.pcap, lab::render_pcap(r->trace)); !w)
 				rc = print_error(w.error());

@@ -291,6 +291,246 @@ std::string render_pcap(const Trace &t)
 	return o;
 }
 
+namespace {
+
+std::string xml(std::string_view s)
+{
+	std::string o;
+	for (char c : s) {
+		switch (c) {
+		case '<':
+			o += "&lt;";
+			break;
+		case '>':
+			o += "&gt;";
+			break;
+		case '&':
+			o += "&amp;";
+			break;
+		case '"':
+			o += "&quot;";
+			break;
+		default:
+			o += c;
+		}
+	}
+	return o;
+}
+
+// A fill for each state band: opening states green, closing ones orange to red.
+const char *state_color(unsigned st)
+{
+	switch (st) {
+	case TCP_ESTABLISHED:
+		return "#cfe8cf";
+	case TCP_SYN_SENT:
+	case TCP_SYN_RECV:
+	case TCP_LISTEN:
+		return "#e3f0d5";
+	case TCP_FIN_WAIT1:
+	case TCP_FIN_WAIT2:
+	case TCP_CLOSE_WAIT:
+		return "#fbe3c0";
+	case TCP_CLOSING:
+	case TCP_LAST_ACK:
+		return "#f8cfa8";
+	case TCP_TIME_WAIT:
+		return "#f5b7a8";
+	}
+	return "#eeeeee";
+}
+
+// Words split into lines of at most `width` characters.
+std::vector<std::string> wrap(std::string_view s, size_t width)
+{
+	std::vector<std::string> lines{""};
+	size_t at = 0;
+	while (at < s.size()) {
+		size_t sp = s.find(' ', at);
+		std::string_view w = s.substr(at, sp == std::string_view::npos ? sp : sp - at);
+		if (!lines.back().empty() && lines.back().size() + 1 + w.size() > width)
+			lines.emplace_back();
+		lines.back() += (lines.back().empty() ? "" : " ") + std::string(w);
+		if (sp == std::string_view::npos)
+			break;
+		at = sp + 1;
+	}
+	return lines;
+}
+
+} // namespace
+
+std::string render_svg(const Experiment &e, const Trace &t, const Verdict &v)
+{
+	constexpr int kW = 1000, kCx = 340, kSx = 740, kRow = 20, kBreak = 28;
+	constexpr uint64_t kGapNs = 50000000; // a longer quiet time is drawn as a break
+
+	// every row's time, in order (the text diagram's rows)
+	struct Row {
+		uint64_t ts;
+		int kind; // 0 packet, 1 transition, 2 call, 3 snapshot
+		size_t i;
+	};
+	std::vector<Row> rows;
+	for (size_t i = 0; i < t.packets.size(); i++)
+		rows.push_back({t.packets[i].ts_ns, 0, i});
+	for (size_t i = 0; i < t.transitions.size(); i++)
+		rows.push_back({t.transitions[i].ts_ns, 1, i});
+	for (size_t i = 0; i < t.calls.size(); i++)
+		rows.push_back({t.calls[i].ts_ns, 2, i});
+	for (size_t i = 0; i < t.snapshots.size(); i++)
+		rows.push_back({t.snapshots[i].ts_ns, 3, i});
+	std::stable_sort(rows.begin(), rows.end(),
+			 [](const Row &a, const Row &b) { return a.ts < b.ts; });
+
+	const auto claim = wrap("claim (" + e.source + "): \"" + e.claim + "\"", 120);
+	int y = 40 + int(claim.size()) * 16 + 40;
+	const int top = y;
+	std::vector<int> ys;
+	std::string body, breaks;
+	uint64_t prev = rows.empty() ? 0 : rows[0].ts;
+	for (const auto &r : rows) {
+		if (r.ts - prev > kGapNs) {
+			// the time axis is broken here: a zigzag across both lifelines
+			y += kBreak;
+			int by = y - kBreak / 2 - 4;
+			for (int x : {kCx, kSx})
+				breaks += fmt::format(
+					"<path d=\"M{} {} l-8 4 l16 4 l-8 4\" stroke=\"#666\" "
+					"fill=\"white\"/>",
+					x, by - 6);
+			breaks += fmt::format("<text x=\"{}\" y=\"{}\" class=\"gap\">{:.3f} s later"
+					      "</text>",
+					      kCx + 24, by + 4, (r.ts - prev) / 1e9);
+		}
+		y += kRow;
+		ys.push_back(y);
+		prev = r.ts;
+	}
+	const int bottom = y + kRow;
+
+	// state bands: each side's connection socket from one state change to the next
+	std::string bands;
+	for (Side side : {Side::client, Side::server}) {
+		const int x = side == Side::client ? kCx : kSx;
+		int from = top;
+		unsigned st = side == Side::client ? TCP_CLOSE : TCP_LISTEN;
+		for (size_t k = 0; k < rows.size(); k++) {
+			if (rows[k].kind != 1)
+				continue;
+			const Transition &tr = t.transitions[rows[k].i];
+			if (tr.side != side || !is_conn(t, tr))
+				continue;
+			bands += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"16\" height=\"{}\" "
+					     "fill=\"{}\"/>",
+					     x - 8, from, std::max(ys[k] - from, 1),
+					     state_color(st));
+			from = ys[k];
+			st = tr.new_state;
+		}
+		bands += fmt::format(
+			"<rect x=\"{}\" y=\"{}\" width=\"16\" height=\"{}\" fill=\"{}\"/>", x - 8,
+			from, std::max(bottom - from, 1), state_color(st));
+	}
+
+	for (size_t k = 0; k < rows.size(); k++) {
+		const Row &r = rows[k];
+		const int ry = ys[k];
+		body += fmt::format("<text x=\"70\" y=\"{}\" class=\"t\">{:.3f}</text>", ry + 4,
+				    t_us(t, r.ts) / 1000.0);
+		auto side_text = [&](Side s, const std::string &text, const char *cls) {
+			if (s == Side::client)
+				body += fmt::format("<text x=\"{}\" y=\"{}\" class=\"{}\" "
+						    "text-anchor=\"end\">{}</text>",
+						    kCx - 14, ry + 4, cls, xml(text));
+			else
+				body += fmt::format(
+					"<text x=\"{}\" y=\"{}\" class=\"{}\">{}</text>", kSx + 14,
+					ry + 4, cls, xml(text));
+		};
+		if (r.kind == 0) {
+			const Packet &p = t.packets[r.i];
+			// one row of slant: the direction of travel (the wire's own delay on a
+			// veth is microseconds)
+			const bool right = p.from == Side::client;
+			int x1 = right ? kCx : kSx, x2 = right ? kSx : kCx;
+			int y2 = ry + kRow / 2;
+			if (p.dropped)
+				x2 = (kCx + kSx) / 2;
+			body += fmt::format(
+				"<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" class=\"{}\" "
+				"{}/>",
+				x1, ry, x2, y2, p.dropped ? "drop" : "seg",
+				p.dropped ? "" : "marker-end=\"url(#arrow)\"");
+			if (p.dropped)
+				body += fmt::format("<text x=\"{}\" y=\"{}\" class=\"x\">X</text>",
+						    x2 - 5, y2 + 5);
+			body += fmt::format("<text x=\"{}\" y=\"{}\" class=\"lbl\" "
+					    "text-anchor=\"middle\">{}</text>",
+					    (kCx + kSx) / 2, ry - 2, xml(segment_label(t, p)));
+		} else if (r.kind == 1) {
+			const Transition &tr = t.transitions[r.i];
+			side_text(tr.side,
+				  socket_label(t, tr) + std::string(state_name(tr.new_state)),
+				  is_conn(t, tr) ? "st" : "st2");
+		} else if (r.kind == 2) {
+			const Call &c = t.calls[r.i];
+			side_text(c.side,
+				  c.call + (c.ret < 0 ? fmt::format(" = -1 {}",
+								    strerrorname_np(c.err))
+						      : fmt::format(" = {}", c.ret)),
+				  "call");
+		} else {
+			side_text(t.snapshots[r.i].side, snapshot_text(t.snapshots[r.i]), "call");
+		}
+	}
+
+	std::vector<std::string> verdict;
+	if (v.kind == VerdictKind::skipped)
+		verdict = wrap("verdict: SKIPPED: " + v.reason, 130);
+	else
+		verdict = wrap(
+			std::string("verdict: ") +
+				(v.kind == VerdictKind::holds ? "HOLDS: " : "DOES NOT HOLD: ") +
+				v.text,
+			130);
+	const int height = bottom + 30 + int(verdict.size()) * 16 + 20;
+
+	std::string o =
+		fmt::format("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" "
+			    "viewBox=\"0 0 {} {}\" font-family=\"monospace\" font-size=\"12\">\n",
+			    kW, height, kW, height);
+	o += "<defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" "
+	     "markerWidth=\"8\" markerHeight=\"8\" orient=\"auto\"><path d=\"M0 0 L10 5 L0 10 "
+	     "z\" fill=\"#222\"/></marker><style>.seg{stroke:#222;stroke-width:1.2}"
+	     ".drop{stroke:#b00;stroke-width:1.2;stroke-dasharray:4 3}.x{fill:#b00;"
+	     "font-weight:bold}.lbl{fill:#114}.st{fill:#060;font-weight:bold}.st2{fill:#888}"
+	     ".call{fill:#555}.t{fill:#777;text-anchor:end}.gap{fill:#666;"
+	     "font-style:italic}.h{font-weight:bold;font-size:14px}</style></defs>\n";
+	o += fmt::format("<rect width=\"{}\" height=\"{}\" fill=\"white\"/>\n", kW, height);
+	o += fmt::format("<text x=\"20\" y=\"24\" class=\"h\">tcpscope lab {} --variant {}"
+			 "</text>\n",
+			 xml(e.name), xml(t.variant));
+	for (size_t i = 0; i < claim.size(); i++)
+		o += fmt::format("<text x=\"20\" y=\"{}\">{}</text>\n", 44 + 16 * i, xml(claim[i]));
+	o += fmt::format("<text x=\"70\" y=\"{}\" class=\"t\">t (ms)</text>", top - 10);
+	o += fmt::format("<text x=\"{}\" y=\"{}\" class=\"h\" text-anchor=\"middle\">client "
+			 "{}</text>",
+			 kCx, top - 10, xml(t.client_addr));
+	o += fmt::format("<text x=\"{}\" y=\"{}\" class=\"h\" text-anchor=\"middle\">server "
+			 "{}:{}</text>\n",
+			 kSx, top - 10, xml(t.server_addr), t.server_port);
+	o += bands + "\n";
+	for (int x : {kCx, kSx})
+		o += fmt::format("<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#444\"/>",
+				 x, top, x, bottom);
+	o += "\n" + breaks + "\n" + body + "\n";
+	for (size_t i = 0; i < verdict.size(); i++)
+		o += fmt::format("<text x=\"20\" y=\"{}\">{}</text>\n", bottom + 30 + 16 * i,
+				 xml(verdict[i]));
+	return o + "</svg>\n";
+}
+
 std::string render_list_text()
 {
 	std::string o;

@@ -14,6 +14,9 @@ namespace tcpscope::lab {
 std::string render_text(const Experiment &e, const Trace &t, const Verdict &v);
 std::string render_json(const Experiment &e, const Trace &t, const Verdict &v); // one line
 std::string render_pcap(const Trace &t);
+// The diagram as an SVG picture: lifelines with state bands, arrows, calls, a time axis
+// broken across long waits, the verdict.
+std::string render_svg(const Experiment &e, const Trace &t, const Verdict &v);
 
 // `lab list`: a table, or one JSON object per experiment and line
 std::string render_list_text();

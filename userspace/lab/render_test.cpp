@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "lab/catalog.h"
+#include "lab/recorded_runs.h"
 #include "lab/render.h"
 #include "lab/test_traces.h"
 
@@ -145,6 +146,49 @@ TEST(LabRender, Pcap)
 	EXPECT_EQ(caplen, 54u);
 	EXPECT_EQ(len, 54u);
 	EXPECT_EQ(memcmp(p.data() + 40, t.packets[0].frame.data(), 54), 0);
+}
+
+TEST(LabRender, Svg)
+{
+	// keepalive --variant dead, recorded: three probes 1 s apart, each answer dropped
+	const recorded::Run *run = nullptr;
+	for (const auto &r : recorded::runs())
+		if (std::string(r.experiment) == "keepalive" && std::string(r.variant) == "dead")
+			run = &r;
+	ASSERT_TRUE(run);
+	const Experiment &e = *find_experiment("keepalive");
+	Trace t = recorded::to_trace(*run);
+	std::string s = render_svg(e, t, judge(t));
+	EXPECT_EQ(s.rfind("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"1000\"", 0), 0u);
+	EXPECT_EQ(s.substr(s.size() - 7), "</svg>\n");
+	auto count = [&](const std::string &needle) {
+		size_t n = 0;
+		for (size_t at = 0; (at = s.find(needle, at)) != std::string::npos; at++)
+			n++;
+		return n;
+	};
+	size_t dropped = 0;
+	for (const auto &p : t.packets)
+		dropped += p.dropped;
+	ASSERT_EQ(dropped, 3u);
+	// one arrow per segment, the dropped ones dashed and ending in an X halfway
+	EXPECT_EQ(count("class=\"seg\""), t.packets.size() - dropped);
+	EXPECT_EQ(count("class=\"drop\""), dropped);
+	EXPECT_EQ(count("class=\"x\">X</text>"), dropped);
+	// the idle time and each interval break the time axis: a zigzag on both lifelines
+	EXPECT_EQ(count("class=\"gap\">"), 4u);
+	EXPECT_EQ(count("stroke=\"#666\" fill=\"white\""), 8u);
+	EXPECT_EQ(count("> s later</text>"), 0u);
+	EXPECT_NE(s.find(">R. seq 1 ack 1 len 0</text>"), std::string::npos);
+	EXPECT_NE(s.find("class=\"st\">CLOSE</text>"), std::string::npos);
+	EXPECT_NE(s.find("class=\"st2\">listener LISTEN</text>"), std::string::npos);
+	EXPECT_NE(s.find(">recv() = -1 ETIMEDOUT</text>"), std::string::npos);
+	EXPECT_NE(s.find(">verdict: HOLDS: 3 probes (TcpExtTCPKeepAlive +3), none answered"),
+		  std::string::npos);
+	// text is escaped
+	t.calls.push_back({t.t0_ns, Side::client, "send(<&>)", 1, 0});
+	s = render_svg(e, t, judge(t));
+	EXPECT_NE(s.find("send(&lt;&amp;&gt;) = 1"), std::string::npos);
 }
 
 TEST(LabRender, Lists)
