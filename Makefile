@@ -27,7 +27,7 @@ endif
 # The agent (userspace/, one folder per role: Documentation/tcpscope/layout.rst). Every
 # folder's *_test.cpp are its unit tests; the rest, all but main.cpp, is linked into the
 # agent, the unit tests and the formatter benchmark alike.
-AGENT_DIRS      := cli cmd event kernel net output util
+AGENT_DIRS      := cli cmd event kernel lab net output util
 AGENT_ALL_SRCS  := $(wildcard $(foreach d,$(AGENT_DIRS),userspace/$(d)/*.cpp))
 AGENT_SRCS      := $(filter-out %_test.cpp,$(AGENT_ALL_SRCS))
 AGENT_OBJS      := $(patsubst userspace/%.cpp,$(BUILD)/%.o,$(AGENT_SRCS))
@@ -161,7 +161,7 @@ $(BUILD)/vmlinux.h: | $(BUILD)
 	$(call msg,GEN,$@)
 	$(Q)$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@
 
-$(BUILD)/%.bpf.o: bpf/%.bpf.c bpf/tcpscope.h $(BUILD)/vmlinux.h
+$(BUILD)/%.bpf.o: bpf/%.bpf.c bpf/tcpscope.h bpf/lab_tap.h $(BUILD)/vmlinux.h
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
@@ -172,6 +172,7 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 
 # The loader includes the skeleton; -MMD lists it only after the first build.
 $(BUILD)/kernel/tracer.o: $(BPF_SKELS)
+$(BUILD)/lab/tap.o: $(BPF_SKELS)
 
 $(BUILD)/%.o: userspace/%.cpp | $(BUILD)
 	$(call msg,CXX,$@)
@@ -242,6 +243,7 @@ DKMS_SRCDIR := /usr/src/tcpscope-$(VERSION)
 # `make install` strips the agent; the Debian build leaves that to dh_strip (the -dbgsym package)
 INSTALL_STRIP ?= -s
 MAN_PAGES   := tcpscope.8 tcpscope-watch.8 tcpscope-stats.8 tcpscope-serve.8 tcpscope-top.8 \
+	       tcpscope-lab.8 \
 	       tcpscope-events.7 tcpscope-kernel.7 tcpscope-sysctl.7 tcpscope-deploy.7
 DOC_FILES   := README.md $(wildcard Documentation/*.rst Documentation/tcpscope/*.rst)
 EXAMPLE_FILES := deploy/prometheus.yml deploy/tcpscope-rules.yml deploy/tcpscope-rules.test.yml \

@@ -8,7 +8,8 @@ set -eu
 #   clang-format (make format-check, the first step of make check)
 # tests: gtest, python3, iproute2 (netns, veth), libbpf-tools (bcc's tcpstates, compared against),
 #   prometheus (a real server scraping `tcpscope serve`, and promtool), libfuzzer-14-dev
-#   (libFuzzer for clang 14: make fuzz)
+#   (libFuzzer for clang 14: make fuzz), tshark (reads back the pcap files of
+#   `tcpscope lab --pcap`), librsvg2-bin (renders its --svg pictures)
 # VM test bed (tools/vm): QEMU, busybox-static (the guest's initramfs), the kernel's own
 #   kselftest framework from linux-source-6.1 (its install step uses rsync), and Debian's
 #   6.1 and 6.12 kernels with headers
@@ -16,6 +17,7 @@ set -eu
 # packages (make deb, make man): debhelper with dh-dkms, dkms, lintian, docutils (rst2man)
 PKGS="make pkg-config g++ clang clang-format llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
 libcli11-dev libfmt-dev libgtest-dev python3 iproute2 libbpf-tools prometheus libfuzzer-14-dev \
+tshark librsvg2-bin \
 qemu-system-x86 busybox-static linux-source-6.1 rsync xz-utils \
 libbenchmark-dev python3-matplotlib \
 debhelper dh-dkms dkms dpkg-dev fakeroot lintian python3-docutils"

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "cli/options.h"
+#include "cmd/lab.h"
 #include "cmd/serve.h"
 #include "cmd/stats.h"
 #include "cmd/top.h"
@@ -25,6 +26,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tcpscope: warning: %s\n", w.c_str());
 	if (auto *exit = std::get_if<tcpscope::Exit>(&*cmd))
 		return exit->code;
+	if (auto *lab = std::get_if<tcpscope::LabOptions>(&*cmd))
+		return tcpscope::run_lab(*lab);
 	if (auto *serve = std::get_if<tcpscope::ServeOptions>(&*cmd))
 		return tcpscope::run_serve(*serve);
 	if (auto *stats = std::get_if<tcpscope::StatsOptions>(&*cmd))

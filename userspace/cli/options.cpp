@@ -19,7 +19,7 @@ namespace tcpscope {
 
 namespace {
 
-constexpr const char *kSubcommands = "watch, stats, top or serve";
+constexpr const char *kSubcommands = "watch, stats, top, serve or lab";
 
 std::string got(std::string_view text)
 {
@@ -50,6 +50,20 @@ Error cli11_error(const CLI::ParseError &e)
 	if (!what.empty())
 		what[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(what[0])));
 	return flag_error("", what);
+}
+
+Result<Command> parse_lab(const LabOptions &lb)
+{
+	// the experiments' and variants' names are checked by `lab` itself (cmd/lab.cpp)
+	const bool many = lb.name == "list" || lb.name == "all";
+	if (many && !lb.variant.empty())
+		return flag_error("--variant", "needs one experiment, not '" + lb.name + "'");
+	if (many && (!lb.svg.empty() || !lb.pcap.empty()))
+		return flag_error(lb.svg.empty() ? "--pcap" : "--svg",
+				  "needs one experiment, not '" + lb.name + "'");
+	if (lb.long_runs && lb.name == "list")
+		return flag_error("--long", "applies to experiments, not to 'lab list'");
+	return Command{lb};
 }
 
 } // namespace
@@ -169,7 +183,20 @@ Result<Command> parse_cli(int argc, const char *const *argv, std::vector<std::st
 			"one series per network namespace (netns label; more series)");
 	serve->add_flag("-v,--verbose", sv.verbose, "libbpf's log and the hooks chosen");
 
-	for (auto *sub : {watch, stats, top, serve})
+	LabOptions lb;
+	auto *lab = app.add_subcommand(
+		"lab", "reproduce the TCP articles' claims live in two throwaway network "
+		       "namespaces: packets, both sides' states, counters and a verdict");
+	lab->add_option("name", lb.name, "list, all, or an experiment (lab list names them)")
+		->required();
+	lab->add_option("--variant", lb.variant, "a variant of the experiment; 'list' names them");
+	lab->add_flag("--json", lb.json, "one JSON object per run (lab list: per experiment)");
+	lab->add_option("--svg", lb.svg, "also draw the run as an SVG picture into FILE");
+	lab->add_option("--pcap", lb.pcap, "also write the segments to FILE (pcap)");
+	lab->add_flag("--long", lb.long_runs,
+		      "the real 60 s timers (lab all: the runs longer than 15 s too)");
+	lab->add_flag("-v,--verbose", lb.verbose, "libbpf's log and the hooks chosen");
+	for (auto *sub : {watch, stats, top, serve, lab})
 		sub->allow_extras();
 
 	try {
@@ -185,7 +212,7 @@ Result<Command> parse_cli(int argc, const char *const *argv, std::vector<std::st
 	}
 
 	// what no flag took: an unknown flag, a word that is no subcommand, a stray argument
-	for (auto *sub : {&app, watch, stats, top, serve}) {
+	for (auto *sub : {&app, watch, stats, top, serve, lab}) {
 		for (const auto &extra : sub->remaining()) {
 			std::string where = sub == &app ? "" : sub->get_name() + ": ";
 			if (sub == &app && !extra.empty() && extra[0] != '-')
@@ -211,6 +238,8 @@ Result<Command> parse_cli(int argc, const char *const *argv, std::vector<std::st
 		return n;
 	};
 
+	if (app.got_subcommand(lab))
+		return parse_lab(lb);
 	if (app.got_subcommand(serve)) {
 		auto addr = parse_listen(listen);
 		if (!addr)

@@ -59,12 +59,24 @@ struct ServeOptions {
 	bool verbose = false;
 };
 
+// `tcpscope lab`: Documentation/tcpscope/lab.rst.
+struct LabOptions {
+	std::string name;    // "list", "all" or an experiment
+	std::string variant; // empty: the default; "list": name them
+	bool json = false;
+	std::string svg;        // file, empty: none
+	std::string pcap;       // file, empty: none
+	bool long_runs = false; // --long: experiments longer than 15 s too
+	bool verbose = false;
+};
+
 // Help or version text already printed: exit with this code.
 struct Exit {
 	int code;
 };
 
-using Command = std::variant<WatchOptions, StatsOptions, ServeOptions, TopOptions, Exit>;
+using Command =
+	std::variant<WatchOptions, StatsOptions, ServeOptions, TopOptions, LabOptions, Exit>;
 
 // Parses argv. Usage errors come back as Error (exit code 2 for the caller), each reading
 // "<flag>: <what is wrong> (got '<value>')"; --help prints and returns Exit{0}. Warnings

@@ -356,5 +356,52 @@ TEST(ParseCli, FlagErrorIsTheWholeMessage)
 	EXPECT_EQ(r.error().message(), "--duration: must be > 0 (got '0')");
 }
 
+// `tcpscope lab`
+LabOptions lab(std::initializer_list<const char *> args)
+{
+	auto r = parse(args);
+
+	if (!r.ok()) {
+		ADD_FAILURE() << r.error().message();
+		return {};
+	}
+	if (!std::holds_alternative<LabOptions>(*r)) {
+		ADD_FAILURE() << "not a lab command";
+		return {};
+	}
+	return std::get<LabOptions>(*r);
+}
+
+TEST(ParseCli, Lab)
+{
+	LabOptions o = lab({"lab", "close3"});
+	EXPECT_EQ(o.name, "close3");
+	EXPECT_EQ(o.variant, "");
+	EXPECT_FALSE(o.json);
+	o = lab({"lab", "close3", "--variant", "late-close", "--json", "--pcap", "f.pcap", "--svg",
+		 "f.svg", "-v"});
+	EXPECT_EQ(o.variant, "late-close");
+	EXPECT_TRUE(o.json);
+	EXPECT_EQ(o.pcap, "f.pcap");
+	EXPECT_EQ(o.svg, "f.svg");
+	EXPECT_TRUE(o.verbose);
+	EXPECT_EQ(lab({"lab", "close3", "--variant", "list"}).variant, "list");
+	EXPECT_TRUE(lab({"lab", "list", "--json"}).json);
+	o = lab({"lab", "all", "--long", "--json"});
+	EXPECT_TRUE(o.long_runs);
+	EXPECT_EQ(o.name, "all");
+}
+
+INSTANTIATE_TEST_SUITE_P(
+	Lab, ParseCliBad,
+	::testing::Values(
+		BadCli{{"lab"}, "failed to parse command line: "},
+		BadCli{{"lab", "all", "--variant", "default"}, "--variant needs one experiment"},
+		BadCli{{"lab", "list", "--variant", "list"}, "--variant needs one experiment"},
+		BadCli{{"lab", "all", "--pcap", "x"}, "--svg and --pcap need one experiment"},
+		BadCli{{"lab", "all", "--svg", "x"}, "--svg and --pcap need one experiment"},
+		BadCli{{"lab", "list", "--long"}, "--long applies to experiments"},
+		BadCli{{"lab", "close3", "extra"}, "failed to parse command line: "}));
+
 } // namespace
 } // namespace tcpscope
