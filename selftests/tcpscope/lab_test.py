@@ -447,8 +447,8 @@ def test_cli_errors():
     expect_cli_errors([TCPSCOPE, "lab"], [
         (["nosuch"], "'nosuch' is not an experiment (tcpscope lab list)"),
         (["close3", "--variant", "nosuch"], "'nosuch' is not a variant of close3"),
-        (["all", "--pcap", "/tmp/x.pcap"], "--svg and --pcap need one experiment"),
-        (["list", "--long"], "--long applies to experiments"),
+        (["all", "--pcap", "/tmp/x.pcap"], "--pcap: needs one experiment, not 'all'"),
+        (["list", "--long"], "--long: applies to experiments"),
     ], stderr_starts="tcpscope: ")
 
 

@@ -365,8 +365,8 @@ def test_cli_errors():
         (["watch", "--netns", "no-such-tcpscope-ns"],
          "tcpscope: --netns: no namespace 'no-such-tcpscope-ns' in /run/netns"),
         (["watch", "--bogus"], "tcpscope: --bogus: unknown option of watch\n"),
-        (["bogus"], "tcpscope: 'bogus' is not a subcommand (watch, stats, top or serve)\n"),
-        ([], "tcpscope: a subcommand is required (watch, stats, top or serve)\n"),
+        (["bogus"], "tcpscope: 'bogus' is not a subcommand (watch, stats, top, serve or lab)\n"),
+        ([], "tcpscope: a subcommand is required (watch, stats, top, serve or lab)\n"),
     ], stderr_starts="tcpscope: ")
     p = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
                         TCPSCOPE, "watch", "--count", "1"], capture_output=True, text=True,

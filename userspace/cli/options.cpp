@@ -55,6 +55,8 @@ Error cli11_error(const CLI::ParseError &e)
 Result<Command> parse_lab(const LabOptions &lb)
 {
 	// the experiments' and variants' names are checked by `lab` itself (cmd/lab.cpp)
+	if (lb.name.empty())
+		return flag_error("lab", "needs list, all or an experiment (tcpscope lab list)");
 	const bool many = lb.name == "list" || lb.name == "all";
 	if (many && !lb.variant.empty())
 		return flag_error("--variant", "needs one experiment, not '" + lb.name + "'");
@@ -187,8 +189,7 @@ Result<Command> parse_cli(int argc, const char *const *argv, std::vector<std::st
 	auto *lab = app.add_subcommand(
 		"lab", "reproduce the TCP articles' claims live in two throwaway network "
 		       "namespaces: packets, both sides' states, counters and a verdict");
-	lab->add_option("name", lb.name, "list, all, or an experiment (lab list names them)")
-		->required();
+	lab->add_option("name", lb.name, "list, all, or an experiment (lab list names them)");
 	lab->add_option("--variant", lb.variant, "a variant of the experiment; 'list' names them");
 	lab->add_flag("--json", lb.json, "one JSON object per run (lab list: per experiment)");
 	lab->add_option("--svg", lb.svg, "also draw the run as an SVG picture into FILE");

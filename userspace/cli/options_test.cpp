@@ -326,8 +326,8 @@ INSTANTIATE_TEST_SUITE_P(
 		BadCli{{"watch", "-L"}, "--localport: needs a value"},
 		BadCli{{"watch", "--state"}, "--state: needs a value"},
 		BadCli{{"--bogus", "watch"}, "--bogus: unknown option"},
-		BadCli{{}, "a subcommand is required (watch, stats, top or serve)"},
-		BadCli{{"bogus"}, "'bogus' is not a subcommand (watch, stats, top or serve)"},
+		BadCli{{}, "a subcommand is required (watch, stats, top, serve or lab)"},
+		BadCli{{"bogus"}, "'bogus' is not a subcommand (watch, stats, top, serve or lab)"},
 		BadCli{{"frobnicate", "watch"}, "'frobnicate' is not a subcommand"},
 		BadCli{{"-4"}, "-4: unknown option"},
 		BadCli{{"stats", "-i", "0"}, "--interval: must be 0.1 to 86400 seconds (got '0')"},
@@ -395,13 +395,13 @@ TEST(ParseCli, Lab)
 INSTANTIATE_TEST_SUITE_P(
 	Lab, ParseCliBad,
 	::testing::Values(
-		BadCli{{"lab"}, "failed to parse command line: "},
-		BadCli{{"lab", "all", "--variant", "default"}, "--variant needs one experiment"},
-		BadCli{{"lab", "list", "--variant", "list"}, "--variant needs one experiment"},
-		BadCli{{"lab", "all", "--pcap", "x"}, "--svg and --pcap need one experiment"},
-		BadCli{{"lab", "all", "--svg", "x"}, "--svg and --pcap need one experiment"},
-		BadCli{{"lab", "list", "--long"}, "--long applies to experiments"},
-		BadCli{{"lab", "close3", "extra"}, "failed to parse command line: "}));
+		BadCli{{"lab"}, "lab: needs list, all or an experiment (tcpscope lab list)"},
+		BadCli{{"lab", "all", "--variant", "default"}, "--variant: needs one experiment"},
+		BadCli{{"lab", "list", "--variant", "list"}, "--variant: needs one experiment"},
+		BadCli{{"lab", "all", "--pcap", "x"}, "--pcap: needs one experiment, not 'all'"},
+		BadCli{{"lab", "all", "--svg", "x"}, "--svg: needs one experiment, not 'all'"},
+		BadCli{{"lab", "list", "--long"}, "--long: applies to experiments"},
+		BadCli{{"lab", "close3", "extra"}, "lab: unexpected argument 'extra'"}));
 
 } // namespace
 } // namespace tcpscope

@@ -41,7 +41,7 @@ int run_lab(const LabOptions &o)
 	signal(SIGPIPE, SIG_IGN);
 	if (auto bad = lab::check_names(o.name, o.variant)) {
 		fprintf(stderr,
-			"tcpscope: failed to parse lab: %s\nRun 'tcpscope lab --help' for "
+			"tcpscope: lab: %s\nRun 'tcpscope lab --help' for "
 			"usage.\n",
 			bad->c_str());
 		return 2;
