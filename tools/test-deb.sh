@@ -61,7 +61,7 @@ version_is_the_changelogs() {
 
 man_pages_found() {
 	local page path file
-	for page in tcpscope tcpscope-watch tcpscope-stats tcpscope-serve tcpscope-top \
+	for page in tcpscope tcpscope-watch tcpscope-stats tcpscope-serve tcpscope-top tcpscope-lab \
 		tcpscope-events tcpscope-kernel tcpscope-sysctl tcpscope-deploy; do
 		path=$(man -w "$page" 2>&1) || fail "man -w $page: $path" || return 1
 		file=${page/tcpscope-serve/tcpscope-stats} # serve is documented with stats
