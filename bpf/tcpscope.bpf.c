@@ -14,6 +14,8 @@
 #define AF_INET6 10
 #define ETIMEDOUT 110
 #define ECONNABORTED 103
+#define EEXIST 17
+#define E2BIG 7
 #define TH_FIN 0x01
 #define TH_SYN 0x02
 #define TH_RST 0x04
@@ -85,6 +87,8 @@ struct listen_key {
 struct twctx {
 	__u64 cookie;
 	__u64 ts_state; /* entered its current substate (0: unknown) */
+	__u32 netns;
+	__u16 lport;
 	__u8 substate; /* TIME_WAIT, or FIN_WAIT2 for an orphaned FIN_WAIT2 */
 	__u8 gauged; /* counted in aggs.sockets[substate] */
 	__u8 known; /* its connection was tracked: ts_state, open and close are set */
@@ -139,6 +143,7 @@ struct {
 	__type(value, struct owner);
 } listeners SEC(".maps");
 
+/* Sized by the agent before load from the namespaces' tcp_max_tw_buckets (tracer.cpp). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
@@ -161,9 +166,11 @@ struct {
 } twcancels SEC(".maps");
 
 /* Passive children whose LISTEN->SYN_RECV came too early to be keyed (see on_state): socket
- * address -> time of that transition. */
+ * address -> time of that transition. Not an LRU: an eviction would lose an event without a
+ * word; a full table is counted (TCPSCOPE_CNT_EMBRYO_FULL). Each entry goes at the child's next
+ * transition (ESTABLISHED, or CLOSE from tcp_done() on every failure path). */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 4096);
 	__type(key, __u64);
 	__type(value, __u64);
@@ -182,6 +189,16 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } counters SEC(".maps");
+
+/* A mark on a socket met with the conns table full: it is counted once and stays untracked
+ * for life (no record appears for it later, so no summary is printed for a connection
+ * counted as untracked). Touched only when conns is full. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, __u8);
+} untracked_sks SEC(".maps");
 
 /* Stand-in record when the connection table is full, so events still flow. */
 struct {
@@ -212,8 +229,10 @@ struct {
 	__type(value, struct tcpscope_agg);
 } agg_zero SEC(".maps");
 
+/* Not an LRU: an eviction would lose a port's TIME_WAIT gauge without a word; a full table is
+ * counted (TCPSCOPE_CNT_PORTS_FULL). */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, struct tcpscope_port_key);
 	__type(value, struct tcpscope_port_agg);
@@ -238,6 +257,15 @@ static __always_inline void counter_inc(__u32 idx)
 
 	if (v)
 		*v += 1;
+}
+
+/* A socket the gauges of its netns cannot follow: counted by reason and in the netns' own
+ * aggregates, so its gauges say by how much they may be short. */
+static __always_inline void gauge_lost(struct tcpscope_agg *a, __u32 reason)
+{
+	counter_inc(reason);
+	if (a)
+		a->untracked++;
 }
 
 /*
@@ -366,7 +394,10 @@ static __always_inline struct tcpscope_port_agg *port_agg(__u32 netns, __u16 por
 	if (p)
 		return p;
 	bpf_map_update_elem(&ports_agg, &key, &zero, BPF_NOEXIST);
-	return bpf_map_lookup_elem(&ports_agg, &key);
+	p = bpf_map_lookup_elem(&ports_agg, &key);
+	if (!p)
+		counter_inc(TCPSCOPE_CNT_PORTS_FULL);
+	return p;
 }
 
 /* A timewait socket counted (+1) or gone (-1) on its local port. */
@@ -496,6 +527,8 @@ ev_new_at(struct tuple *t, __u32 netns, struct conn *c, __u64 cookie, __u8 type,
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		counter_inc(TCPSCOPE_CNT_LOST);
+		if (type == TCPSCOPE_EV_CONN)
+			counter_inc(TCPSCOPE_CNT_LOST_SUMMARY);
 		return NULL;
 	}
 	__builtin_memset(e, 0, sizeof(*e));
@@ -651,12 +684,19 @@ static __always_inline struct conn *conn_new(const struct sock *sk, __u64 cookie
 			zero.owner_known = 1;
 		}
 	}
-	if (bpf_map_update_elem(&conns, &cookie, &zero, BPF_NOEXIST) == 0) {
+	/* a socket once untracked stays so: nothing may be counted for it twice */
+	if (!(sk->sk_bpf_storage && bpf_sk_storage_get(&untracked_sks, (void *)sk, 0, 0)) &&
+	    bpf_map_update_elem(&conns, &cookie, &zero, BPF_NOEXIST) == 0) {
 		c = bpf_map_lookup_elem(&conns, &cookie);
 		if (c)
 			return c;
 	}
 	counter_inc(TCPSCOPE_CNT_CONN_FULL);
+	if (!bpf_sk_storage_get(&untracked_sks, (void *)sk, 0, 0)) {
+		/* its first event: the connection is counted now, once */
+		bpf_sk_storage_get(&untracked_sks, (void *)sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+		gauge_lost(agg_of(&sk->__sk_common, true), TCPSCOPE_CNT_CONN_UNTRACKED);
+	}
 	c = bpf_map_lookup_elem(&scratch, &idx);
 	if (c) {
 		*c = zero;
@@ -729,7 +769,8 @@ static __noinline int state_change(const struct sock *sk, int old, int new, __u6
 		struct owner o = { .pid = c->pid, .cgroup = c->cgroup };
 
 		__builtin_memcpy(o.comm, c->comm, sizeof(o.comm));
-		bpf_map_update_elem(&listeners, &key, &o, BPF_ANY);
+		if (bpf_map_update_elem(&listeners, &key, &o, BPF_ANY))
+			counter_inc(TCPSCOPE_CNT_LISTENER_FULL);
 	}
 
 	if (old == TCP_LISTEN && new == TCP_SYN_RECV) {
@@ -832,7 +873,8 @@ int BPF_PROG(handle_set_state, const struct sock *sk, int old, int new)
 	 * listener's. No port is 0 in a real child, so such an early event is parked under
 	 * the socket's address and played back, with its own time, at the next transition. */
 	if (old == TCP_LISTEN && new == TCP_SYN_RECV && !sk->__sk_common.skc_dport) {
-		bpf_map_update_elem(&embryos, &key, &now, BPF_ANY);
+		if (bpf_map_update_elem(&embryos, &key, &now, BPF_ANY))
+			counter_inc(TCPSCOPE_CNT_EMBRYO_FULL);
 		return 0;
 	}
 	if (old == TCP_SYN_RECV) {
@@ -900,10 +942,19 @@ static __always_inline int on_tw_armed(struct inet_timewait_sock *tw)
 			flags |= TCPSCOPE_EVF_NO_DUR;
 	} else {
 		type = TCPSCOPE_EV_TW_ENTER;
+		if (x) {
+			/* the memory of a timewait socket whose exit we missed holds a new one */
+			counter_inc(TCPSCOPE_CNT_TW_STALE);
+			if (x->gauged)
+				agg_gauge(agg_of_ns(x->netns), x->substate, 0);
+			if (x->ported)
+				port_timewait(x->netns, x->lport, -1);
+		}
 		n.cookie = cookie;
 		n.substate = sub;
+		n.netns = netns;
+		n.lport = skc_lport(skc, false);
 		n.gauged = aggregate;
-		agg_gauge(a, 0, sub);
 		if (a)
 			a->tw_entered++;
 		if (c) {
@@ -926,14 +977,18 @@ static __always_inline int on_tw_armed(struct inet_timewait_sock *tw)
 		} else {
 			flags |= TCPSCOPE_EVF_NO_DUR;
 		}
-		if (aggregate) {
-			__u16 lport = skc_lport(skc, false);
-
-			n.ported = c ? c->open == TCPSCOPE_OPEN_PASSIVE : listening(netns, lport);
-			if (n.ported)
-				port_timewait(netns, lport, 1);
+		if (aggregate)
+			n.ported = c ? c->open == TCPSCOPE_OPEN_PASSIVE : listening(netns, n.lport);
+		/* counted in the gauges only once it is in the table: its exit is found there */
+		if (bpf_map_update_elem(&twctxs, &key, &n, BPF_ANY)) {
+			gauge_lost(a, TCPSCOPE_CNT_TW_FULL);
+			n.gauged = 0;
+			n.ported = 0;
 		}
-		bpf_map_update_elem(&twctxs, &key, &n, BPF_ANY);
+		if (n.gauged)
+			agg_gauge(a, 0, sub);
+		if (n.ported)
+			port_timewait(netns, n.lport, 1);
 	}
 	e = ev_new(skc, false, c, cookie, type, now);
 	if (!e)
@@ -1334,14 +1389,20 @@ int seed_sockets(struct bpf_iter__tcp *ctx)
 				   .gauged = 1 };
 		__u32 netns = skc_netns(skc, false);
 		__u16 lport = skc_lport(skc, false);
+		long err;
 
+		n.netns = netns;
+		n.lport = lport;
 		/* the walk meets the listeners first (listening hash, then established) */
 		n.ported = listening(netns, lport);
-		if (bpf_map_update_elem(&twctxs, &key, &n, BPF_NOEXIST) == 0) {
+		err = bpf_map_update_elem(&twctxs, &key, &n, BPF_NOEXIST);
+		if (err == 0) {
 			agg_gauge(agg_of(skc, false), 0, n.substate);
 			if (n.ported)
 				port_timewait(netns, lport, 1);
 			counter_inc(TCPSCOPE_CNT_SEEDED);
+		} else if (err != -EEXIST /* seen since attach */) {
+			gauge_lost(agg_of(skc, false), TCPSCOPE_CNT_TW_FULL);
 		}
 		return 0;
 	}
@@ -1358,11 +1419,18 @@ int seed_sockets(struct bpf_iter__tcp *ctx)
 		struct owner unknown = {}; /* pid 0: children's owner stays unknown */
 
 		zero.facts |= TCPSCOPE_F_LISTENER;
-		bpf_map_update_elem(&listeners, &lk, &unknown, BPF_NOEXIST);
+		if (bpf_map_update_elem(&listeners, &lk, &unknown, BPF_NOEXIST) == -E2BIG)
+			counter_inc(TCPSCOPE_CNT_LISTENER_FULL);
 	}
-	if (bpf_map_update_elem(&conns, &cookie, &zero, BPF_NOEXIST) == 0) {
+	long err = bpf_map_update_elem(&conns, &cookie, &zero, BPF_NOEXIST);
+
+	if (err == 0) {
 		agg_gauge(agg_of(skc, false), 0, state);
 		counter_inc(TCPSCOPE_CNT_SEEDED);
+	} else if (err != -EEXIST /* seen since attach */) {
+		/* marked as conn_new() does: counted once, untracked for life */
+		bpf_sk_storage_get(&untracked_sks, tp, 0, BPF_SK_STORAGE_GET_F_CREATE);
+		gauge_lost(agg_of(skc, false), TCPSCOPE_CNT_CONN_UNTRACKED);
 	}
 	return 0;
 }

@@ -53,7 +53,8 @@ Snapshot AggregateSession::snapshot(bool ports) const
 	s.by_netns = read_aggs(tracer_->aggs_fd());
 	if (ports)
 		s.ports = read_ports(tracer_->ports_fd());
-	s.agent = {k.conn_full, k.agg_full, k.seeded};
+	s.agent = {k.conn_untracked, k.agg_full, k.seeded, dropped_by_reason(k),
+		   tracer_->recursion_misses()};
 	s.uptime = uptime();
 	return s;
 }

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
@@ -126,6 +127,125 @@ int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list args)
 
 } // namespace
 
+namespace {
+
+// Runs the socket iterator once from inside the namespace of ns_fd (the tcp iterator
+// walks the namespace of the process that creates it). A thread of its own, so the
+// agent's other threads stay where they are.
+int walk_in_netns(int link_fd, int ns_fd)
+{
+	int err = 0;
+	std::thread t([&] {
+		if (setns(ns_fd, CLONE_NEWNET)) {
+			err = errno;
+			return;
+		}
+		UniqueFd it(bpf_iter_create(link_fd));
+		if (!it) {
+			err = errno;
+			return;
+		}
+		char buf[64];
+		ssize_t n;
+		while ((n = read(it.get(), buf, sizeof(buf))) > 0)
+			;
+		if (n < 0)
+			err = errno;
+	});
+	t.join();
+	return err;
+}
+
+// Every network namespace with a process in it or a name under /run/netns, by inode.
+std::map<ino_t, std::string> all_netns()
+{
+	std::map<ino_t, std::string> found;
+	struct stat st;
+
+	auto add = [&](const std::string &path) {
+		if (stat(path.c_str(), &st) == 0)
+			found.emplace(st.st_ino, path);
+	};
+	std::error_code ec;
+	for (const auto &d : std::filesystem::directory_iterator("/proc", ec)) {
+		const auto name = d.path().filename().string();
+		if (!name.empty() && name.find_first_not_of("0123456789") == std::string::npos)
+			add(d.path().string() + "/ns/net");
+	}
+	for (const auto &d : std::filesystem::directory_iterator("/run/netns", ec))
+		add(d.path().string());
+	return found;
+}
+
+// net.ipv4.tcp_max_tw_buckets of the namespace ns_fd (0: unreadable). /proc/sys/net shows
+// the namespace of the task that opens it: a thread of its own enters it.
+uint64_t max_tw_buckets_in(int ns_fd)
+{
+	uint64_t v = 0;
+	std::thread t([&] {
+		if (setns(ns_fd, CLONE_NEWNET))
+			return;
+		FILE *f = fopen("/proc/sys/net/ipv4/tcp_max_tw_buckets", "re");
+		if (!f)
+			return;
+		unsigned long long n;
+		if (fscanf(f, "%llu", &n) == 1)
+			v = n;
+		fclose(f);
+	});
+	t.join();
+	return v;
+}
+
+// The timewait table holds every timewait socket of the namespace with the largest
+// tcp_max_tw_buckets now (the kernel keeps no more), within bounds: preallocated, about 90
+// bytes an entry. A namespace raised later, or several full at once, can fill it: counted.
+constexpr uint64_t kMinTimewait = 65536, kMaxTimewait = 1u << 20;
+
+uint64_t timewait_capacity()
+{
+	uint64_t most = 0;
+	for (const auto &[ino, path] : all_netns()) {
+		UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+		if (fd)
+			most = std::max(most, max_tw_buckets_in(fd.get()));
+	}
+	return std::clamp(most, kMinTimewait, kMaxTimewait);
+}
+
+// TCPSCOPE_TEST_MAP_SIZES="map=entries,..." (tests only, Documentation/tcpscope/testing.rst):
+// tables made small on purpose, so that the tests can fill them.
+Result<bool> set_test_map_sizes(struct bpf_object *obj, const std::string &spec,
+				std::vector<std::string> &log)
+{
+	size_t pos = 0;
+	while (pos < spec.size()) {
+		size_t comma = spec.find(',', pos);
+		std::string item =
+			spec.substr(pos, comma == std::string::npos ? comma : comma - pos);
+		pos = comma == std::string::npos ? spec.size() : comma + 1;
+		size_t eq = item.find('=');
+		char *end = nullptr;
+		unsigned long n =
+			eq == std::string::npos ? 0 : strtoul(item.c_str() + eq + 1, &end, 10);
+		if (eq == std::string::npos || !end || *end || !n || n > (1ul << 30))
+			return usage_error("parse", "TCPSCOPE_TEST_MAP_SIZES",
+					   "want map=entries[,map=entries...], got '" + item + "'");
+		std::string name = item.substr(0, eq);
+		struct bpf_map *map = bpf_object__find_map_by_name(obj, name.c_str());
+		if (!map)
+			return usage_error("parse", "TCPSCOPE_TEST_MAP_SIZES",
+					   "no map '" + name + "'");
+		if (int err = bpf_map__set_max_entries(map, n))
+			return sys_error("size BPF map", name, -err);
+		log.push_back("map " + name + ": " + std::to_string(n) +
+			      " entries (TCPSCOPE_TEST_MAP_SIZES)");
+	}
+	return true;
+}
+
+} // namespace
+
 void report_degraded(const std::vector<Degraded> &degraded)
 {
 	for (const auto &d : degraded)
@@ -227,6 +347,18 @@ Result<std::unique_ptr<Tracer>> Tracer::open(const TracerConfig &cfg, Sink sink,
 		log.push_back("CONFIG_HZ unknown (no kernel config): assuming 250");
 	ro->ns_per_jiffy = 1000000000ull / hz.value_or(250);
 
+	const uint64_t tw_entries = timewait_capacity();
+	bpf_map__set_max_entries(t->skel_->maps.twctxs, tw_entries);
+	log.push_back("timewait table: " + std::to_string(tw_entries) +
+		      " entries (the largest tcp_max_tw_buckets, within " +
+		      std::to_string(kMinTimewait) + ".." + std::to_string(kMaxTimewait) + ")");
+	if (const char *m = getenv("TCPSCOPE_TEST_MAP_SIZES"); m && *m) {
+		fprintf(stderr, "tcpscope: TCPSCOPE_TEST_MAP_SIZES is set (tests only): tables "
+				"made small on purpose\n");
+		if (auto r = set_test_map_sizes(t->skel_->obj, m, log); !r)
+			return r.error();
+	}
+
 	kernel.release_btf(); // libbpf loads its own copy now
 	err = tcpscope_bpf__load(t->skel_);
 	if (err)
@@ -317,8 +449,41 @@ KernelCounters Tracer::counters() const
 		for (auto v : vals)
 			sum[i] += v;
 	}
-	return {sum[TCPSCOPE_CNT_EVENTS],   sum[TCPSCOPE_CNT_LOST],     sum[TCPSCOPE_CNT_CONN_FULL],
-		sum[TCPSCOPE_CNT_FILTERED], sum[TCPSCOPE_CNT_AGG_FULL], sum[TCPSCOPE_CNT_SEEDED]};
+	KernelCounters k;
+	k.events = sum[TCPSCOPE_CNT_EVENTS];
+	k.lost = sum[TCPSCOPE_CNT_LOST];
+	k.conn_full = sum[TCPSCOPE_CNT_CONN_FULL];
+	k.filtered = sum[TCPSCOPE_CNT_FILTERED];
+	k.agg_full = sum[TCPSCOPE_CNT_AGG_FULL];
+	k.seeded = sum[TCPSCOPE_CNT_SEEDED];
+	k.conn_untracked = sum[TCPSCOPE_CNT_CONN_UNTRACKED];
+	k.tw_full = sum[TCPSCOPE_CNT_TW_FULL];
+	k.listener_full = sum[TCPSCOPE_CNT_LISTENER_FULL];
+	k.embryo_full = sum[TCPSCOPE_CNT_EMBRYO_FULL];
+	k.ports_full = sum[TCPSCOPE_CNT_PORTS_FULL];
+	k.tw_stale = sum[TCPSCOPE_CNT_TW_STALE];
+	k.lost_summary = sum[TCPSCOPE_CNT_LOST_SUMMARY];
+	return k;
+}
+
+std::vector<NamedCount> Tracer::recursion_misses() const
+{
+	std::vector<NamedCount> out;
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, skel_->obj)
+	{
+		int fd = bpf_program__fd(prog);
+		if (fd < 0 || bpf_program__type(prog) == BPF_PROG_TYPE_TRACING &&
+				      bpf_program__expected_attach_type(prog) == BPF_TRACE_ITER)
+			continue; // not loaded, or the start-up walk (it cannot recurse)
+		struct bpf_prog_info info = {};
+		uint32_t len = sizeof(info);
+		if (bpf_obj_get_info_by_fd(fd, &info, &len))
+			continue;
+		out.push_back({bpf_program__name(prog), info.recursion_misses});
+	}
+	return out;
 }
 
 int Tracer::aggs_fd() const
@@ -330,58 +495,6 @@ int Tracer::ports_fd() const
 {
 	return bpf_map__fd(skel_->maps.ports_agg);
 }
-
-namespace {
-
-// Runs the socket iterator once from inside the namespace of ns_fd (the tcp iterator
-// walks the namespace of the process that creates it). A thread of its own, so the
-// agent's other threads stay where they are.
-int walk_in_netns(int link_fd, int ns_fd)
-{
-	int err = 0;
-	std::thread t([&] {
-		if (setns(ns_fd, CLONE_NEWNET)) {
-			err = errno;
-			return;
-		}
-		UniqueFd it(bpf_iter_create(link_fd));
-		if (!it) {
-			err = errno;
-			return;
-		}
-		char buf[64];
-		ssize_t n;
-		while ((n = read(it.get(), buf, sizeof(buf))) > 0)
-			;
-		if (n < 0)
-			err = errno;
-	});
-	t.join();
-	return err;
-}
-
-// Every network namespace with a process in it or a name under /run/netns, by inode.
-std::map<ino_t, std::string> all_netns()
-{
-	std::map<ino_t, std::string> found;
-	struct stat st;
-
-	auto add = [&](const std::string &path) {
-		if (stat(path.c_str(), &st) == 0)
-			found.emplace(st.st_ino, path);
-	};
-	std::error_code ec;
-	for (const auto &d : std::filesystem::directory_iterator("/proc", ec)) {
-		const auto name = d.path().filename().string();
-		if (!name.empty() && name.find_first_not_of("0123456789") == std::string::npos)
-			add(d.path().string() + "/ns/net");
-	}
-	for (const auto &d : std::filesystem::directory_iterator("/run/netns", ec))
-		add(d.path().string());
-	return found;
-}
-
-} // namespace
 
 Result<size_t> Tracer::seed(std::vector<std::string> &failed)
 {

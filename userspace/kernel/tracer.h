@@ -12,6 +12,7 @@
 
 #include "util/error.h"
 #include "event/record.h"
+#include "kernel/health.h"
 #include "net/port.h"
 
 struct tcpscope_bpf;
@@ -28,16 +29,6 @@ struct TracerConfig {
 	std::optional<PortSet> dports;
 	bool events = true;     // records on the ring buffer (watch)
 	bool aggregate = false; // in-kernel aggregates (stats, serve), seeded by seed()
-};
-
-// The kernel side's own health (the per-CPU "counters" map), summed over CPUs.
-struct KernelCounters {
-	uint64_t events = 0;    // records submitted to the ring buffer
-	uint64_t lost = 0;      // ring buffer full: records dropped
-	uint64_t conn_full = 0; // connection table full: connections not tracked
-	uint64_t filtered = 0;  // dropped by in-kernel filters
-	uint64_t agg_full = 0;  // updates lost: no aggregates for the netns (full, no memory)
-	uint64_t seeded = 0;    // sockets counted by the start-up walk
 };
 
 // A hook the kernel could not give us, and what is missing because of it.
@@ -70,6 +61,9 @@ class Tracer {
 	// negative errno (or the sink's negative return).
 	int poll(int timeout_ms);
 	KernelCounters counters() const;
+	// Per attached program, the runs the kernel skipped because the program was already
+	// running on that CPU (bpf_prog_info.recursion_misses).
+	std::vector<NamedCount> recursion_misses() const;
 
 	// Aggregate mode: walks the sockets of every network namespace once, so the state
 	// gauges count the sockets that existed before the programs were attached. Returns
