@@ -37,6 +37,11 @@ const volatile __u64 wakeup_bytes = 256 << 10; /* wake the agent from this much 
  * at once, which measures what attaching to these hooks costs by itself. Read-only data:
  * the verifier drops the test from the programs that run normally. */
 const volatile bool hooks_only = false;
+/* Set by the agent before each recount (recount_sockets, reap_conns): the walk's number, its
+ * start and the namespace walked. */
+__u32 recount_gen = 0;
+__u64 recount_start_ns = 0;
+__u32 recount_netns = 0;
 
 struct tuple {
 	__u8 saddr[16];
@@ -65,6 +70,8 @@ struct conn {
 	__u8 pending_syn; /* CLOSE->SYN_SENT waits for connect() to pick the local port */
 	__u8 gauged; /* counted in aggs.sockets[state] */
 	__u8 untracked; /* the per-CPU stand-in: table full */
+	__u32 netns;
+	__u32 seen; /* recount_gen of the last recount walk that met the socket */
 	char comm[TCPSCOPE_COMM_LEN];
 	struct tuple tuple; /* last known addresses: tcp_set_state(CLOSE) unhashes first */
 };
@@ -382,6 +389,19 @@ static __always_inline void agg_gauge(struct tcpscope_agg *a, __u8 from, __u8 to
 		a->sockets[to & (TCPSCOPE_NSTATES - 1)]++;
 }
 
+/* A timewait socket counted in sockets[] changes substate (0: none). Its namespace's orphans
+ * tell the agent where a late FIN_WAIT2 -> TIME_WAIT may hide (recount_sockets). */
+static __always_inline void tw_gauge(struct tcpscope_agg *a, __u8 from, __u8 to)
+{
+	if (!a)
+		return;
+	agg_gauge(a, from, to);
+	if (from == TCP_FIN_WAIT2)
+		a->tw_orphans--;
+	if (to == TCP_FIN_WAIT2)
+		a->tw_orphans++;
+}
+
 /* Per CPU: the one port of a busy server would bounce between CPUs otherwise. */
 static __always_inline struct tcpscope_port_agg *port_agg(__u32 netns, __u16 port)
 {
@@ -657,6 +677,7 @@ static __always_inline struct conn *conn_new(const struct sock *sk, __u64 cookie
 	__u32 idx = 0;
 
 	zero.ts_first = now;
+	zero.netns = skc_netns(&sk->__sk_common, true);
 	path_push(&zero, old);
 	if (old == TCP_CLOSE && new == TCP_SYN_SENT) {
 		/* connect(): process context, current is the owner */
@@ -931,7 +952,7 @@ static __always_inline int on_tw_armed(struct inet_timewait_sock *tw)
 		old = x->substate;
 		type = TCPSCOPE_EV_TW_SUBSTATE;
 		if (x->gauged)
-			agg_gauge(a, old, sub);
+			tw_gauge(a, old, sub);
 		if (x->known)
 			agg_transition(a, old, sub, x->ts_state ? now - x->ts_state : ~0ULL);
 		x->substate = sub;
@@ -946,7 +967,7 @@ static __always_inline int on_tw_armed(struct inet_timewait_sock *tw)
 			/* the memory of a timewait socket whose exit we missed holds a new one */
 			counter_inc(TCPSCOPE_CNT_TW_STALE);
 			if (x->gauged)
-				agg_gauge(agg_of_ns(x->netns), x->substate, 0);
+				tw_gauge(agg_of_ns(x->netns), x->substate, 0);
 			if (x->ported)
 				port_timewait(x->netns, x->lport, -1);
 		}
@@ -986,7 +1007,7 @@ static __always_inline int on_tw_armed(struct inet_timewait_sock *tw)
 			n.ported = 0;
 		}
 		if (n.gauged)
-			agg_gauge(a, 0, sub);
+			tw_gauge(a, 0, sub);
 		if (n.ported)
 			port_timewait(netns, n.lport, 1);
 	}
@@ -1092,7 +1113,7 @@ static __always_inline int on_tw_leave(struct twsnap *s)
 		return 0;
 	a = agg_of_ns(s->netns);
 	if (x.gauged)
-		agg_gauge(a, x.substate, 0);
+		tw_gauge(a, x.substate, 0);
 	if (x.ported)
 		port_timewait(s->netns, s->lport, -1);
 	c = conn_lookup(s->cookie);
@@ -1344,6 +1365,7 @@ int BPF_PROG(handle_rst_sent, const struct sock *sk)
 SEC("tp_btf/tcp_destroy_sock")
 int BPF_PROG(handle_destroy, struct sock *sk)
 {
+	struct tcpscope_agg *a;
 	__u64 cookie;
 	struct conn *c;
 
@@ -1356,7 +1378,14 @@ int BPF_PROG(handle_destroy, struct sock *sk)
 	flush_pending_syn(sk, c, cookie);
 	if (c->facts & TCPSCOPE_F_TIME_WAIT)
 		return 0; /* its timewait socket carries it on */
-	conn_end(sk, agg_of(&sk->__sk_common, true), c, cookie, bpf_ktime_get_ns());
+	a = agg_of(&sk->__sk_common, true);
+	if (c->gauged && c->state != TCP_CLOSE) {
+		/* its move to CLOSE was missed (a run the kernel skipped): the socket is gone */
+		agg_gauge(a, c->state, 0);
+		c->gauged = 0;
+		counter_inc(TCPSCOPE_CNT_RECOUNTED);
+	}
+	conn_end(sk, a, c, cookie, bpf_ktime_get_ns());
 	bpf_map_delete_elem(&conns, &cookie);
 	return 0;
 }
@@ -1397,7 +1426,7 @@ int seed_sockets(struct bpf_iter__tcp *ctx)
 		n.ported = listening(netns, lport);
 		err = bpf_map_update_elem(&twctxs, &key, &n, BPF_NOEXIST);
 		if (err == 0) {
-			agg_gauge(agg_of(skc, false), 0, n.substate);
+			tw_gauge(agg_of(skc, false), 0, n.substate);
 			if (n.ported)
 				port_timewait(netns, lport, 1);
 			counter_inc(TCPSCOPE_CNT_SEEDED);
@@ -1410,7 +1439,7 @@ int seed_sockets(struct bpf_iter__tcp *ctx)
 	if (!tp)
 		return 0; /* a request socket */
 	__u64 cookie = bpf_get_socket_cookie(tp);
-	struct conn zero = { .state = state, .gauged = 1 };
+	struct conn zero = { .state = state, .gauged = 1, .netns = skc_netns(skc, false) };
 
 	path_push(&zero, state);
 	if (state == TCP_LISTEN) {
@@ -1432,6 +1461,113 @@ int seed_sockets(struct bpf_iter__tcp *ctx)
 		bpf_sk_storage_get(&untracked_sks, tp, 0, BPF_SK_STORAGE_GET_F_CREATE);
 		gauge_lost(agg_of(skc, false), TCPSCOPE_CNT_CONN_UNTRACKED);
 	}
+	return 0;
+}
+
+/*
+ * The late FIN_WAIT2 -> TIME_WAIT (see late_substate) found from the kernel's own state: the
+ * agent runs this iterator in a namespace whose gauges hold orphaned FIN_WAIT2 timewait
+ * sockets (tw_orphans) before it reads a snapshot. A timewait socket we hold as FIN_WAIT2
+ * whose tw_substate is TIME_WAIT now got the peer's FIN unseen: it moves now, dated as its
+ * exit would date it.
+ */
+SEC("iter/tcp")
+int recount_sockets(struct bpf_iter__tcp *ctx)
+{
+	struct sock_common *skc = ctx->sk_common;
+	struct inet_timewait_sock *tw;
+	struct tcpscope_agg *a;
+	struct twsnap s = {};
+	struct tcp_sock *tp;
+	struct twctx *x;
+	struct conn *c;
+	__u8 state;
+	__u64 key;
+
+	if (!skc || !tracked(skc, false))
+		return 0;
+	state = BPF_CORE_READ(skc, skc_state);
+	if (state != TCP_TIME_WAIT) {
+		/* A full socket is walked locked (lock_sock_fast() in bpf_iter_tcp_seq_show):
+		 * no state change is half done. One whose gauge sits in another state missed a
+		 * transition in a skipped run: it moves to the kernel's state. */
+		tp = bpf_skc_to_tcp_sock(skc);
+		if (!tp)
+			return 0; /* a request socket */
+		c = conn_lookup(bpf_get_socket_cookie(tp));
+		if (!c)
+			return 0;
+		c->seen = recount_gen;
+		if (!c->gauged || (c->facts & TCPSCOPE_F_TIME_WAIT) || c->state == state)
+			return 0;
+		agg_gauge(agg_of(skc, false), c->state, state);
+		c->state = state;
+		counter_inc(TCPSCOPE_CNT_RECOUNTED);
+		return 0;
+	}
+	tw = (struct inet_timewait_sock *)bpf_skc_to_tcp_timewait_sock(skc);
+	if (!tw)
+		return 0;
+	key = (__u64)tw;
+	x = bpf_map_lookup_elem(&twctxs, &key);
+	if (!x) {
+		/* Its arm was missed: counted from now on (hashed and armed under the bucket lock
+		 * the walk takes: never half done). Not once its timer is detached: an expiring
+		 * one leaves twctxs before inet_twsk_kill() unhashes it. */
+		if (!BPF_CORE_READ(tw, tw_timer.entry.pprev))
+			return 0;
+		struct twctx n = { .cookie = BPF_CORE_READ(skc, skc_cookie.counter),
+				   .substate = BPF_CORE_READ(tw, tw_substate),
+				   .netns = skc_netns(skc, false),
+				   .lport = skc_lport(skc, false),
+				   .gauged = 1 };
+
+		if (bpf_map_update_elem(&twctxs, &key, &n, BPF_NOEXIST) == 0) {
+			a = agg_of(skc, false);
+			tw_gauge(a, 0, n.substate);
+			if (a) /* it entered after start: the agent seeds before it recounts */
+				a->tw_entered++;
+			counter_inc(TCPSCOPE_CNT_RECOUNTED);
+		}
+		return 0;
+	}
+	if (x->substate != TCP_FIN_WAIT2)
+		return 0;
+	tw_snap(tw, TCPSCOPE_TW_CAUSE_UNKNOWN, bpf_ktime_get_ns(), &s);
+	if (!s.tracked || s.cookie != x->cookie || s.substate != TCP_TIME_WAIT)
+		return 0;
+	a = agg_of_ns(s.netns);
+	late_substate(&s, conn_lookup(s.cookie), a, x);
+	if (x->gauged)
+		tw_gauge(a, TCP_FIN_WAIT2, TCP_TIME_WAIT);
+	x->substate = TCP_TIME_WAIT;
+	if (a)
+		a->tw_recounted++;
+	return 0;
+}
+
+/*
+ * After recount_sockets walked recount_netns: a connection still counted in a gauge whose
+ * socket the walk did not meet is gone, its last transitions and its destruction missed in
+ * runs the kernel skipped. Only records older than the walk, of hashed states (not CLOSE,
+ * not a SYN_SENT waiting for its port), not handed to a timewait socket.
+ */
+SEC("iter/bpf_map_elem")
+int reap_conns(struct bpf_iter__bpf_map_elem *ctx)
+{
+	struct conn *c = ctx->value;
+	__u64 *key = ctx->key;
+	__u64 cookie;
+
+	if (!c || !key || c->netns != recount_netns || c->seen == recount_gen || !c->gauged ||
+	    c->untracked || c->state == TCP_CLOSE || c->pending_syn ||
+	    (c->facts & TCPSCOPE_F_TIME_WAIT) || c->ts_first >= recount_start_ns)
+		return 0;
+	agg_gauge(agg_of_ns(c->netns), c->state, 0);
+	c->gauged = 0;
+	counter_inc(TCPSCOPE_CNT_RECOUNTED);
+	cookie = *key;
+	bpf_map_delete_elem(&conns, &cookie);
 	return 0;
 }
 

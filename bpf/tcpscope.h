@@ -142,6 +142,10 @@ struct tcpscope_agg {
 	/* sockets of this netns the gauges could not follow (a table full, see
 	 * TCPSCOPE_CNT_CONN_UNTRACKED and _TW_FULL): sockets[] is short by up to this many */
 	__u64 untracked;
+	/* timewait sockets counted in sockets[FIN_WAIT2] (orphans): where the agent looks for a
+	 * late FIN_WAIT2 -> TIME_WAIT no hook saw (the recount_sockets iterator) */
+	__s64 tw_orphans;
+	__u64 tw_recounted; /* late FIN_WAIT2 -> TIME_WAIT found by that recount */
 };
 
 /* Per listening port ("ports_agg" map, per-CPU LRU: busy ports stay), for the busiest ports in
@@ -178,6 +182,9 @@ enum tcpscope_counter {
 	 * right when its memory was reused by a new timewait socket */
 	TCPSCOPE_CNT_TW_STALE = 11,
 	TCPSCOPE_CNT_LOST_SUMMARY = 12, /* of LOST: connection summaries (TCPSCOPE_EV_CONN) */
+	/* gauges put right from the kernel's own state after a missed transition: at the
+	 * socket's destruction or by the recount_sockets walk */
+	TCPSCOPE_CNT_RECOUNTED = 13,
 	TCPSCOPE_CNT_MAX,
 };
 

@@ -106,6 +106,8 @@ void add(Agg &a, const Agg &b)
 		a.tw_left[c] += b.tw_left[c];
 	a.keepalive_probes += b.keepalive_probes;
 	a.untracked += b.untracked;
+	a.tw_orphans += b.tw_orphans;
+	a.tw_recounted += b.tw_recounted;
 	for (int o = 0; o < TCPSCOPE_NOPEN; o++)
 		for (int c = 0; c < TCPSCOPE_NCLOSE; c++)
 			a.conns[o][c] += b.conns[o][c];

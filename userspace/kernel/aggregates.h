@@ -31,6 +31,7 @@ struct AgentCounters {
 	uint64_t seeded = 0;    // sockets counted by the start-up walk
 	std::vector<NamedCount> dropped;          // every loss by reason (dropped_by_reason())
 	std::vector<NamedCount> recursion_misses; // per program: runs the kernel skipped
+	uint64_t recounted = 0; // gauges put right from the kernel's state (missed changes)
 };
 
 // The figures may be off: something was lost, a program run was skipped, or a gauge of

@@ -30,6 +30,7 @@ struct KernelCounters {
 	uint64_t ports_full = 0;     // per-port updates lost (ports_agg full)
 	uint64_t tw_stale = 0;       // timewait exits missed, found when the memory was reused
 	uint64_t lost_summary = 0;   // of lost: connection summaries
+	uint64_t recounted = 0;      // gauges put right from the kernel's state
 };
 
 // Every loss by reason, in a fixed order, zeros included: the reason="..." label values of

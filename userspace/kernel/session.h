@@ -31,6 +31,8 @@ class AggregateSession {
       private:
 	AggregateSession() = default;
 	std::unique_ptr<Tracer> tracer_;
+	mutable uint64_t misses_recounted_ = 0; // program runs skipped, as of the last recount
+	mutable Clock::time_point missed_at_;   // when they last grew
 	Clock::time_point start_;
 };
 

@@ -310,8 +310,11 @@ Result<std::unique_ptr<Tracer>> Tracer::open(const TracerConfig &cfg, Sink sink,
 	ro->aggregate = cfg.aggregate;
 	if (!cfg.events) // nothing is reserved on it: the smallest ring (one page)
 		bpf_map__set_max_entries(t->skel_->maps.events, getpagesize());
-	if (cfg.aggregate)
+	if (cfg.aggregate) {
 		bpf_program__set_autoload(t->skel_->progs.seed_sockets, true);
+		bpf_program__set_autoload(t->skel_->progs.recount_sockets, true);
+		bpf_program__set_autoload(t->skel_->progs.reap_conns, true);
+	}
 	// make bench's "hooks" configuration (Documentation/perf.rst): the programs are
 	// attached as usual but return at once, so nothing is counted or shown.
 	if (const char *h = getenv("TCPSCOPE_BENCH_HOOKS_ONLY"); h && *h && strcmp(h, "0") != 0) {
@@ -402,6 +405,23 @@ Result<std::unique_ptr<Tracer>> Tracer::open(const TracerConfig &cfg, Sink sink,
 				{"socket walk (iter/tcp)",
 				 std::string("attach failed: ") + strerror(errno) +
 					 ": gauges count only sockets that change state"});
+		t->recount_link_ =
+			bpf_program__attach_iter(t->skel_->progs.recount_sockets, nullptr);
+		union bpf_iter_link_info info = {};
+		info.map.map_fd = bpf_map__fd(t->skel_->maps.conns);
+		LIBBPF_OPTS(bpf_iter_attach_opts, opts, .link_info = &info,
+			    .link_info_len = sizeof(info));
+		t->reap_link_ = bpf_program__attach_iter(t->skel_->progs.reap_conns, &opts);
+		if (!t->reap_link_)
+			degraded.push_back({"connection reaping (iter/bpf_map_elem)",
+					    std::string("attach failed: ") + strerror(errno) +
+						    ": a connection whose end was missed stays "
+						    "in the gauges"});
+		if (!t->recount_link_)
+			degraded.push_back({"timewait recount (iter/tcp)",
+					    std::string("attach failed: ") + strerror(errno) +
+						    ": a late FIN_WAIT2 -> TIME_WAIT is counted "
+						    "when the socket leaves"});
 	}
 	t->rb_ = ring_buffer__new(bpf_map__fd(t->skel_->maps.events), on_sample, t.get(), nullptr);
 	if (!t->rb_)
@@ -411,6 +431,8 @@ Result<std::unique_ptr<Tracer>> Tracer::open(const TracerConfig &cfg, Sink sink,
 
 Tracer::~Tracer()
 {
+	bpf_link__destroy(reap_link_);
+	bpf_link__destroy(recount_link_);
 	bpf_link__destroy(seed_link_);
 	ring_buffer__free(rb_);
 	for (auto *l : links_)
@@ -463,6 +485,7 @@ KernelCounters Tracer::counters() const
 	k.ports_full = sum[TCPSCOPE_CNT_PORTS_FULL];
 	k.tw_stale = sum[TCPSCOPE_CNT_TW_STALE];
 	k.lost_summary = sum[TCPSCOPE_CNT_LOST_SUMMARY];
+	k.recounted = sum[TCPSCOPE_CNT_RECOUNTED];
 	return k;
 }
 
@@ -474,8 +497,8 @@ std::vector<NamedCount> Tracer::recursion_misses() const
 	bpf_object__for_each_program(prog, skel_->obj)
 	{
 		int fd = bpf_program__fd(prog);
-		if (fd < 0 || bpf_program__type(prog) == BPF_PROG_TYPE_TRACING &&
-				      bpf_program__expected_attach_type(prog) == BPF_TRACE_ITER)
+		if (fd < 0 || (bpf_program__type(prog) == BPF_PROG_TYPE_TRACING &&
+			       bpf_program__expected_attach_type(prog) == BPF_TRACE_ITER))
 			continue; // not loaded, or the start-up walk (it cannot recurse)
 		struct bpf_prog_info info = {};
 		uint32_t len = sizeof(info);
@@ -508,6 +531,9 @@ Result<size_t> Tracer::seed(std::vector<std::string> &failed)
 	int ncpu = libbpf_num_possible_cpus();
 	std::vector<struct tcpscope_agg> zero(ncpu > 0 ? ncpu : 1);
 	const auto namespaces = all_netns();
+	netns_paths_.clear();
+	for (const auto &[ino, path] : namespaces)
+		netns_paths_[ino] = path;
 	for (const auto &[ino, path] : namespaces) {
 		uint32_t key = ino;
 		bpf_map_update_elem(aggs_fd(), &key, zero.data(), BPF_NOEXIST);
@@ -526,6 +552,44 @@ Result<size_t> Tracer::seed(std::vector<std::string> &failed)
 		walked++;
 	}
 	return walked;
+}
+
+int Tracer::recount(uint32_t netns)
+{
+	if (!recount_link_)
+		return EOPNOTSUPP;
+	for (int pass = 0; pass < 2; pass++) {
+		auto it = netns_paths_.find(netns);
+		if (it != netns_paths_.end()) {
+			UniqueFd fd(::open(it->second.c_str(), O_RDONLY | O_CLOEXEC));
+			struct stat st;
+			// the path may now name another namespace (a pid reused, a name re-added)
+			if (fd && fstat(fd.get(), &st) == 0 && st.st_ino == netns) {
+				struct timespec ts;
+				clock_gettime(CLOCK_MONOTONIC, &ts); // bpf_ktime_get_ns()'s clock
+				skel_->bss->recount_gen++;
+				skel_->bss->recount_start_ns =
+					uint64_t(ts.tv_sec) * 1000000000ull + ts.tv_nsec;
+				skel_->bss->recount_netns = netns;
+				int err = walk_in_netns(bpf_link__fd(recount_link_), fd.get());
+				if (err || !reap_link_)
+					return err;
+				UniqueFd it(bpf_iter_create(bpf_link__fd(reap_link_)));
+				if (!it)
+					return errno;
+				char buf[64];
+				while (read(it.get(), buf, sizeof(buf)) > 0)
+					;
+				return 0;
+			}
+		}
+		if (pass == 0) { // a namespace made since: look again
+			netns_paths_.clear();
+			for (const auto &[ino, path] : all_netns())
+				netns_paths_[ino] = path;
+		}
+	}
+	return ENOENT; // gone: its timewait sockets went with it
 }
 
 } // namespace tcpscope

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -69,6 +70,11 @@ class Tracer {
 	// gauges count the sockets that existed before the programs were attached. Returns
 	// the namespaces walked; one that could not be entered is a message in `failed`.
 	Result<size_t> seed(std::vector<std::string> &failed);
+	// Aggregate mode: walks the sockets of namespace `netns` (an inode) and puts the gauges
+	// right from the kernel's state where a hook missed a change: a late FIN_WAIT2 ->
+	// TIME_WAIT, a transition in a run the kernel skipped (the recount_sockets iterator).
+	// 0 or a positive errno.
+	int recount(uint32_t netns);
 	// The aggs and ports_agg maps' file descriptors (kernel/aggregates.h reads them).
 	int aggs_fd() const;
 	int ports_fd() const;
@@ -80,6 +86,9 @@ class Tracer {
 	struct tcpscope_bpf *skel_ = nullptr;
 	std::vector<struct bpf_link *> links_;
 	struct bpf_link *seed_link_ = nullptr;
+	struct bpf_link *recount_link_ = nullptr;
+	struct bpf_link *reap_link_ = nullptr;
+	std::map<uint64_t, std::string> netns_paths_; // inode -> a path that opens it
 	struct ring_buffer *rb_ = nullptr;
 	Sink sink_;
 };

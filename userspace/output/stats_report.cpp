@@ -153,6 +153,11 @@ std::vector<MetricFamily> metrics(const Snapshot &s, bool per_netns)
 	for (const auto &m : s.agent.recursion_misses)
 		misses.samples.push_back({{{"prog", m.name}}, static_cast<double>(m.count)});
 	out.push_back(misses);
+	out.push_back({"tcpscope_recounted_total",
+		       "gauges put right from the kernel's own state after a change no hook saw "
+		       "(a late FIN_WAIT2 -> TIME_WAIT, a skipped run)",
+		       MetricType::counter,
+		       {{{}, static_cast<double>(s.agent.recounted)}}});
 	out.push_back({"tcpscope_connections_untracked_total",
 		       "connections the kernel side could not track (connection table full)",
 		       MetricType::counter,
@@ -226,8 +231,10 @@ std::string to_json(const Agg &a, const AgentCounters &agent, double uptime)
 		fmt::format_to(out, "{}\"{}\":{}", sep, cause_name(c), a.tw_left[c]);
 		sep = ",";
 	}
-	fmt::format_to(out, "}}}},\"keepalive_probes\":{},\"keepalive_kills\":{},\"connections\":[",
-		       a.keepalive_probes, keepalive_kills(a));
+	fmt::format_to(out,
+		       "}},\"late_recounted\":{}}},\"keepalive_probes\":{},\"keepalive_kills\":{},"
+		       "\"connections\":[",
+		       a.tw_recounted, a.keepalive_probes, keepalive_kills(a));
 	sep = "";
 	for (unsigned o = 0; o < TCPSCOPE_NOPEN; o++)
 		for (unsigned c = 0; c < TCPSCOPE_NCLOSE; c++)
@@ -253,7 +260,7 @@ std::string to_json(const Agg &a, const AgentCounters &agent, double uptime)
 		fmt::format_to(out, "{}\"{}\":{}", sep, m.name, m.count);
 		sep = ",";
 	}
-	fmt::format_to(out, "}}}}}}");
+	fmt::format_to(out, "}},\"recounted\":{}}}}}", agent.recounted);
 	return fmt::to_string(b);
 }
 

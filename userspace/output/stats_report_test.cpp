@@ -178,7 +178,8 @@ TEST(Aggregate, EveryLossIsNamedInJsonMetricsAndTable)
 			 "\"timewait_table_full\":4,\"listener_table_full\":0,"
 			 "\"embryo_table_full\":0,\"port_table_full\":0,\"netns_table_full\":0,"
 			 "\"timewait_exit_missed\":1},"
-			 "\"recursion_misses\":{\"handle_set_state\":140,\"handle_destroy\":0}}}"));
+			 "\"recursion_misses\":{\"handle_set_state\":140,\"handle_destroy\":0},"
+			 "\"recounted\":0}}"));
 
 	Exposition e;
 	for (const auto &f : metrics(s, false)) {
