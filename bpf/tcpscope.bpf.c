@@ -1163,6 +1163,13 @@ static __always_inline struct twcancel *tw_pending(void)
 	return bpf_map_lookup_elem(&twcancels, &idx);
 }
 
+/* tp_btf hands over a trusted pointer: a direct load, not a probe-read helper call (these
+ * programs run for every timer of every socket, some 18 times per connection) */
+static __always_inline __u64 timer_fn(struct timer_list *t)
+{
+	return (__u64)t->function;
+}
+
 /* Every timer program starts here: a pending cancel not followed by its own timer's
  * re-arm or expiry (an event of t itself) was a kill. */
 static __always_inline void tw_settle(struct twcancel *p, struct timer_list *t)
@@ -1173,7 +1180,11 @@ static __always_inline void tw_settle(struct twcancel *p, struct timer_list *t)
 		return;
 	pending = p->timer;
 	p->timer = 0;
-	if (pending != (__u64)t)
+	/* the same timer re-armed, unless it is a new timewait socket at the address of the
+	 * cancelled one (freed by the kill, reused at once): then the cancel was a kill */
+	if (pending != (__u64)t ||
+	    (timer_fn(t) == tw_timer_fn &&
+	     BPF_CORE_READ(&tw_of(t)->__tw_common, skc_cookie.counter) != p->snap.cookie))
 		on_tw_leave(&p->snap);
 }
 
@@ -1251,13 +1262,6 @@ static __always_inline int on_keepalive_rearm(struct timer_list *t)
 	}
 	ev_submit(e);
 	return 0;
-}
-
-/* tp_btf hands over a trusted pointer: a direct load, not a probe-read helper call (these
- * programs run for every timer of every socket, some 18 times per connection) */
-static __always_inline __u64 timer_fn(struct timer_list *t)
-{
-	return (__u64)t->function;
 }
 
 SEC("tp_btf/timer_start")

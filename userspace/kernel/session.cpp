@@ -63,7 +63,12 @@ Snapshot AggregateSession::snapshot(bool ports) const
 	if (total(misses) > misses_recounted_)
 		missed_at_ = now;
 	misses_recounted_ = total(misses);
-	const bool skipped = misses_recounted_ && now - missed_at_ < std::chrono::seconds(5);
+	// And every 5 s whatever happened: a change a hook missed for another reason (a race
+	// not understood yet, about one in 100,000 connections under churn) is put right.
+	const bool skipped = (misses_recounted_ && now - missed_at_ < std::chrono::seconds(5)) ||
+			     now - walked_at_ >= std::chrono::seconds(5);
+	if (skipped)
+		walked_at_ = now;
 	bool recounted = false;
 	for (const auto &[ino, a] : s.by_netns)
 		if ((skipped || a.tw_orphans > 0) && tracer_->recount(ino) == 0)

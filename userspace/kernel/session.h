@@ -33,6 +33,7 @@ class AggregateSession {
 	std::unique_ptr<Tracer> tracer_;
 	mutable uint64_t misses_recounted_ = 0; // program runs skipped, as of the last recount
 	mutable Clock::time_point missed_at_;   // when they last grew
+	mutable Clock::time_point walked_at_;   // the last walk of every namespace
 	Clock::time_point start_;
 };
 
