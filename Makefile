@@ -144,12 +144,13 @@ $(BUILD)/kmod/%/tcpscope.ko: $(KMOD_SRCS)
 
 # BUILD is the kselftest Makefile's own output directory too: ours (make BUILD=...) must not
 # reach it through the environment, so it gets the one its O= would give.
-selftests: $(KSFT_DIR)/lib.mk $(BUILD)/tcpscope $(KMOD_KOS)
+selftests: $(KSFT_DIR)/lib.mk $(BUILD)/tcpscope $(BUILD)/churn $(KMOD_KOS)
 	$(Q)rm -rf $(KSFT_OUT)
 	$(Q)$(MAKE) $(if $(Q),-s) --no-print-directory -C $(KSFT_DIR) TARGETS=tcpscope \
 		O=$(abspath $(BUILD)/ksft/obj) KSFT_INSTALL_PATH=$(abspath $(KSFT_OUT)) \
 		BUILD=$(abspath $(BUILD)/ksft/obj/kselftest) \
 		KSFT_DIR=$(abspath $(KSFT_DIR)) TCPSCOPE=$(abspath $(BUILD)/tcpscope) \
+		CHURN=$(abspath $(BUILD)/churn) \
 		KMOD_BUILD=$(abspath $(BUILD)/kmod) DEPLOY_RULES=$(abspath deploy/tcpscope-rules.yml) \
 		install $(if $(Q),>/dev/null)
 	@printf '  %-8s %s\n' KSFT "$(KSFT_OUT)/run_kselftest.sh: $$(tr '\n' ' ' < $(KSFT_OUT)/kselftest-list.txt)"

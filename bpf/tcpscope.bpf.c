@@ -14,6 +14,8 @@
 #define AF_INET6 10
 #define ETIMEDOUT 110
 #define ECONNABORTED 103
+#define EEXIST 17
+#define E2BIG 7
 #define TH_FIN 0x01
 #define TH_SYN 0x02
 #define TH_RST 0x04
@@ -35,6 +37,11 @@ const volatile __u64 wakeup_bytes = 256 << 10; /* wake the agent from this much 
  * at once, which measures what attaching to these hooks costs by itself. Read-only data:
  * the verifier drops the test from the programs that run normally. */
 const volatile bool hooks_only = false;
+/* Set by the agent before each recount (recount_sockets, reap_conns): the walk's number, its
+ * start and the namespace walked. */
+__u32 recount_gen = 0;
+__u64 recount_start_ns = 0;
+__u32 recount_netns = 0;
 
 struct tuple {
 	__u8 saddr[16];
@@ -63,6 +70,8 @@ struct conn {
 	__u8 pending_syn; /* CLOSE->SYN_SENT waits for connect() to pick the local port */
 	__u8 gauged; /* counted in aggs.sockets[state] */
 	__u8 untracked; /* the per-CPU stand-in: table full */
+	__u32 netns;
+	__u32 seen; /* recount_gen of the last recount walk that met the socket */
 	char comm[TCPSCOPE_COMM_LEN];
 	struct tuple tuple; /* last known addresses: tcp_set_state(CLOSE) unhashes first */
 };
@@ -85,6 +94,8 @@ struct listen_key {
 struct twctx {
 	__u64 cookie;
 	__u64 ts_state; /* entered its current substate (0: unknown) */
+	__u32 netns;
+	__u16 lport;
 	__u8 substate; /* TIME_WAIT, or FIN_WAIT2 for an orphaned FIN_WAIT2 */
 	__u8 gauged; /* counted in aggs.sockets[substate] */
 	__u8 known; /* its connection was tracked: ts_state, open and close are set */
@@ -139,6 +150,7 @@ struct {
 	__type(value, struct owner);
 } listeners SEC(".maps");
 
+/* Sized by the agent before load from the namespaces' tcp_max_tw_buckets (tracer.cpp). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
@@ -161,9 +173,11 @@ struct {
 } twcancels SEC(".maps");
 
 /* Passive children whose LISTEN->SYN_RECV came too early to be keyed (see on_state): socket
- * address -> time of that transition. */
+ * address -> time of that transition. Not an LRU: an eviction would lose an event without a
+ * word; a full table is counted (TCPSCOPE_CNT_EMBRYO_FULL). Each entry goes at the child's next
+ * transition (ESTABLISHED, or CLOSE from tcp_done() on every failure path). */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 4096);
 	__type(key, __u64);
 	__type(value, __u64);
@@ -182,6 +196,16 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } counters SEC(".maps");
+
+/* A mark on a socket met with the conns table full: it is counted once and stays untracked
+ * for life (no record appears for it later, so no summary is printed for a connection
+ * counted as untracked). Touched only when conns is full. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, __u8);
+} untracked_sks SEC(".maps");
 
 /* Stand-in record when the connection table is full, so events still flow. */
 struct {
@@ -212,8 +236,10 @@ struct {
 	__type(value, struct tcpscope_agg);
 } agg_zero SEC(".maps");
 
+/* Not an LRU: an eviction would lose a port's TIME_WAIT gauge without a word; a full table is
+ * counted (TCPSCOPE_CNT_PORTS_FULL). */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, struct tcpscope_port_key);
 	__type(value, struct tcpscope_port_agg);
@@ -238,6 +264,15 @@ static __always_inline void counter_inc(__u32 idx)
 
 	if (v)
 		*v += 1;
+}
+
+/* A socket the gauges of its netns cannot follow: counted by reason and in the netns' own
+ * aggregates, so its gauges say by how much they may be short. */
+static __always_inline void gauge_lost(struct tcpscope_agg *a, __u32 reason)
+{
+	counter_inc(reason);
+	if (a)
+		a->untracked++;
 }
 
 /*
@@ -354,6 +389,19 @@ static __always_inline void agg_gauge(struct tcpscope_agg *a, __u8 from, __u8 to
 		a->sockets[to & (TCPSCOPE_NSTATES - 1)]++;
 }
 
+/* A timewait socket counted in sockets[] changes substate (0: none). Its namespace's orphans
+ * tell the agent where a late FIN_WAIT2 -> TIME_WAIT may hide (recount_sockets). */
+static __always_inline void tw_gauge(struct tcpscope_agg *a, __u8 from, __u8 to)
+{
+	if (!a)
+		return;
+	agg_gauge(a, from, to);
+	if (from == TCP_FIN_WAIT2)
+		a->tw_orphans--;
+	if (to == TCP_FIN_WAIT2)
+		a->tw_orphans++;
+}
+
 /* Per CPU: the one port of a busy server would bounce between CPUs otherwise. */
 static __always_inline struct tcpscope_port_agg *port_agg(__u32 netns, __u16 port)
 {
@@ -366,7 +414,10 @@ static __always_inline struct tcpscope_port_agg *port_agg(__u32 netns, __u16 por
 	if (p)
 		return p;
 	bpf_map_update_elem(&ports_agg, &key, &zero, BPF_NOEXIST);
-	return bpf_map_lookup_elem(&ports_agg, &key);
+	p = bpf_map_lookup_elem(&ports_agg, &key);
+	if (!p)
+		counter_inc(TCPSCOPE_CNT_PORTS_FULL);
+	return p;
 }
 
 /* A timewait socket counted (+1) or gone (-1) on its local port. */
@@ -496,6 +547,8 @@ ev_new_at(struct tuple *t, __u32 netns, struct conn *c, __u64 cookie, __u8 type,
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		counter_inc(TCPSCOPE_CNT_LOST);
+		if (type == TCPSCOPE_EV_CONN)
+			counter_inc(TCPSCOPE_CNT_LOST_SUMMARY);
 		return NULL;
 	}
 	__builtin_memset(e, 0, sizeof(*e));
@@ -624,6 +677,7 @@ static __always_inline struct conn *conn_new(const struct sock *sk, __u64 cookie
 	__u32 idx = 0;
 
 	zero.ts_first = now;
+	zero.netns = skc_netns(&sk->__sk_common, true);
 	path_push(&zero, old);
 	if (old == TCP_CLOSE && new == TCP_SYN_SENT) {
 		/* connect(): process context, current is the owner */
@@ -651,12 +705,19 @@ static __always_inline struct conn *conn_new(const struct sock *sk, __u64 cookie
 			zero.owner_known = 1;
 		}
 	}
-	if (bpf_map_update_elem(&conns, &cookie, &zero, BPF_NOEXIST) == 0) {
+	/* a socket once untracked stays so: nothing may be counted for it twice */
+	if (!(sk->sk_bpf_storage && bpf_sk_storage_get(&untracked_sks, (void *)sk, 0, 0)) &&
+	    bpf_map_update_elem(&conns, &cookie, &zero, BPF_NOEXIST) == 0) {
 		c = bpf_map_lookup_elem(&conns, &cookie);
 		if (c)
 			return c;
 	}
 	counter_inc(TCPSCOPE_CNT_CONN_FULL);
+	if (!bpf_sk_storage_get(&untracked_sks, (void *)sk, 0, 0)) {
+		/* its first event: the connection is counted now, once */
+		bpf_sk_storage_get(&untracked_sks, (void *)sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+		gauge_lost(agg_of(&sk->__sk_common, true), TCPSCOPE_CNT_CONN_UNTRACKED);
+	}
 	c = bpf_map_lookup_elem(&scratch, &idx);
 	if (c) {
 		*c = zero;
@@ -729,7 +790,8 @@ static __noinline int state_change(const struct sock *sk, int old, int new, __u6
 		struct owner o = { .pid = c->pid, .cgroup = c->cgroup };
 
 		__builtin_memcpy(o.comm, c->comm, sizeof(o.comm));
-		bpf_map_update_elem(&listeners, &key, &o, BPF_ANY);
+		if (bpf_map_update_elem(&listeners, &key, &o, BPF_ANY))
+			counter_inc(TCPSCOPE_CNT_LISTENER_FULL);
 	}
 
 	if (old == TCP_LISTEN && new == TCP_SYN_RECV) {
@@ -832,7 +894,8 @@ int BPF_PROG(handle_set_state, const struct sock *sk, int old, int new)
 	 * listener's. No port is 0 in a real child, so such an early event is parked under
 	 * the socket's address and played back, with its own time, at the next transition. */
 	if (old == TCP_LISTEN && new == TCP_SYN_RECV && !sk->__sk_common.skc_dport) {
-		bpf_map_update_elem(&embryos, &key, &now, BPF_ANY);
+		if (bpf_map_update_elem(&embryos, &key, &now, BPF_ANY))
+			counter_inc(TCPSCOPE_CNT_EMBRYO_FULL);
 		return 0;
 	}
 	if (old == TCP_SYN_RECV) {
@@ -889,7 +952,7 @@ static __always_inline int on_tw_armed(struct inet_timewait_sock *tw)
 		old = x->substate;
 		type = TCPSCOPE_EV_TW_SUBSTATE;
 		if (x->gauged)
-			agg_gauge(a, old, sub);
+			tw_gauge(a, old, sub);
 		if (x->known)
 			agg_transition(a, old, sub, x->ts_state ? now - x->ts_state : ~0ULL);
 		x->substate = sub;
@@ -900,10 +963,19 @@ static __always_inline int on_tw_armed(struct inet_timewait_sock *tw)
 			flags |= TCPSCOPE_EVF_NO_DUR;
 	} else {
 		type = TCPSCOPE_EV_TW_ENTER;
+		if (x) {
+			/* the memory of a timewait socket whose exit we missed holds a new one */
+			counter_inc(TCPSCOPE_CNT_TW_STALE);
+			if (x->gauged)
+				tw_gauge(agg_of_ns(x->netns), x->substate, 0);
+			if (x->ported)
+				port_timewait(x->netns, x->lport, -1);
+		}
 		n.cookie = cookie;
 		n.substate = sub;
+		n.netns = netns;
+		n.lport = skc_lport(skc, false);
 		n.gauged = aggregate;
-		agg_gauge(a, 0, sub);
 		if (a)
 			a->tw_entered++;
 		if (c) {
@@ -926,14 +998,18 @@ static __always_inline int on_tw_armed(struct inet_timewait_sock *tw)
 		} else {
 			flags |= TCPSCOPE_EVF_NO_DUR;
 		}
-		if (aggregate) {
-			__u16 lport = skc_lport(skc, false);
-
-			n.ported = c ? c->open == TCPSCOPE_OPEN_PASSIVE : listening(netns, lport);
-			if (n.ported)
-				port_timewait(netns, lport, 1);
+		if (aggregate)
+			n.ported = c ? c->open == TCPSCOPE_OPEN_PASSIVE : listening(netns, n.lport);
+		/* counted in the gauges only once it is in the table: its exit is found there */
+		if (bpf_map_update_elem(&twctxs, &key, &n, BPF_ANY)) {
+			gauge_lost(a, TCPSCOPE_CNT_TW_FULL);
+			n.gauged = 0;
+			n.ported = 0;
 		}
-		bpf_map_update_elem(&twctxs, &key, &n, BPF_ANY);
+		if (n.gauged)
+			tw_gauge(a, 0, sub);
+		if (n.ported)
+			port_timewait(netns, n.lport, 1);
 	}
 	e = ev_new(skc, false, c, cookie, type, now);
 	if (!e)
@@ -1037,7 +1113,7 @@ static __always_inline int on_tw_leave(struct twsnap *s)
 		return 0;
 	a = agg_of_ns(s->netns);
 	if (x.gauged)
-		agg_gauge(a, x.substate, 0);
+		tw_gauge(a, x.substate, 0);
 	if (x.ported)
 		port_timewait(s->netns, s->lport, -1);
 	c = conn_lookup(s->cookie);
@@ -1087,6 +1163,13 @@ static __always_inline struct twcancel *tw_pending(void)
 	return bpf_map_lookup_elem(&twcancels, &idx);
 }
 
+/* tp_btf hands over a trusted pointer: a direct load, not a probe-read helper call (these
+ * programs run for every timer of every socket, some 18 times per connection) */
+static __always_inline __u64 timer_fn(struct timer_list *t)
+{
+	return (__u64)t->function;
+}
+
 /* Every timer program starts here: a pending cancel not followed by its own timer's
  * re-arm or expiry (an event of t itself) was a kill. */
 static __always_inline void tw_settle(struct twcancel *p, struct timer_list *t)
@@ -1097,7 +1180,11 @@ static __always_inline void tw_settle(struct twcancel *p, struct timer_list *t)
 		return;
 	pending = p->timer;
 	p->timer = 0;
-	if (pending != (__u64)t)
+	/* the same timer re-armed, unless it is a new timewait socket at the address of the
+	 * cancelled one (freed by the kill, reused at once): then the cancel was a kill */
+	if (pending != (__u64)t ||
+	    (timer_fn(t) == tw_timer_fn &&
+	     BPF_CORE_READ(&tw_of(t)->__tw_common, skc_cookie.counter) != p->snap.cookie))
 		on_tw_leave(&p->snap);
 }
 
@@ -1175,13 +1262,6 @@ static __always_inline int on_keepalive_rearm(struct timer_list *t)
 	}
 	ev_submit(e);
 	return 0;
-}
-
-/* tp_btf hands over a trusted pointer: a direct load, not a probe-read helper call (these
- * programs run for every timer of every socket, some 18 times per connection) */
-static __always_inline __u64 timer_fn(struct timer_list *t)
-{
-	return (__u64)t->function;
 }
 
 SEC("tp_btf/timer_start")
@@ -1289,6 +1369,7 @@ int BPF_PROG(handle_rst_sent, const struct sock *sk)
 SEC("tp_btf/tcp_destroy_sock")
 int BPF_PROG(handle_destroy, struct sock *sk)
 {
+	struct tcpscope_agg *a;
 	__u64 cookie;
 	struct conn *c;
 
@@ -1301,7 +1382,14 @@ int BPF_PROG(handle_destroy, struct sock *sk)
 	flush_pending_syn(sk, c, cookie);
 	if (c->facts & TCPSCOPE_F_TIME_WAIT)
 		return 0; /* its timewait socket carries it on */
-	conn_end(sk, agg_of(&sk->__sk_common, true), c, cookie, bpf_ktime_get_ns());
+	a = agg_of(&sk->__sk_common, true);
+	if (c->gauged && c->state != TCP_CLOSE) {
+		/* its move to CLOSE was missed (a run the kernel skipped): the socket is gone */
+		agg_gauge(a, c->state, 0);
+		c->gauged = 0;
+		counter_inc(TCPSCOPE_CNT_RECOUNTED);
+	}
+	conn_end(sk, a, c, cookie, bpf_ktime_get_ns());
 	bpf_map_delete_elem(&conns, &cookie);
 	return 0;
 }
@@ -1334,14 +1422,20 @@ int seed_sockets(struct bpf_iter__tcp *ctx)
 				   .gauged = 1 };
 		__u32 netns = skc_netns(skc, false);
 		__u16 lport = skc_lport(skc, false);
+		long err;
 
+		n.netns = netns;
+		n.lport = lport;
 		/* the walk meets the listeners first (listening hash, then established) */
 		n.ported = listening(netns, lport);
-		if (bpf_map_update_elem(&twctxs, &key, &n, BPF_NOEXIST) == 0) {
-			agg_gauge(agg_of(skc, false), 0, n.substate);
+		err = bpf_map_update_elem(&twctxs, &key, &n, BPF_NOEXIST);
+		if (err == 0) {
+			tw_gauge(agg_of(skc, false), 0, n.substate);
 			if (n.ported)
 				port_timewait(netns, lport, 1);
 			counter_inc(TCPSCOPE_CNT_SEEDED);
+		} else if (err != -EEXIST /* seen since attach */) {
+			gauge_lost(agg_of(skc, false), TCPSCOPE_CNT_TW_FULL);
 		}
 		return 0;
 	}
@@ -1349,7 +1443,7 @@ int seed_sockets(struct bpf_iter__tcp *ctx)
 	if (!tp)
 		return 0; /* a request socket */
 	__u64 cookie = bpf_get_socket_cookie(tp);
-	struct conn zero = { .state = state, .gauged = 1 };
+	struct conn zero = { .state = state, .gauged = 1, .netns = skc_netns(skc, false) };
 
 	path_push(&zero, state);
 	if (state == TCP_LISTEN) {
@@ -1358,12 +1452,126 @@ int seed_sockets(struct bpf_iter__tcp *ctx)
 		struct owner unknown = {}; /* pid 0: children's owner stays unknown */
 
 		zero.facts |= TCPSCOPE_F_LISTENER;
-		bpf_map_update_elem(&listeners, &lk, &unknown, BPF_NOEXIST);
+		if (bpf_map_update_elem(&listeners, &lk, &unknown, BPF_NOEXIST) == -E2BIG)
+			counter_inc(TCPSCOPE_CNT_LISTENER_FULL);
 	}
-	if (bpf_map_update_elem(&conns, &cookie, &zero, BPF_NOEXIST) == 0) {
+	long err = bpf_map_update_elem(&conns, &cookie, &zero, BPF_NOEXIST);
+
+	if (err == 0) {
 		agg_gauge(agg_of(skc, false), 0, state);
 		counter_inc(TCPSCOPE_CNT_SEEDED);
+	} else if (err != -EEXIST /* seen since attach */) {
+		/* marked as conn_new() does: counted once, untracked for life */
+		bpf_sk_storage_get(&untracked_sks, tp, 0, BPF_SK_STORAGE_GET_F_CREATE);
+		gauge_lost(agg_of(skc, false), TCPSCOPE_CNT_CONN_UNTRACKED);
 	}
+	return 0;
+}
+
+/*
+ * The late FIN_WAIT2 -> TIME_WAIT (see late_substate) found from the kernel's own state: the
+ * agent runs this iterator in a namespace whose gauges hold orphaned FIN_WAIT2 timewait
+ * sockets (tw_orphans) before it reads a snapshot. A timewait socket we hold as FIN_WAIT2
+ * whose tw_substate is TIME_WAIT now got the peer's FIN unseen: it moves now, dated as its
+ * exit would date it.
+ */
+SEC("iter/tcp")
+int recount_sockets(struct bpf_iter__tcp *ctx)
+{
+	struct sock_common *skc = ctx->sk_common;
+	struct inet_timewait_sock *tw;
+	struct tcpscope_agg *a;
+	struct twsnap s = {};
+	struct tcp_sock *tp;
+	struct twctx *x;
+	struct conn *c;
+	__u8 state;
+	__u64 key;
+
+	if (!skc || !tracked(skc, false))
+		return 0;
+	state = BPF_CORE_READ(skc, skc_state);
+	if (state != TCP_TIME_WAIT) {
+		/* A full socket is walked locked (lock_sock_fast() in bpf_iter_tcp_seq_show):
+		 * no state change is half done. One whose gauge sits in another state missed a
+		 * transition in a skipped run: it moves to the kernel's state. */
+		tp = bpf_skc_to_tcp_sock(skc);
+		if (!tp)
+			return 0; /* a request socket */
+		c = conn_lookup(bpf_get_socket_cookie(tp));
+		if (!c)
+			return 0;
+		c->seen = recount_gen;
+		if (!c->gauged || (c->facts & TCPSCOPE_F_TIME_WAIT) || c->state == state)
+			return 0;
+		agg_gauge(agg_of(skc, false), c->state, state);
+		c->state = state;
+		counter_inc(TCPSCOPE_CNT_RECOUNTED);
+		return 0;
+	}
+	tw = (struct inet_timewait_sock *)bpf_skc_to_tcp_timewait_sock(skc);
+	if (!tw)
+		return 0;
+	key = (__u64)tw;
+	x = bpf_map_lookup_elem(&twctxs, &key);
+	if (!x) {
+		/* Its arm was missed: counted from now on (hashed and armed under the bucket lock
+		 * the walk takes: never half done). Not once its timer is detached: an expiring
+		 * one leaves twctxs before inet_twsk_kill() unhashes it. */
+		if (!BPF_CORE_READ(tw, tw_timer.entry.pprev))
+			return 0;
+		struct twctx n = { .cookie = BPF_CORE_READ(skc, skc_cookie.counter),
+				   .substate = BPF_CORE_READ(tw, tw_substate),
+				   .netns = skc_netns(skc, false),
+				   .lport = skc_lport(skc, false),
+				   .gauged = 1 };
+
+		if (bpf_map_update_elem(&twctxs, &key, &n, BPF_NOEXIST) == 0) {
+			a = agg_of(skc, false);
+			tw_gauge(a, 0, n.substate);
+			if (a) /* it entered after start: the agent seeds before it recounts */
+				a->tw_entered++;
+			counter_inc(TCPSCOPE_CNT_RECOUNTED);
+		}
+		return 0;
+	}
+	if (x->substate != TCP_FIN_WAIT2)
+		return 0;
+	tw_snap(tw, TCPSCOPE_TW_CAUSE_UNKNOWN, bpf_ktime_get_ns(), &s);
+	if (!s.tracked || s.cookie != x->cookie || s.substate != TCP_TIME_WAIT)
+		return 0;
+	a = agg_of_ns(s.netns);
+	late_substate(&s, conn_lookup(s.cookie), a, x);
+	if (x->gauged)
+		tw_gauge(a, TCP_FIN_WAIT2, TCP_TIME_WAIT);
+	x->substate = TCP_TIME_WAIT;
+	if (a)
+		a->tw_recounted++;
+	return 0;
+}
+
+/*
+ * After recount_sockets walked recount_netns: a connection still counted in a gauge whose
+ * socket the walk did not meet is gone, its last transitions and its destruction missed in
+ * runs the kernel skipped. Only records older than the walk, of hashed states (not CLOSE,
+ * not a SYN_SENT waiting for its port), not handed to a timewait socket.
+ */
+SEC("iter/bpf_map_elem")
+int reap_conns(struct bpf_iter__bpf_map_elem *ctx)
+{
+	struct conn *c = ctx->value;
+	__u64 *key = ctx->key;
+	__u64 cookie;
+
+	if (!c || !key || c->netns != recount_netns || c->seen == recount_gen || !c->gauged ||
+	    c->untracked || c->state == TCP_CLOSE || c->pending_syn ||
+	    (c->facts & TCPSCOPE_F_TIME_WAIT) || c->ts_first >= recount_start_ns)
+		return 0;
+	agg_gauge(agg_of_ns(c->netns), c->state, 0);
+	c->gauged = 0;
+	counter_inc(TCPSCOPE_CNT_RECOUNTED);
+	cookie = *key;
+	bpf_map_delete_elem(&conns, &cookie);
 	return 0;
 }
 

@@ -139,6 +139,13 @@ struct tcpscope_agg {
 	__u64 tw_left[TCPSCOPE_NCAUSE]; /* by enum tcpscope_tw_cause */
 	__u64 keepalive_probes;
 	__u64 conns[TCPSCOPE_NOPEN][TCPSCOPE_NCLOSE]; /* ended connections by open and close kind */
+	/* sockets of this netns the gauges could not follow (a table full, see
+	 * TCPSCOPE_CNT_CONN_UNTRACKED and _TW_FULL): sockets[] is short by up to this many */
+	__u64 untracked;
+	/* timewait sockets counted in sockets[FIN_WAIT2] (orphans): where the agent looks for a
+	 * late FIN_WAIT2 -> TIME_WAIT no hook saw (the recount_sockets iterator) */
+	__s64 tw_orphans;
+	__u64 tw_recounted; /* late FIN_WAIT2 -> TIME_WAIT found by that recount */
 };
 
 /* Per listening port ("ports_agg" map, per-CPU LRU: busy ports stay), for the busiest ports in
@@ -163,6 +170,21 @@ enum tcpscope_counter {
 	/* no aggregates for the netns (table full, no memory): not counted */
 	TCPSCOPE_CNT_AGG_FULL = 4,
 	TCPSCOPE_CNT_SEEDED = 5, /* sockets counted by the start-up socket walk */
+	/* Every loss by reason (Documentation/tcpscope/kernel.rst, "What is counted as lost"):
+	 * a connection met with the conns table full, counted once (CONN_FULL counts its events;
+	 * it stays untracked for life: no record, no summary, not in the gauges) */
+	TCPSCOPE_CNT_CONN_UNTRACKED = 6,
+	TCPSCOPE_CNT_TW_FULL = 7, /* twctxs full: a timewait socket not in the gauges */
+	TCPSCOPE_CNT_LISTENER_FULL = 8, /* listeners full: a listener's owner unknown */
+	TCPSCOPE_CNT_EMBRYO_FULL = 9, /* embryos full: an early child's LISTEN->SYN_RECV lost */
+	TCPSCOPE_CNT_PORTS_FULL = 10, /* ports_agg full: a port's TIME_WAIT and accepts lost */
+	/* a timewait socket's exit was missed (e.g. a skipped program run); its gauge was put
+	 * right when its memory was reused by a new timewait socket */
+	TCPSCOPE_CNT_TW_STALE = 11,
+	TCPSCOPE_CNT_LOST_SUMMARY = 12, /* of LOST: connection summaries (TCPSCOPE_EV_CONN) */
+	/* gauges put right from the kernel's own state after a missed transition: at the
+	 * socket's destruction or by the recount_sockets walk */
+	TCPSCOPE_CNT_RECOUNTED = 13,
 	TCPSCOPE_CNT_MAX,
 };
 

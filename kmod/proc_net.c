@@ -16,13 +16,13 @@
  * Reading "transitions" and "counters" costs O(CPUs); "states" O(hash buckets + sockets of
  * all netns sharing the hash table), like /proc/net/tcp.
  *
- * TIME_WAIT is invisible to the tracepoint: tcp_time_wait() hashes a timewait socket in
- * the full socket's place (inet_twsk_hashdance_schedule(), inet_twsk_hashdance() before
- * 6.11) and then closes the full socket, whose FIN_WAIT2/CLOSING -> CLOSE change the probe
- * sees with the socket already unhashed. Every other way to CLOSE from those states (orphan
- * timeout without timewait, reset, timewait table full) closes a socket that is still
- * hashed. "Left" follows without a probe: the timewait sockets now = those at load +
- * entered - left.
+ * TIME_WAIT is invisible to the tracepoint, and the full socket's FIN_WAIT2/CLOSING ->
+ * CLOSE does not tell a handoff from the rest: tcp_set_state() unhashes the socket before
+ * the tracepoint fires, so a reset, an orphan timeout with the timewait table full and an
+ * abort all look alike. "Entered" is the kernel's own count instead: __inet_twsk_schedule()
+ * adds every new timewait socket to TcpExtTW or TcpExtTWKilled (a short timeout), so it is
+ * their delta since load in this netns. "Left" follows: the timewait sockets now = those at
+ * load + entered - left.
  */
 #include <linux/proc_fs.h>
 #include <linux/seq_file.h>
@@ -55,9 +55,14 @@ void ts_count_transition(const struct sock *sk, int oldstate, int newstate)
 	if (!pcpu || (unsigned int)oldstate >= TS_NSTATES || (unsigned int)newstate >= TS_NSTATES)
 		return;
 	this_cpu_inc(pcpu->trans[oldstate][newstate]);
-	if (newstate == TCP_CLOSE && (oldstate == TCP_FIN_WAIT2 || oldstate == TCP_CLOSING) &&
-	    sk_unhashed(sk))
-		this_cpu_inc(pcpu->tw_entered);
+}
+
+/* Timewait sockets this netns ever made: TcpExtTW + TcpExtTWKilled, both counted when
+ * __inet_twsk_schedule() first arms the timer. */
+static u64 tw_made(struct net *net)
+{
+	return snmp_fold_field(net->mib.net_statistics, LINUX_MIB_TIMEWAITED) +
+	       snmp_fold_field(net->mib.net_statistics, LINUX_MIB_TIMEWAITKILLED);
 }
 
 /* The timewait sockets of this netns, as /proc/net/sockstat counts them ("tw"). */
@@ -108,6 +113,8 @@ static int counters_show(struct seq_file *seq, void *v)
 	if (!pcpu)
 		return 0;
 	tw = ts_tw_sockets(net);	/* before the sum: a close in flight is not "left" */
+	/* tw_entered holds minus tw_made() at load (ts_proc_net_init), on one CPU */
+	entered = tw_made(net);
 	for_each_possible_cpu(cpu) {
 		const struct ts_pcpu *c = per_cpu_ptr(pcpu, cpu);
 
@@ -234,6 +241,9 @@ int ts_proc_net_init(struct net *net, struct tcpscope_net *tn)
 	    !proc_create_net_single("counters", 0444, tn->proc_dir, counters_show, NULL))
 		goto out_proc_dir;
 	tn->tw0 = ts_tw_sockets(net);
+	/* the TcpExtTW + TWKilled baseline, kept as a negative count in one CPU's slot:
+	 * entered = tw_made() now + the sum of the slots (wrapping u64 arithmetic) */
+	per_cpu_ptr(tn->pcpu_mem, cpumask_first(cpu_possible_mask))->tw_entered = -tw_made(net);
 	/* counting starts; paired with READ_ONCE() in the probes and the readers above */
 	WRITE_ONCE(tn->pcpu, tn->pcpu_mem);
 	return 0;

@@ -97,6 +97,78 @@ TEST_F(counters, timewait_left_when_a_syn_reuses_the_tuple)
 	close(s);
 }
 
+/* What must NOT count as a TIME_WAIT entry: a FIN_WAIT2 -> CLOSE without a timewait
+ * socket. Each ends with entered 0, equal to the kernel's TcpExtTW + TcpExtTWKilled. */
+static void expect_no_timewait_entry(struct __test_metadata *_metadata)
+{
+	EXPECT_EQ(0, sockstat_tcp("tw"));
+	EXPECT_EQ(0, tcpext("TW") + tcpext("TWKilled"));
+	EXPECT_EQ(0, counter("timewait_entered"));
+	EXPECT_EQ(0, counter("timewait_left"));
+}
+
+/* The peer resets a FIN_WAIT2 socket (SO_LINGER {1, 0} close): tcp_reset(), no timewait. */
+TEST_F(counters, rst_received_in_fin_wait2_is_no_timewait_entry)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	int c, s = -1;
+	char b;
+
+	REQUIRE_MODULE();
+	ASSERT_EQ(0, tcp_pair(self->lfd, &c, &s));
+	ASSERT_EQ(0, shutdown(c, SHUT_WR));
+	ASSERT_EQ(0, read(s, &b, 1));
+	ASSERT_TRUE(WAIT_FOR(tcp_state_of(c) == TCP_FIN_WAIT2, 5));
+	ASSERT_EQ(0, setsockopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)));
+	ASSERT_EQ(0, close(s));
+	ASSERT_TRUE(WAIT_FOR(tcp_state_of(c) == TCP_CLOSE, 5));
+	EXPECT_EQ(-1, read(c, &b, 1));
+	EXPECT_EQ(ECONNRESET, errno);
+	expect_no_timewait_entry(_metadata);
+	close(c);
+}
+
+/* An orphaned FIN_WAIT2 with tcp_max_tw_buckets 0: tcp_time_wait() finds no room
+ * (TcpExtTCPTimeWaitOverflow) and closes the full socket. */
+TEST_F(counters, orphan_fin_wait2_with_no_timewait_room_is_no_timewait_entry)
+{
+	unsigned short cport;
+	int c, s = -1;
+
+	REQUIRE_MODULE();
+	ASSERT_EQ(0, sysctl_write("/proc/sys/net/ipv4/tcp_max_tw_buckets", "0"));
+	ASSERT_EQ(0, tcp_pair(self->lfd, &c, &s));
+	cport = local_port(c);
+	ASSERT_EQ(0, close(c));	/* orphaned: the server stays silent */
+	ASSERT_TRUE(WAIT_FOR(tcpext("TCPTimeWaitOverflow") == 1, 5));
+	ASSERT_TRUE(WAIT_FOR(proc_tcp_state(cport) == -ENOENT, 5));
+	expect_no_timewait_entry(_metadata);
+	close(s);
+}
+
+/* An abort in FIN_WAIT1 (SO_LINGER {1, 0} close while our FIN waits behind unsent data the
+ * peer has no room for): a RST, straight to CLOSE. */
+TEST_F(counters, abort_in_fin_wait1_is_no_timewait_entry)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	int c, s = -1, small = 4096;
+	char buf[4096] = {};
+
+	REQUIRE_MODULE();
+	ASSERT_EQ(0, setsockopt(self->lfd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)));
+	ASSERT_EQ(0, tcp_pair(self->lfd, &c, &s));
+	ASSERT_EQ(0, fcntl(c, F_SETFL, O_NONBLOCK));
+	while (write(c, buf, sizeof(buf)) > 0)	/* until the peer's window and our buffer fill */
+		;
+	ASSERT_EQ(EAGAIN, errno);
+	ASSERT_EQ(0, shutdown(c, SHUT_WR));
+	ASSERT_EQ(TCP_FIN_WAIT1, tcp_state_of(c));
+	ASSERT_EQ(0, setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)));
+	ASSERT_EQ(0, close(c));
+	expect_no_timewait_entry(_metadata);
+	close(s);
+}
+
 /* A keepalive probe and a Fast Open round, then every SNMP-backed counter equals its
  * TcpExt twin: both started at zero with this netns. */
 TEST_F(counters, snmp_counters_equal_netstat)

@@ -105,18 +105,52 @@ int run_watch(const WatchOptions &o)
 	fprintf(stderr, "Tracing TCP state changes... Hit Ctrl-C to end.\n");
 
 	const uint64_t deadline = o.duration > 0 ? clock.start_ns + uint64_t(o.duration * 1e9) : 0;
-	uint64_t last_lost = 0, last_check = clock.start_ns;
+	uint64_t last_check = clock.start_ns;
+	std::vector<NamedCount> last_dropped = dropped_by_reason({});
+	std::vector<NamedCount> last_misses;
 	int rc = 0;
 
+	// Every loss as it happens, by reason, and the program runs the kernel skipped.
 	auto report_lost = [&]() {
 		KernelCounters st = (*tracer)->counters();
-		if (st.lost > last_lost) {
-			fprintf(stderr,
-				"tcpscope: lost %llu events (ring buffer full), %llu in total\n",
-				(unsigned long long)(st.lost - last_lost),
-				(unsigned long long)st.lost);
-			last_lost = st.lost;
+		auto dropped = dropped_by_reason(st);
+		for (size_t i = 0; i < dropped.size(); i++) {
+			uint64_t d = dropped[i].count - last_dropped[i].count;
+			if (!d)
+				continue;
+			if (dropped[i].name == "ring_buffer_full")
+				fprintf(stderr,
+					"tcpscope: lost %llu events (ring buffer full), %llu in "
+					"total\n",
+					(unsigned long long)d,
+					(unsigned long long)dropped[i].count);
+			else if (dropped[i].name == "conn_table_full")
+				fprintf(stderr,
+					"tcpscope: %llu connections untracked (connection table "
+					"full), %llu in total\n",
+					(unsigned long long)d,
+					(unsigned long long)dropped[i].count);
+			else
+				fprintf(stderr, "tcpscope: dropped %llu (%s), %llu in total\n",
+					(unsigned long long)d, dropped[i].name.c_str(),
+					(unsigned long long)dropped[i].count);
 		}
+		last_dropped = dropped;
+		auto misses = (*tracer)->recursion_misses();
+		for (const auto &m : misses) {
+			uint64_t before = 0;
+			for (const auto &l : last_misses)
+				if (l.name == m.name)
+					before = l.count;
+			if (m.count > before)
+				fprintf(stderr,
+					"tcpscope: the kernel skipped %llu runs of %s (already "
+					"running on that CPU), %llu in total: their events are "
+					"missing\n",
+					(unsigned long long)(m.count - before), m.name.c_str(),
+					(unsigned long long)m.count);
+		}
+		last_misses = misses;
 		return st;
 	};
 
@@ -156,9 +190,10 @@ int run_watch(const WatchOptions &o)
 	KernelCounters st = report_lost();
 	fprintf(stderr,
 		"tcpscope: %llu events shown, %llu lost, %llu filtered in kernel, %llu connections "
-		"untracked (table full)\n",
+		"untracked (table full), %llu summaries lost\n",
 		(unsigned long long)out.shown, (unsigned long long)st.lost,
-		(unsigned long long)st.filtered, (unsigned long long)st.conn_full);
+		(unsigned long long)st.filtered, (unsigned long long)st.conn_untracked,
+		(unsigned long long)st.lost_summary);
 	return rc;
 }
 

@@ -105,9 +105,21 @@ void add(Agg &a, const Agg &b)
 	for (int c = 0; c < TCPSCOPE_NCAUSE; c++)
 		a.tw_left[c] += b.tw_left[c];
 	a.keepalive_probes += b.keepalive_probes;
+	a.untracked += b.untracked;
+	a.tw_orphans += b.tw_orphans;
+	a.tw_recounted += b.tw_recounted;
 	for (int o = 0; o < TCPSCOPE_NOPEN; o++)
 		for (int c = 0; c < TCPSCOPE_NCLOSE; c++)
 			a.conns[o][c] += b.conns[o][c];
+}
+
+bool lost_track(const AgentCounters &agent, const Agg &a)
+{
+	// the ring buffer carries nothing the aggregates need
+	for (const auto &d : agent.dropped)
+		if (d.count && d.name != "ring_buffer_full")
+			return true;
+	return a.untracked || total(agent.recursion_misses);
 }
 
 uint64_t keepalive_kills(const Agg &a)

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "event/record.h" // tcpscope.h with the kernel types
+#include "kernel/health.h"
 
 namespace tcpscope {
 
@@ -25,10 +26,17 @@ inline constexpr unsigned ss_states[] = {
 
 // Totals of the agent's own health, shown beside the aggregates.
 struct AgentCounters {
-	uint64_t conn_full = 0; // connections the kernel could not track (table full)
+	uint64_t conn_full = 0; // connections the kernel could not track (table full), once each
 	uint64_t agg_full = 0;  // namespaces the kernel could not aggregate
 	uint64_t seeded = 0;    // sockets counted by the start-up walk
+	std::vector<NamedCount> dropped;          // every loss by reason (dropped_by_reason())
+	std::vector<NamedCount> recursion_misses; // per program: runs the kernel skipped
+	uint64_t recounted = 0; // gauges put right from the kernel's state (missed changes)
 };
+
+// The figures may be off: something was lost, a program run was skipped, or a gauge of
+// the shown namespaces missed sockets (a: their aggregates).
+bool lost_track(const AgentCounters &agent, const Agg &a);
 
 // One local port of one namespace (ports_agg map).
 struct PortRow {

@@ -32,6 +32,9 @@ class AggregateSession {
       private:
 	AggregateSession() = default;
 	std::unique_ptr<Tracer> tracer_;
+	mutable uint64_t misses_recounted_ = 0; // program runs skipped, as of the last recount
+	mutable Clock::time_point missed_at_;   // when they last grew
+	mutable Clock::time_point walked_at_;   // the last walk of every namespace
 	Clock::time_point start_;
 	// each snapshot's tw_limit; mutable: a cache of namespace paths, not state a reader sees
 	mutable std::unique_ptr<NetnsSysctl> tw_limit_ =

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
@@ -124,6 +125,72 @@ int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list args)
 
 } // namespace
 
+namespace {
+
+// Runs the socket iterator once from inside the namespace of ns_fd (the tcp iterator
+// walks the namespace of the process that creates it).
+int walk_in_netns(int link_fd, int ns_fd)
+{
+	return run_in_netns(ns_fd, [link_fd] {
+		UniqueFd it(bpf_iter_create(link_fd));
+		if (!it)
+			return errno;
+		char buf[64];
+		ssize_t n;
+		while ((n = read(it.get(), buf, sizeof(buf))) > 0)
+			;
+		return n < 0 ? errno : 0;
+	});
+}
+
+// The timewait table holds every timewait socket of the namespace with the largest
+// tcp_max_tw_buckets now (the kernel keeps no more), within bounds: preallocated, about 90
+// bytes an entry. A namespace raised later, or several full at once, can fill it: counted.
+constexpr uint64_t kMinTimewait = 65536, kMaxTimewait = 1u << 20;
+
+uint64_t timewait_capacity()
+{
+	uint64_t most = 0;
+	NetnsSysctl max_tw("net/ipv4/tcp_max_tw_buckets");
+	for (const auto &[ino, path] : all_netns())
+		if (auto v = max_tw.read(ino); v && *v > 0)
+			most = std::max(most, static_cast<uint64_t>(*v));
+	return std::clamp(most, kMinTimewait, kMaxTimewait);
+}
+
+// TCPSCOPE_TEST_MAP_SIZES="map=entries,..." (tests only, Documentation/tcpscope/testing.rst):
+// tables made small on purpose, so that the tests can fill them.
+Result<bool> set_test_map_sizes(struct bpf_object *obj, const std::string &spec,
+				std::vector<std::string> &log)
+{
+	size_t pos = 0;
+	while (pos < spec.size()) {
+		size_t comma = spec.find(',', pos);
+		std::string item =
+			spec.substr(pos, comma == std::string::npos ? comma : comma - pos);
+		pos = comma == std::string::npos ? spec.size() : comma + 1;
+		size_t eq = item.find('=');
+		char *end = nullptr;
+		unsigned long n =
+			eq == std::string::npos ? 0 : strtoul(item.c_str() + eq + 1, &end, 10);
+		if (eq == std::string::npos || !end || *end || !n || n > (1ul << 30))
+			return usage_error("parse", "TCPSCOPE_TEST_MAP_SIZES",
+					   "want map=entries[,map=entries...], got '" + item + "'");
+		std::string name = item.substr(0, eq);
+		struct bpf_map *map = bpf_object__find_map_by_name(obj, name.c_str());
+		if (!map)
+			return usage_error("parse", "TCPSCOPE_TEST_MAP_SIZES",
+					   "no map '" + name + "'");
+		if (int err = bpf_map__set_max_entries(map, n))
+			return sys_error("size BPF map", name, -err);
+		log.push_back("map " + name + ": " + std::to_string(n) +
+			      " entries (TCPSCOPE_TEST_MAP_SIZES)");
+	}
+	return true;
+}
+
+} // namespace
+
 void report_degraded(const std::vector<Degraded> &degraded)
 {
 	for (const auto &d : degraded)
@@ -188,8 +255,11 @@ Result<std::unique_ptr<Tracer>> Tracer::open(const TracerConfig &cfg, Sink sink,
 	ro->aggregate = cfg.aggregate;
 	if (!cfg.events) // nothing is reserved on it: the smallest ring (one page)
 		bpf_map__set_max_entries(t->skel_->maps.events, getpagesize());
-	if (cfg.aggregate)
+	if (cfg.aggregate) {
 		bpf_program__set_autoload(t->skel_->progs.seed_sockets, true);
+		bpf_program__set_autoload(t->skel_->progs.recount_sockets, true);
+		bpf_program__set_autoload(t->skel_->progs.reap_conns, true);
+	}
 	// make bench's "hooks" configuration (Documentation/perf.rst): the programs are
 	// attached as usual but return at once, so nothing is counted or shown.
 	if (const char *h = getenv("TCPSCOPE_BENCH_HOOKS_ONLY"); h && *h && strcmp(h, "0") != 0) {
@@ -224,6 +294,18 @@ Result<std::unique_ptr<Tracer>> Tracer::open(const TracerConfig &cfg, Sink sink,
 	if (!hz)
 		log.push_back("CONFIG_HZ unknown (no kernel config): assuming 250");
 	ro->ns_per_jiffy = 1000000000ull / hz.value_or(250);
+
+	const uint64_t tw_entries = timewait_capacity();
+	bpf_map__set_max_entries(t->skel_->maps.twctxs, tw_entries);
+	log.push_back("timewait table: " + std::to_string(tw_entries) +
+		      " entries (the largest tcp_max_tw_buckets, within " +
+		      std::to_string(kMinTimewait) + ".." + std::to_string(kMaxTimewait) + ")");
+	if (const char *m = getenv("TCPSCOPE_TEST_MAP_SIZES"); m && *m) {
+		fprintf(stderr, "tcpscope: TCPSCOPE_TEST_MAP_SIZES is set (tests only): tables "
+				"made small on purpose\n");
+		if (auto r = set_test_map_sizes(t->skel_->obj, m, log); !r)
+			return r.error();
+	}
 
 	kernel.release_btf(); // libbpf loads its own copy now
 	err = tcpscope_bpf__load(t->skel_);
@@ -268,6 +350,23 @@ Result<std::unique_ptr<Tracer>> Tracer::open(const TracerConfig &cfg, Sink sink,
 				{"socket walk (iter/tcp)",
 				 std::string("attach failed: ") + strerror(errno) +
 					 ": gauges count only sockets that change state"});
+		t->recount_link_ =
+			bpf_program__attach_iter(t->skel_->progs.recount_sockets, nullptr);
+		union bpf_iter_link_info info = {};
+		info.map.map_fd = bpf_map__fd(t->skel_->maps.conns);
+		LIBBPF_OPTS(bpf_iter_attach_opts, opts, .link_info = &info,
+			    .link_info_len = sizeof(info));
+		t->reap_link_ = bpf_program__attach_iter(t->skel_->progs.reap_conns, &opts);
+		if (!t->reap_link_)
+			degraded.push_back({"connection reaping (iter/bpf_map_elem)",
+					    std::string("attach failed: ") + strerror(errno) +
+						    ": a connection whose end was missed stays "
+						    "in the gauges"});
+		if (!t->recount_link_)
+			degraded.push_back({"timewait recount (iter/tcp)",
+					    std::string("attach failed: ") + strerror(errno) +
+						    ": a late FIN_WAIT2 -> TIME_WAIT is counted "
+						    "when the socket leaves"});
 	}
 	t->rb_ = ring_buffer__new(bpf_map__fd(t->skel_->maps.events), on_sample, t.get(), nullptr);
 	if (!t->rb_)
@@ -277,6 +376,8 @@ Result<std::unique_ptr<Tracer>> Tracer::open(const TracerConfig &cfg, Sink sink,
 
 Tracer::~Tracer()
 {
+	bpf_link__destroy(reap_link_);
+	bpf_link__destroy(recount_link_);
 	bpf_link__destroy(seed_link_);
 	ring_buffer__free(rb_);
 	for (auto *l : links_)
@@ -315,8 +416,42 @@ KernelCounters Tracer::counters() const
 		for (auto v : vals)
 			sum[i] += v;
 	}
-	return {sum[TCPSCOPE_CNT_EVENTS],   sum[TCPSCOPE_CNT_LOST],     sum[TCPSCOPE_CNT_CONN_FULL],
-		sum[TCPSCOPE_CNT_FILTERED], sum[TCPSCOPE_CNT_AGG_FULL], sum[TCPSCOPE_CNT_SEEDED]};
+	KernelCounters k;
+	k.events = sum[TCPSCOPE_CNT_EVENTS];
+	k.lost = sum[TCPSCOPE_CNT_LOST];
+	k.conn_full = sum[TCPSCOPE_CNT_CONN_FULL];
+	k.filtered = sum[TCPSCOPE_CNT_FILTERED];
+	k.agg_full = sum[TCPSCOPE_CNT_AGG_FULL];
+	k.seeded = sum[TCPSCOPE_CNT_SEEDED];
+	k.conn_untracked = sum[TCPSCOPE_CNT_CONN_UNTRACKED];
+	k.tw_full = sum[TCPSCOPE_CNT_TW_FULL];
+	k.listener_full = sum[TCPSCOPE_CNT_LISTENER_FULL];
+	k.embryo_full = sum[TCPSCOPE_CNT_EMBRYO_FULL];
+	k.ports_full = sum[TCPSCOPE_CNT_PORTS_FULL];
+	k.tw_stale = sum[TCPSCOPE_CNT_TW_STALE];
+	k.lost_summary = sum[TCPSCOPE_CNT_LOST_SUMMARY];
+	k.recounted = sum[TCPSCOPE_CNT_RECOUNTED];
+	return k;
+}
+
+std::vector<NamedCount> Tracer::recursion_misses() const
+{
+	std::vector<NamedCount> out;
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, skel_->obj)
+	{
+		int fd = bpf_program__fd(prog);
+		if (fd < 0 || (bpf_program__type(prog) == BPF_PROG_TYPE_TRACING &&
+			       bpf_program__expected_attach_type(prog) == BPF_TRACE_ITER))
+			continue; // not loaded, or the start-up walk (it cannot recurse)
+		struct bpf_prog_info info = {};
+		uint32_t len = sizeof(info);
+		if (bpf_obj_get_info_by_fd(fd, &info, &len))
+			continue;
+		out.push_back({bpf_program__name(prog), info.recursion_misses});
+	}
+	return out;
 }
 
 int Tracer::aggs_fd() const
@@ -328,26 +463,6 @@ int Tracer::ports_fd() const
 {
 	return bpf_map__fd(skel_->maps.ports_agg);
 }
-
-namespace {
-
-// Runs the socket iterator once from inside the namespace of ns_fd (the tcp iterator
-// walks the namespace of the process that creates it).
-int walk_in_netns(int link_fd, int ns_fd)
-{
-	return run_in_netns(ns_fd, [link_fd] {
-		UniqueFd it(bpf_iter_create(link_fd));
-		if (!it)
-			return errno;
-		char buf[64];
-		ssize_t n;
-		while ((n = read(it.get(), buf, sizeof(buf))) > 0)
-			;
-		return n < 0 ? errno : 0;
-	});
-}
-
-} // namespace
 
 Result<size_t> Tracer::seed(std::vector<std::string> &failed)
 {
@@ -361,6 +476,9 @@ Result<size_t> Tracer::seed(std::vector<std::string> &failed)
 	int ncpu = libbpf_num_possible_cpus();
 	std::vector<struct tcpscope_agg> zero(ncpu > 0 ? ncpu : 1);
 	const auto namespaces = all_netns();
+	netns_paths_.clear();
+	for (const auto &[ino, path] : namespaces)
+		netns_paths_[ino] = path;
 	for (const auto &[ino, path] : namespaces) {
 		uint32_t key = ino;
 		bpf_map_update_elem(aggs_fd(), &key, zero.data(), BPF_NOEXIST);
@@ -379,6 +497,44 @@ Result<size_t> Tracer::seed(std::vector<std::string> &failed)
 		walked++;
 	}
 	return walked;
+}
+
+int Tracer::recount(uint32_t netns)
+{
+	if (!recount_link_)
+		return EOPNOTSUPP;
+	for (int pass = 0; pass < 2; pass++) {
+		auto it = netns_paths_.find(netns);
+		if (it != netns_paths_.end()) {
+			UniqueFd fd(::open(it->second.c_str(), O_RDONLY | O_CLOEXEC));
+			struct stat st;
+			// the path may now name another namespace (a pid reused, a name re-added)
+			if (fd && fstat(fd.get(), &st) == 0 && st.st_ino == netns) {
+				struct timespec ts;
+				clock_gettime(CLOCK_MONOTONIC, &ts); // bpf_ktime_get_ns()'s clock
+				skel_->bss->recount_gen++;
+				skel_->bss->recount_start_ns =
+					uint64_t(ts.tv_sec) * 1000000000ull + ts.tv_nsec;
+				skel_->bss->recount_netns = netns;
+				int err = walk_in_netns(bpf_link__fd(recount_link_), fd.get());
+				if (err || !reap_link_)
+					return err;
+				UniqueFd it(bpf_iter_create(bpf_link__fd(reap_link_)));
+				if (!it)
+					return errno;
+				char buf[64];
+				while (read(it.get(), buf, sizeof(buf)) > 0)
+					;
+				return 0;
+			}
+		}
+		if (pass == 0) { // a namespace made since: look again
+			netns_paths_.clear();
+			for (const auto &[ino, path] : all_netns())
+				netns_paths_[ino] = path;
+		}
+	}
+	return ENOENT; // gone: its timewait sockets went with it
 }
 
 } // namespace tcpscope

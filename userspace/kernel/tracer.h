@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -12,6 +13,7 @@
 
 #include "util/error.h"
 #include "event/record.h"
+#include "kernel/health.h"
 #include "net/port.h"
 
 struct tcpscope_bpf;
@@ -28,16 +30,6 @@ struct TracerConfig {
 	std::optional<PortSet> dports;
 	bool events = true;     // records on the ring buffer (watch)
 	bool aggregate = false; // in-kernel aggregates (stats, serve), seeded by seed()
-};
-
-// The kernel side's own health (the per-CPU "counters" map), summed over CPUs.
-struct KernelCounters {
-	uint64_t events = 0;    // records submitted to the ring buffer
-	uint64_t lost = 0;      // ring buffer full: records dropped
-	uint64_t conn_full = 0; // connection table full: connections not tracked
-	uint64_t filtered = 0;  // dropped by in-kernel filters
-	uint64_t agg_full = 0;  // updates lost: no aggregates for the netns (full, no memory)
-	uint64_t seeded = 0;    // sockets counted by the start-up walk
 };
 
 // A hook the kernel could not give us, and what is missing because of it.
@@ -70,11 +62,19 @@ class Tracer {
 	// negative errno (or the sink's negative return).
 	int poll(int timeout_ms);
 	KernelCounters counters() const;
+	// Per attached program, the runs the kernel skipped because the program was already
+	// running on that CPU (bpf_prog_info.recursion_misses).
+	std::vector<NamedCount> recursion_misses() const;
 
 	// Aggregate mode: walks the sockets of every network namespace once, so the state
 	// gauges count the sockets that existed before the programs were attached. Returns
 	// the namespaces walked; one that could not be entered is a message in `failed`.
 	Result<size_t> seed(std::vector<std::string> &failed);
+	// Aggregate mode: walks the sockets of namespace `netns` (an inode) and puts the gauges
+	// right from the kernel's state where a hook missed a change: a late FIN_WAIT2 ->
+	// TIME_WAIT, a transition in a run the kernel skipped (the recount_sockets iterator).
+	// 0 or a positive errno.
+	int recount(uint32_t netns);
 	// The aggs and ports_agg maps' file descriptors (kernel/aggregates.h reads them).
 	int aggs_fd() const;
 	int ports_fd() const;
@@ -86,6 +86,9 @@ class Tracer {
 	struct tcpscope_bpf *skel_ = nullptr;
 	std::vector<struct bpf_link *> links_;
 	struct bpf_link *seed_link_ = nullptr;
+	struct bpf_link *recount_link_ = nullptr;
+	struct bpf_link *reap_link_ = nullptr;
+	std::map<uint64_t, std::string> netns_paths_; // inode -> a path that opens it
 	struct ring_buffer *rb_ = nullptr;
 	Sink sink_;
 };

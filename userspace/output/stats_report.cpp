@@ -86,6 +86,11 @@ std::vector<MetricFamily> metrics(const Snapshot &s, bool per_netns)
 			   "(close=\"keepalive_timeout\": killed by keepalive)",
 			   MetricType::counter,
 			   {}};
+	MetricFamily untracked{"tcpscope_untracked_sockets_total",
+			       "sockets the gauges could not follow (a kernel table full): "
+			       "tcpscope_sockets is short by up to this many",
+			       MetricType::counter,
+			       {}};
 	const auto bounds = hist_bounds();
 
 	for (const auto &[ino, a] : groups) {
@@ -121,6 +126,7 @@ std::vector<MetricFamily> metrics(const Snapshot &s, bool per_netns)
 				 static_cast<double>(a.tw_left[c])});
 		ka.samples.push_back({labels(ino, {}), static_cast<double>(a.keepalive_probes)});
 		kills.samples.push_back({labels(ino, {}), static_cast<double>(keepalive_kills(a))});
+		untracked.samples.push_back({labels(ino, {}), static_cast<double>(a.untracked)});
 		for (unsigned o = 0; o < TCPSCOPE_NOPEN; o++)
 			for (unsigned c = 0; c < TCPSCOPE_NCLOSE; c++)
 				if (a.conns[o][c])
@@ -147,7 +153,29 @@ std::vector<MetricFamily> metrics(const Snapshot &s, bool per_netns)
 	if (!per_netns && !s.tw_limit.empty())
 		tw_limit.samples.push_back({labels(0, {}), limit_sum});
 
-	std::vector<MetricFamily> out{sockets, trans, dur, tw_in, tw_out, ka, kills, conns};
+	std::vector<MetricFamily> out{sockets, trans, dur,   tw_in,    tw_out,
+				      ka,      kills, conns, untracked};
+	MetricFamily dropped{"tcpscope_kernel_dropped_total",
+			     "what the kernel side could not record, by reason "
+			     "(Documentation/tcpscope/kernel.rst)",
+			     MetricType::counter,
+			     {}};
+	for (const auto &d : s.agent.dropped)
+		dropped.samples.push_back({{{"reason", d.name}}, static_cast<double>(d.count)});
+	out.push_back(dropped);
+	MetricFamily misses{"tcpscope_prog_recursion_misses_total",
+			    "runs of a BPF program the kernel skipped (it was already running "
+			    "on that CPU): the events of those runs are missing",
+			    MetricType::counter,
+			    {}};
+	for (const auto &m : s.agent.recursion_misses)
+		misses.samples.push_back({{{"prog", m.name}}, static_cast<double>(m.count)});
+	out.push_back(misses);
+	out.push_back({"tcpscope_recounted_total",
+		       "gauges put right from the kernel's own state after a change no hook saw "
+		       "(a late FIN_WAIT2 -> TIME_WAIT, a skipped run)",
+		       MetricType::counter,
+		       {{{}, static_cast<double>(s.agent.recounted)}}});
 	if (!tw_limit.samples.empty())
 		out.push_back(tw_limit);
 	out.push_back({"tcpscope_connections_untracked_total",
@@ -237,8 +265,10 @@ std::string to_json(const Agg &a, const AgentCounters &agent, double uptime, std
 		fmt::format_to(out, "{}\"{}\":{}", sep, cause_name(c), a.tw_left[c]);
 		sep = ",";
 	}
-	fmt::format_to(out, "}}}},\"keepalive_probes\":{},\"keepalive_kills\":{},\"connections\":[",
-		       a.keepalive_probes, keepalive_kills(a));
+	fmt::format_to(out,
+		       "}},\"late_recounted\":{}}},\"keepalive_probes\":{},\"keepalive_kills\":{},"
+		       "\"connections\":[",
+		       a.tw_recounted, a.keepalive_probes, keepalive_kills(a));
 	sep = "";
 	for (unsigned o = 0; o < TCPSCOPE_NOPEN; o++)
 		for (unsigned c = 0; c < TCPSCOPE_NCLOSE; c++)
@@ -249,8 +279,22 @@ std::string to_json(const Agg &a, const AgentCounters &agent, double uptime, std
 				sep = ",";
 			}
 	fmt::format_to(out,
-		       "],\"agent\":{{\"untracked\":{},\"netns_unaggregated\":{},\"seeded\":{}}}}}",
-		       agent.conn_full, agent.agg_full, agent.seeded);
+		       "],\"gauges_untracked\":{},\"lost_track\":{},\"agent\":{{\"untracked\":{},"
+		       "\"netns_unaggregated\":{},\"seeded\":{},\"dropped\":{{",
+		       a.untracked, lost_track(agent, a) ? "true" : "false", agent.conn_full,
+		       agent.agg_full, agent.seeded);
+	sep = "";
+	for (const auto &d : agent.dropped) {
+		fmt::format_to(out, "{}\"{}\":{}", sep, d.name, d.count);
+		sep = ",";
+	}
+	fmt::format_to(out, "}},\"recursion_misses\":{{");
+	sep = "";
+	for (const auto &m : agent.recursion_misses) {
+		fmt::format_to(out, "{}\"{}\":{}", sep, m.name, m.count);
+		sep = ",";
+	}
+	fmt::format_to(out, "}},\"recounted\":{}}}}}", agent.recounted);
 	return fmt::to_string(b);
 }
 
@@ -282,12 +326,35 @@ std::string to_table(const Agg &a, const Agg *prev, double interval, const Agent
 		       a.tw_entered, a.tw_left[TCPSCOPE_TW_CAUSE_TIMER],
 		       a.tw_left[TCPSCOPE_TW_CAUSE_KILL], a.tw_left[TCPSCOPE_TW_CAUSE_NETNS],
 		       a.keepalive_probes);
-	if (agent.conn_full || agent.agg_full)
-		fmt::format_to(out,
-			       "WARNING: {} connections untracked, {} state changes not "
-			       "aggregated (kernel tables full)\n",
-			       agent.conn_full, agent.agg_full);
+	if (auto w = lost_track_warning(agent, a); !w.empty())
+		fmt::format_to(out, "{}\n", w);
 	return fmt::to_string(b);
+}
+
+std::string lost_track_warning(const AgentCounters &agent, const Agg &a)
+{
+	if (!lost_track(agent, a))
+		return "";
+	std::string w = "WARNING: figures incomplete:";
+	const char *sep = " dropped ";
+	for (const auto &d : agent.dropped)
+		if (d.count && d.name != "ring_buffer_full") {
+			w += fmt::format("{}{} {}", sep, d.name, d.count);
+			sep = ", ";
+		}
+	bool first = *sep != ',';
+	if (a.untracked) {
+		w += fmt::format("{}gauges short by up to {} sockets", first ? " " : "; ",
+				 a.untracked);
+		first = false;
+	}
+	sep = first ? " runs skipped " : "; runs skipped ";
+	for (const auto &m : agent.recursion_misses)
+		if (m.count) {
+			w += fmt::format("{}{} {}", sep, m.name, m.count);
+			sep = ", ";
+		}
+	return w;
 }
 
 } // namespace tcpscope

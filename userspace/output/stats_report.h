@@ -33,4 +33,8 @@ std::string iso_time(int64_t unix_ms);
 // interval, the change over it.
 std::string to_table(const Agg &a, const Agg *prev, double interval, const AgentCounters &agent);
 
+// "WARNING: ..." naming everything lost, skipped or untracked (lost_track()), or "" when the
+// figures are whole. a: the aggregates shown.
+std::string lost_track_warning(const AgentCounters &agent, const Agg &a);
+
 } // namespace tcpscope

@@ -196,6 +196,53 @@ TEST(Aggregate, JsonNamesAndBuckets)
 	EXPECT_NE(std::string::npos, j.find("\"keepalive_probes\":7,\"keepalive_kills\":3,"));
 }
 
+TEST(Aggregate, EveryLossIsNamedInJsonMetricsAndTable)
+{
+	Snapshot s;
+	Agg a = sample();
+	s.agent.dropped = dropped_by_reason({.lost = 9, .tw_full = 4, .tw_stale = 1});
+	s.agent.recursion_misses = {{"handle_set_state", 140}, {"handle_destroy", 0}};
+	a.untracked = 4;
+	s.by_netns[1] = a;
+
+	auto j = to_json(a, s.agent, 1);
+	EXPECT_NE(std::string::npos, j.find("\"gauges_untracked\":4,\"lost_track\":true,"));
+	EXPECT_NE(std::string::npos,
+		  j.find("\"dropped\":{\"ring_buffer_full\":9,\"conn_table_full\":0,"
+			 "\"timewait_table_full\":4,\"listener_table_full\":0,"
+			 "\"embryo_table_full\":0,\"port_table_full\":0,\"netns_table_full\":0,"
+			 "\"timewait_exit_missed\":1},"
+			 "\"recursion_misses\":{\"handle_set_state\":140,\"handle_destroy\":0},"
+			 "\"recounted\":0}}"));
+
+	Exposition e;
+	for (const auto &f : metrics(s, false)) {
+		auto err = e.add(f);
+		EXPECT_FALSE(err.has_value()) << f.name << ": " << err->message();
+	}
+	EXPECT_NE(
+		std::string::npos,
+		e.text().find("tcpscope_kernel_dropped_total{reason=\"timewait_table_full\"} 4\n"));
+	EXPECT_NE(std::string::npos,
+		  e.text().find("tcpscope_prog_recursion_misses_total{prog=\"handle_set_state\"} "
+				"140\n"));
+	EXPECT_NE(std::string::npos, e.text().find("tcpscope_untracked_sockets_total 4\n"));
+
+	EXPECT_EQ("WARNING: figures incomplete: dropped timewait_table_full 4, "
+		  "timewait_exit_missed 1; gauges short by up to 4 sockets; runs skipped "
+		  "handle_set_state 140",
+		  lost_track_warning(s.agent, a));
+	// the ring buffer alone carries nothing the aggregates need
+	s.agent.dropped = dropped_by_reason({.lost = 9});
+	s.agent.recursion_misses = {};
+	a.untracked = 0;
+	EXPECT_EQ("", lost_track_warning(s.agent, a));
+	EXPECT_NE(std::string::npos, to_json(a, s.agent, 1).find("\"lost_track\":false"));
+	a.untracked = 2;
+	EXPECT_EQ("WARNING: figures incomplete: gauges short by up to 2 sockets",
+		  lost_track_warning(s.agent, a));
+}
+
 TEST(Aggregate, TableShowsRatesAgainstThePreviousSnapshot)
 {
 	Agg before = sample(), now = sample();

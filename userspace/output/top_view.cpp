@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "event/states.h"
+#include "output/stats_report.h"
 
 namespace tcpscope {
 
@@ -87,10 +88,8 @@ std::vector<std::string> render_top(const Snapshot &now, const Snapshot *prev, c
 	std::vector<std::string> lines;
 
 	lines.push_back(title(now, o, screen));
-	if (now.agent.conn_full || now.agent.agg_full)
-		lines.push_back(fmt::format("WARNING: kernel tables full: {} connections "
-					    "untracked, {} changes not aggregated",
-					    now.agent.conn_full, now.agent.agg_full));
+	if (auto w = lost_track_warning(now.agent, a); !w.empty())
+		lines.push_back(w);
 
 	uint64_t left = 0, left_then = 0, closed = 0, closed_then = 0;
 	for (int c = 0; c < TCPSCOPE_NCAUSE; c++) {

@@ -83,6 +83,7 @@ Snapshot busy(double uptime, uint64_t scale)
 		s.ports.push_back({1, static_cast<uint16_t>(10000 + p), p, scale * p});
 	s.agent.conn_full = 3;
 	s.agent.agg_full = 2;
+	s.agent.dropped = dropped_by_reason({.agg_full = 2, .conn_untracked = 3});
 	s.uptime = uptime;
 	return s;
 }
@@ -186,7 +187,7 @@ TEST(TopRender, EverythingFitsIn80x24)
 
 	expect_fits(lines, 80, 24);
 	ASSERT_EQ(24u, lines.size());
-	EXPECT_EQ("WARNING: kernel tables full: 3 connections untracked, 2 changes not aggregated",
+	EXPECT_EQ("WARNING: figures incomplete: dropped conn_table_full 3, netns_table_full 2",
 		  lines[1]);
 	// all ten states, ten of the 121 transitions beside them, the busiest first
 	EXPECT_EQ("STATE        SOCKETS    FROM        TO              RATE/s         TOTAL",
