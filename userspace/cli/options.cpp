@@ -36,6 +36,14 @@ struct Text {
 CLI::Option *add_text(CLI::App *app, const std::string &names, Text &t, const std::string &help)
 {
 	t.opt = app->add_option(names, t.value, help);
+	// what --help shows after the flag: the value the flag takes, never CLI11's "TEXT"
+	static const std::pair<const char *, const char *> kinds[] = {
+		{"count", "N"},         {"ports", "N"},          {"interval", "SEC"},
+		{"duration", "SEC"},    {"netns", "NS"},         {"pid", "PID"},
+		{"localport", "PORTS"}, {"remoteport", "PORTS"}, {"state", "STATE"}};
+	for (const auto &[name, kind] : kinds)
+		if (names.find(std::string("--") + name) != std::string::npos)
+			t.opt->type_name(kind);
 	return t.opt;
 }
 
