@@ -201,6 +201,7 @@ Result<std::unique_ptr<Tracer>> Tracer::open(const TracerConfig &cfg, Sink sink,
 	}
 	ro->filter_family = cfg.family;
 	ro->filter_netns = cfg.netns;
+	ro->filter_netns_map = cfg.netns_allow;
 	ro->filter_pid = cfg.pid;
 	ro->filter_lports = cfg.lports.has_value();
 	ro->filter_dports = cfg.dports.has_value();
@@ -302,6 +303,31 @@ int Tracer::poll(int timeout_ms)
 	// records queued without a wakeup (BPF_RB_NO_WAKEUP below the batch size)
 	int m = ring_buffer__consume(rb_);
 	return m < 0 ? m : n + m;
+}
+
+int Tracer::allow_netns(uint32_t inode, bool allow)
+{
+	const __u8 one = 1;
+	if (allow)
+		return bpf_map__update_elem(skel_->maps.netns_allow, &inode, sizeof(inode), &one,
+					    sizeof(one), BPF_ANY);
+	return bpf_map__delete_elem(skel_->maps.netns_allow, &inode, sizeof(inode), 0);
+}
+
+uint64_t Tracer::recursion_misses() const
+{
+	uint64_t n = 0;
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, skel_->obj)
+	{
+		int fd = bpf_program__fd(prog);
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+		if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len))
+			n += info.recursion_misses;
+	}
+	return n;
 }
 
 KernelCounters Tracer::counters() const

@@ -26,8 +26,9 @@ struct TracerConfig {
 	uint32_t pid = 0;
 	std::optional<PortSet> lports;
 	std::optional<PortSet> dports;
-	bool events = true;     // records on the ring buffer (watch)
-	bool aggregate = false; // in-kernel aggregates (stats, serve), seeded by seed()
+	bool events = true;       // records on the ring buffer (watch)
+	bool aggregate = false;   // in-kernel aggregates (stats, serve), seeded by seed()
+	bool netns_allow = false; // only the namespaces given to allow_netns() (lab)
 };
 
 // The kernel side's own health (the per-CPU "counters" map), summed over CPUs.
@@ -70,6 +71,13 @@ class Tracer {
 	// negative errno (or the sink's negative return).
 	int poll(int timeout_ms);
 	KernelCounters counters() const;
+	// Runs of the attached programs the kernel skipped because one of them was already
+	// running on that CPU (bpf_prog_info.recursion_misses, summed): events that were never
+	// emitted.
+	uint64_t recursion_misses() const;
+	// With TracerConfig::netns_allow: adds (or removes) a namespace the programs follow;
+	// 0 or a negative errno (E2BIG: TCPSCOPE_NETNS_ALLOW_MAX already there).
+	int allow_netns(uint32_t inode, bool allow);
 
 	// Aggregate mode: walks the sockets of every network namespace once, so the state
 	// gauges count the sockets that existed before the programs were attached. Returns
