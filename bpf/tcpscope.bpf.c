@@ -23,6 +23,9 @@
 /* Set by the agent before load. */
 const volatile __u16 filter_family = 0; /* 0: both */
 const volatile __u32 filter_netns = 0; /* 0: all */
+/* only the namespaces in the netns_allow map, which the agent changes while running
+ * (`tcpscope lab`: the namespaces of the run in progress) */
+const volatile bool filter_netns_map = false;
 const volatile __u32 filter_pid = 0; /* 0: all */
 const volatile bool filter_lports = false; /* ports map, slot 0 */
 const volatile bool filter_dports = false; /* ports map, slot 1 */
@@ -42,6 +45,13 @@ const volatile bool hooks_only = false;
 __u32 recount_gen = 0;
 __u64 recount_start_ns = 0;
 __u32 recount_netns = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TCPSCOPE_NETNS_ALLOW_MAX);
+	__type(key, __u32); /* netns inode */
+	__type(value, __u8);
+} netns_allow SEC(".maps");
 
 struct tuple {
 	__u8 saddr[16];
@@ -470,6 +480,12 @@ static __always_inline bool tracked(const struct sock_common *skc, const bool di
 		return false;
 	if (filter_netns && skc_netns(skc, direct) != filter_netns)
 		return false;
+	if (filter_netns_map) {
+		__u32 ns = skc_netns(skc, direct);
+
+		if (!bpf_map_lookup_elem(&netns_allow, &ns))
+			return false;
+	}
 	return true;
 }
 

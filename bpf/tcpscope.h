@@ -7,6 +7,9 @@
 #define TCPSCOPE_COMM_LEN 16
 #define TCPSCOPE_PATH_MAX 16 /* states kept per connection, 4 bits each in a __u64 */
 
+/* Namespaces the netns_allow filter can hold at once (`tcpscope lab`: two per run). */
+#define TCPSCOPE_NETNS_ALLOW_MAX 8
+
 /* Kinds of records on the ring buffer. */
 enum tcpscope_event_type {
 	TCPSCOPE_EV_STATE = 1, /* sock:inet_sock_set_state fired */

@@ -35,9 +35,9 @@ def lab(*args, timeout=60):
     return p
 
 
-def run_json(name, variant=None, *extra):
+def run_json(name, variant=None, *extra, timeout=60):
     args = [name, "--json", *extra] + (["--variant", variant] if variant else [])
-    out = lab(*args).stdout
+    out = lab(*args, timeout=timeout).stdout
     expect_eq(out.count("\n"), 1, "lines of JSON")
     run = json.loads(out)
     expect_eq((run["experiment"], run["variant"]), (name, variant or "default"), "run")
@@ -57,7 +57,8 @@ def test_list():
     got = [json.loads(line) for line in out.splitlines()]
     expect_eq([(e["experiment"], [v["name"] for v in e["variants"]]) for e in got],
               [("handshake", ["default"]),
-               ("close3", ["default", "quickack", "late-close"]),
+               ("close3", ["default", "quickack", "late-close", "kmod-quickack",
+                           "kmod-delack"]),
                ("timewait", ["default", "fin-timeout-5"]),
                ("fin-timeout", ["default", "60"]),
                ("reuseaddr", ["default", "new-only", "both"]),
@@ -66,10 +67,11 @@ def test_list():
                ("keepalive", ["default", "dead"]),
                ("rst-close", ["default", "read", "linger0"]),
                ("half-close", ["default", "close"]),
-               ("fastopen", ["default", "server-1", "client-0"])], "experiments")
+               ("fastopen", ["default", "server-1", "client-0"]),
+               ("simultaneous", ["default", "netem"])], "experiments")
     text = lab("list").stdout
-    expect_eq(text.splitlines()[3], "              variants: default, quickack, late-close",
-              "lab list")
+    expect_eq(text.splitlines()[3], "              variants: default, quickack, late-close, "
+              "kmod-quickack, kmod-delack", "lab list")
     expect_eq(lab("close3", "--variant", "list").stdout.splitlines()[1].split()[0],
               "quickack", "variant list")
 
@@ -158,13 +160,47 @@ def test_close3_late_close():
 
 ALL = {}  # (experiment, variant) -> run, from one `lab all --json`
 ALL_SECONDS = []
+KMOD = {}  # "loaded": tcpscope.ko was loaded for that run, "why": why not
+
+
+def modules():
+    """The kernel loads modules (Debian's 6.1 and 6.12 in the VMs; not the 6.18 host)."""
+    return os.path.exists("/proc/modules")
+
+
+def with_module(fn):
+    """Runs fn with tcpscope.ko loaded when this kernel can load it (loaded here and
+    unloaded after, unless it already was); KMOD says what happened."""
+    if not modules():
+        KMOD["why"] = "this kernel has no module support"
+        return fn()
+    with open("/proc/modules") as f:
+        if any(line.startswith("tcpscope ") for line in f):
+            KMOD["loaded"] = True
+            return fn()
+    here = os.path.dirname(os.path.abspath(__file__))
+    ko = os.environ.get("TCPSCOPE_KO") or os.path.join(here, "modules", os.uname().release,
+                                                       "tcpscope.ko")
+    if not os.path.exists(ko):
+        KMOD["why"] = "no tcpscope.ko for %s at %s" % (os.uname().release, ko)
+        return fn()
+    r = subprocess.run(["insmod", ko], capture_output=True, text=True)
+    if r.returncode:
+        KMOD["why"] = "insmod %s: %s" % (ko, r.stderr.strip())
+        return fn()
+    KMOD["loaded"] = True
+    try:
+        return fn()
+    finally:
+        subprocess.run(["rmmod", "tcpscope"], capture_output=True)
 
 
 def runs():
-    """Every experiment and variant, from one `tcpscope lab all --json` (timed)."""
+    """Every experiment and variant, from one `tcpscope lab all --json` (timed), with
+    tcpscope.ko loaded where the kernel allows."""
     if not ALL:
         start = time.monotonic()
-        out = lab("all", "--json", timeout=300).stdout
+        out = with_module(lambda: lab("all", "--json", timeout=400).stdout)
         ALL_SECONDS.append(time.monotonic() - start)
         for line in out.splitlines():
             r = json.loads(line)
@@ -172,8 +208,22 @@ def runs():
     return ALL
 
 
+def needs_kmod():
+    runs()
+    if KMOD.get("loaded"):
+        return
+    if os.environ.get("TCPSCOPE_KMOD_REQUIRED", "") not in ("", "0"):
+        raise AssertionError("TCPSCOPE_KMOD_REQUIRED=1 but %s" % KMOD.get("why"))
+    raise Skip("tcpscope.ko not loaded: %s" % KMOD.get("why"))
+
+
 def get(name, variant="default"):
     return runs()[(name, variant)]
+
+
+def about(run, what):
+    """An assertion's label with what the lab said about the run, for the log."""
+    return "%s [%s; notes: %s]" % (what, run["summary"], "; ".join(run["notes"]) or "none")
 
 
 def numbers(run, *names):
@@ -186,8 +236,17 @@ def test_all():
               for e in map(json.loads, lab("list", "--json").stdout.splitlines())
               for v in e["variants"]]
     expect_eq(sorted(got), sorted(listed), "runs of lab all")
-    skipped = [k for k, r in got.items() if r["verdict"] == "skipped"]
-    expect_eq(skipped, [], "skipped runs")
+    # only what needs tcpscope.ko or sch_netem may skip, and only where the kernel cannot
+    # load modules or the module was not there
+    allowed = set()
+    if not KMOD.get("loaded"):
+        allowed |= {("close3", "kmod-quickack"), ("close3", "kmod-delack")}
+    if not modules():
+        allowed.add(("simultaneous", "netem"))
+    skipped = sorted(k for k, r in got.items() if r["verdict"] == "skipped")
+    expect_eq([(k, got[k]["reason"]) for k in skipped if k not in allowed], [], "skipped runs")
+    for k in skipped:
+        print("# skipped: %s %s: %s" % (k[0], k[1], got[k]["reason"]))
     if ALL_SECONDS[0] >= 180:
         raise AssertionError("lab all took %.1f s (limit 180)" % ALL_SECONDS[0])
     print("# lab all: %d runs in %.1f s" % (len(got), ALL_SECONDS[0]))
@@ -238,13 +297,14 @@ def test_tw_reuse():
                                    ("no-timestamps", 99, 0), ("bind", 0, 1)):
         run = get("tw-reuse", variant)
         expect_eq((run["verdict"],) + numbers(run, "reconnect_errno", "client_tw_recycled"),
-                  ("holds" if err else "does_not_hold", err, recycled), "tw-reuse %s" % variant)
+                  ("holds" if err else "does_not_hold", err, recycled),
+                  about(run, "tw-reuse %s" % variant))
         expect_eq(run["client"], "10.77.0.1:40000", "client address")
 
 
 def test_lastack():
     run = get("lastack")
-    expect_eq(run["verdict"], "holds", "verdict")
+    expect_eq(run["verdict"], "holds", about(run, "verdict"))
     expect_eq([p["flags"] for p in run["packets"] if p["dropped"]], ["."], "dropped")
     expect_eq(numbers(run, "same_seq", "reply_is_rst", "server_retrans_segs"), (1, 0, 1),
               "numbers")
@@ -318,9 +378,65 @@ def test_fastopen():
               ("does_not_hold", 95, []), "client-0")
 
 
+def test_close3_kmod():
+    needs_kmod()
+    run = get("close3", "kmod-quickack")
+    expect_eq(run["setup"], ["server net.tcpscope.quickack=1"], "setup")
+    expect_close(run, CLOSE4, 0, "does_not_hold", 4)
+    run = get("close3", "kmod-delack")
+    expect_eq(run["setup"], ["server net.tcpscope.delack_max_ms=12"], "setup")
+    expect_close(run, CLOSE4, 1, "does_not_hold", 4)
+    # the module's cap (12 ms, whole jiffies) instead of TCP_DELACK_MIN (40 ms)
+    gap = run["numbers"]["ack_after_fin_us"]
+    if not 8000 <= gap < 30000:
+        raise AssertionError("delayed ACK after %d us with delack_max_ms=12" % gap)
+
+
+def test_kmod_skips_without_module():
+    runs()
+    if KMOD.get("loaded"):
+        raise Skip("tcpscope.ko is loaded here: test_close3_kmod checks the variants")
+    for v in ("kmod-quickack", "kmod-delack"):
+        run = get("close3", v)
+        expect_eq((run["verdict"], run["packets"]), ("skipped", []), v)
+        if "tcpscope.ko is not loaded" not in run["reason"]:
+            raise AssertionError("reason %r" % run["reason"])
+
+
+def test_simultaneous():
+    run = get("simultaneous")
+    both = ["CLOSE", "SYN_SENT", "SYN_RECV", "ESTABLISHED", "FIN_WAIT1", "CLOSING",
+            "TIME_WAIT"]
+    expect_eq((run["verdict"], run["paths"]), ("holds", {"client": both, "server": both}),
+              about(run, "simultaneous open and close"))
+    expect_eq(numbers(run, "syns_crossed", "open_segments", "both_syn_recv", "both_closing",
+                      "both_time_wait"), (1, 4, 1, 1, 1), "numbers")
+    expect_eq(sorted((p["from"], p["flags"]) for p in run["packets"] if p["dropped"]),
+              [("client", "F."), ("client", "S"), ("server", "F."), ("server", "S")],
+              "dropped")
+    # the crossing SYNs: each side's SYN, then each side's SYN-ACK
+    opening = [(p["from"], p["flags"]) for p in run["packets"]
+               if not p["dropped"] and "S" in p["flags"]]
+    expect_eq(sorted(opening[:2]), [("client", "S"), ("server", "S")], "SYNs first")
+    expect_eq(sorted(opening[2:]), [("client", "S."), ("server", "S.")], "then SYN-ACKs")
+
+
+def test_simultaneous_netem():
+    run = get("simultaneous", "netem")
+    if run["verdict"] == "skipped":
+        if modules():
+            raise AssertionError("skipped on a kernel with modules: %s" % run["reason"])
+        raise Skip(run["reason"])
+    expect_eq(run["setup"], ["client c0: tc qdisc netem delay 100ms"], "setup")
+    both = ["CLOSE", "SYN_SENT", "SYN_RECV", "ESTABLISHED", "FIN_WAIT1", "CLOSING",
+            "TIME_WAIT"]
+    expect_eq((run["verdict"], run["paths"]), ("holds", {"client": both, "server": both}),
+              about(run, "simultaneous open and close with a delay"))
+
+
 @slow
 def test_timewait_long():
-    run = run_json("timewait", None, "--long")
+    run = run_json("timewait", None, "--long", timeout=120)
     lasted = run["numbers"]["timewait_lasted_ms"]
     # TCP_TIMEWAIT_LEN, rounded up by the timer wheel (level 3 at HZ=250: < 2.05 s)
     if not 60000 <= lasted < 62100:

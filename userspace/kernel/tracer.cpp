@@ -269,6 +269,7 @@ Result<std::unique_ptr<Tracer>> Tracer::open(const TracerConfig &cfg, Sink sink,
 	}
 	ro->filter_family = cfg.family;
 	ro->filter_netns = cfg.netns;
+	ro->filter_netns_map = cfg.netns_allow;
 	ro->filter_pid = cfg.pid;
 	ro->filter_lports = cfg.lports.has_value();
 	ro->filter_dports = cfg.dports.has_value();
@@ -401,6 +402,15 @@ int Tracer::poll(int timeout_ms)
 	// records queued without a wakeup (BPF_RB_NO_WAKEUP below the batch size)
 	int m = ring_buffer__consume(rb_);
 	return m < 0 ? m : n + m;
+}
+
+int Tracer::allow_netns(uint32_t inode, bool allow)
+{
+	const __u8 one = 1;
+	if (allow)
+		return bpf_map__update_elem(skel_->maps.netns_allow, &inode, sizeof(inode), &one,
+					    sizeof(one), BPF_ANY);
+	return bpf_map__delete_elem(skel_->maps.netns_allow, &inode, sizeof(inode), 0);
 }
 
 KernelCounters Tracer::counters() const

@@ -28,8 +28,9 @@ struct TracerConfig {
 	uint32_t pid = 0;
 	std::optional<PortSet> lports;
 	std::optional<PortSet> dports;
-	bool events = true;     // records on the ring buffer (watch)
-	bool aggregate = false; // in-kernel aggregates (stats, serve), seeded by seed()
+	bool events = true;       // records on the ring buffer (watch)
+	bool aggregate = false;   // in-kernel aggregates (stats, serve), seeded by seed()
+	bool netns_allow = false; // only the namespaces given to allow_netns() (lab)
 };
 
 // A hook the kernel could not give us, and what is missing because of it.
@@ -65,6 +66,9 @@ class Tracer {
 	// Per attached program, the runs the kernel skipped because the program was already
 	// running on that CPU (bpf_prog_info.recursion_misses).
 	std::vector<NamedCount> recursion_misses() const;
+	// With TracerConfig::netns_allow: adds (or removes) a namespace the programs follow;
+	// 0 or a negative errno (E2BIG: TCPSCOPE_NETNS_ALLOW_MAX already there).
+	int allow_netns(uint32_t inode, bool allow);
 
 	// Aggregate mode: walks the sockets of every network namespace once, so the state
 	// gauges count the sockets that existed before the programs were attached. Returns

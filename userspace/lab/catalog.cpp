@@ -20,7 +20,11 @@ const std::vector<Experiment> &catalog()
 			      "closes at once"},
 		  {"quickack", "the server sets TCP_QUICKACK after recv() returns 0, then closes"},
 		  {"late-close", "the server closes only when its ACK of the FIN went out alone, "
-				 "or 500 ms after EOF"}}},
+				 "or 500 ms after EOF"},
+		  {"kmod-quickack", "tcpscope.ko's quickack=1 in the server's namespace (needs the "
+				    "module loaded)"},
+		  {"kmod-delack", "tcpscope.ko's delack_max_ms=12 in the server's namespace, the "
+				  "server closing late (needs the module loaded)"}}},
 		{"timewait",
 		 "TIME_WAIT lasts 2MSL, four minutes with RFC 1122's two-minute MSL, and "
 		 "tcp_fin_timeout sets the MSL",
@@ -80,6 +84,16 @@ const std::vector<Experiment> &catalog()
 		 {{"default", "server tcp_fastopen=3, client 1: a cookie, then data in the SYN"},
 		  {"server-1", "server tcp_fastopen=1 (client only)"},
 		  {"client-0", "client tcp_fastopen=0"}}},
+		{"simultaneous",
+		 "a connection can also open with four segments, when both ends connect at once; "
+		 "and when both close at once their FINs cross and both go through CLOSING",
+		 "S2",
+		 {{"default",
+		   "both ends bind and connect() to each other at once, then both "
+		   "shutdown(); the tap drops each side's first SYN and first FIN, so the "
+		   "retransmissions cross"},
+		  {"netem", "the same with a 100 ms sch_netem delay on c0 instead of drops (needs "
+			    "sch_netem)"}}},
 	};
 	return all;
 }

@@ -6,7 +6,11 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -36,7 +40,7 @@ Status hello(Steps &s, int cl, int sv)
 	auto n = s.recv_some(Side::server, sv, 64, "the server to read the 5 bytes");
 	if (!n)
 		return n.error();
-	return s.wait([&] { return s.seen_ack(Side::server, c_isn + 6); }, 1000,
+	return s.wait([&] { return s.seen_ack(Side::server, c_isn + 6); }, kStepMs,
 		      "the server's ACK of the 5 bytes");
 }
 
@@ -67,7 +71,7 @@ Status server_closes(Steps &s, int sv)
 					return true;
 			return false;
 		},
-		3000, "the server's CLOSE and the client's ACK of its FIN");
+		kStepMs, "the server's CLOSE and the client's ACK of its FIN");
 }
 
 Status drive_handshake(Steps &s, const std::string &)
@@ -78,12 +82,30 @@ Status drive_handshake(Steps &s, const std::string &)
 	int cl, sv;
 	if (auto e = s.open_pair(*l, cl, sv))
 		return e;
-	return s.wait([&] { return s.trace.packets.size() >= 3; }, 1000,
+	return s.wait([&] { return s.trace.packets.size() >= 3; }, kStepMs,
 		      "the handshake's three segments on c0");
+}
+
+// tcpscope.ko's per-namespace knob, written in the server's namespace; a skip without it.
+Status kmod_knob(Steps &s, const std::string &knob, const std::string &value)
+{
+	auto have = s.topo.read_sysctl(Side::server, "net.tcpscope." + knob);
+	if (!have)
+		return skip("tcpscope.ko is not loaded (no /proc/sys/net/tcpscope/" + knob +
+			    "): its knobs only exist with the module, which needs a kernel with "
+			    "module support");
+	return s.sysctl(Side::server, "net.tcpscope." + knob, value);
 }
 
 Status drive_close3(Steps &s, const std::string &variant)
 {
+	// the module's knobs act on connections that reach ESTABLISHED after the write
+	if (variant == "kmod-quickack")
+		if (auto e = kmod_knob(s, "quickack", "1"))
+			return e;
+	if (variant == "kmod-delack")
+		if (auto e = kmod_knob(s, "delack_max_ms", "12"))
+			return e;
 	auto l = s.listener();
 	if (!l)
 		return l.error();
@@ -99,7 +121,7 @@ Status drive_close3(Steps &s, const std::string &variant)
 		if (auto e = s.sockopt(Side::server, sv, IPPROTO_TCP, TCP_QUICKACK, 1,
 				       "TCP_QUICKACK"))
 			return e;
-	} else if (variant == "late-close") {
+	} else if (variant == "late-close" || variant == "kmod-delack") {
 		// the delayed-ACK timer (40-200 ms) fires well inside the bound
 		auto e = s.wait([&] { return s.seen_ack(Side::server, fin_end); }, 500,
 				"the server's ACK of the FIN");
@@ -112,7 +134,7 @@ Status drive_close3(Steps &s, const std::string &variant)
 		return e;
 	// an orphaned FIN_WAIT2 timewait socket turned TIME_WAIT may reach the tracer only
 	// when it leaves (Documentation/tcpscope/kernel.rst): the kernel's own view settles it
-	return s.wait_diag(Side::client, TCP_TIME_WAIT, 1000);
+	return s.wait_diag(Side::client, TCP_TIME_WAIT, kStepMs);
 }
 
 // The client's TIME_WAIT, its timer right after entry and, with --long, its end.
@@ -133,7 +155,7 @@ Status drive_timewait(Steps &s, const std::string &variant)
 		return e;
 	if (auto e = server_closes(s, sv))
 		return e;
-	if (auto e = s.wait_diag(Side::client, TCP_TIME_WAIT, 1000))
+	if (auto e = s.wait_diag(Side::client, TCP_TIME_WAIT, kStepMs))
 		return e;
 	if (!s.long_runs) {
 		s.trace.notes.push_back("the 60 s TIME_WAIT is timed from its timer (sock_diag); "
@@ -165,7 +187,7 @@ Status drive_fin_timeout(Steps &s, const std::string &variant)
 		return e;
 	if (auto e = client_closes(s, cl, sv))
 		return e;
-	if (auto e = s.wait_diag(Side::client, TCP_FIN_WAIT2, 1000))
+	if (auto e = s.wait_diag(Side::client, TCP_FIN_WAIT2, kStepMs))
 		return e;
 	if (!sixty || s.long_runs) {
 		if (auto e = s.wait(
@@ -191,7 +213,7 @@ Status drive_fin_timeout(Steps &s, const std::string &variant)
 			    return s.count_packets(Side::client, kRst, kRst) > 0 &&
 				   s.seen_state(Side::server, TCP_CLOSE);
 		    },
-		    2000, "the client's reset and the server's CLOSE"))
+		    kStepMs, "the client's reset and the server's CLOSE"))
 		return e;
 	// its FIN came long ago (recv() says EOF); the reset shows on the next send(): EPIPE,
 	// tcp_reset() in CLOSE_WAIT
@@ -214,7 +236,7 @@ Status drive_reuseaddr(Steps &s, const std::string &variant)
 		return eof.error();
 	s.call(Side::client, "close()", [&] { return s.close(cl); });
 	s.call(Side::server, "close() listener", [&] { return s.close(*l); });
-	if (auto e = s.wait_diag(Side::server, TCP_TIME_WAIT, 2000))
+	if (auto e = s.wait_diag(Side::server, TCP_TIME_WAIT, kStepMs))
 		return e;
 	auto fd = s.socket(Side::server);
 	if (!fd)
@@ -273,7 +295,7 @@ Status drive_tw_reuse(Steps &s, const std::string &variant)
 		    errno != EINPROGRESS)
 			return sys_error("connect", "client socket", errno);
 		s.trace.client_port = 40000;
-		if (auto e = s.wait_fd(*l, POLLIN, 2000, "a connection to accept"))
+		if (auto e = s.wait_fd(*l, POLLIN, kStepMs, "a connection to accept"))
 			return e;
 		sv = int(s.call(Side::server, "accept()", [&] {
 			return accept4(*l, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -290,7 +312,7 @@ Status drive_tw_reuse(Steps &s, const std::string &variant)
 		return e;
 	if (auto e = server_closes(s, sv))
 		return e;
-	if (auto e = s.wait_diag(Side::client, TCP_TIME_WAIT, 1000))
+	if (auto e = s.wait_diag(Side::client, TCP_TIME_WAIT, kStepMs))
 		return e;
 	if (variant == "on") {
 		// tcp_twsk_unique() reuses the port once the second of the last timestamp the
@@ -309,8 +331,9 @@ Status drive_tw_reuse(Steps &s, const std::string &variant)
 			s.trace.setup.push_back("client net.ipv4.tcp_tw_reuse_delay=" + *d +
 						" (the default)");
 		}
+		// ktime_get_seconds() moves with the timekeeper's tick: 20 ms past the second
 		const uint64_t after =
-			std::max((last / 1000000000ull + 1) * 1000000000ull,
+			std::max((last / 1000000000ull + 1) * 1000000000ull + 20000000ull,
 				 (entry ? entry : last) + (delay_ms + 1) * 1000000ull);
 		if (auto e = s.wait([&] { return mono_ns() > after; }, int(delay_ms) + 1100,
 				    "the reuse delay on the tw socket's clock"))
@@ -326,9 +349,9 @@ Status drive_tw_reuse(Steps &s, const std::string &variant)
 			[&] { return connect(*fd, (sockaddr *)&srv, sizeof(srv)); });
 	if (r < 0 && errno != EINPROGRESS)
 		return std::nullopt; // the outcome: the verdict reads the errno
-	if (auto e = s.wait_fd(*fd, POLLOUT, 3000, "the second connect() to complete"))
+	if (auto e = s.wait_fd(*fd, POLLOUT, kStepMs, "the second connect() to complete"))
 		return e;
-	if (auto e = s.wait_fd(*l, POLLIN, 2000, "the second connection to accept"))
+	if (auto e = s.wait_fd(*l, POLLIN, kStepMs, "the second connection to accept"))
 		return e;
 	return std::nullopt;
 }
@@ -360,7 +383,7 @@ Status drive_lastack(Steps &s, const std::string &variant)
 		return e;
 	if (variant == "no-tw")
 		return std::nullopt;
-	return s.wait_diag(Side::client, TCP_TIME_WAIT, 1000);
+	return s.wait_diag(Side::client, TCP_TIME_WAIT, kStepMs);
 }
 
 Status drive_keepalive(Steps &s, const std::string &variant)
@@ -416,7 +439,7 @@ Status drive_keepalive(Steps &s, const std::string &variant)
 	if (r)
 		return fail("keepalive", "the client read after the timeout");
 	// the reset reaches the server, whose application never noticed anything
-	return s.wait([&] { return s.seen_state(Side::server, TCP_CLOSE); }, 1000,
+	return s.wait([&] { return s.seen_state(Side::server, TCP_CLOSE); }, kStepMs,
 		      "the server's CLOSE on the reset");
 }
 
@@ -433,7 +456,7 @@ Status drive_rst_close(Steps &s, const std::string &variant)
 	std::string data(100, 'x');
 	if (s.call(Side::server, "send(100)", [&] { return send(sv, data.data(), 100, 0); }) != 100)
 		return sys_error("send", "server socket", errno);
-	if (auto e = s.wait_fd(cl, POLLIN, 2000, "the 100 bytes at the client"))
+	if (auto e = s.wait_fd(cl, POLLIN, kStepMs, "the 100 bytes at the client"))
 		return e;
 	if (variant != "default") {
 		auto n = s.recv_some(Side::client, cl, 200, "the 100 bytes");
@@ -454,7 +477,7 @@ Status drive_rst_close(Steps &s, const std::string &variant)
 			return eof.error();
 		return server_closes(s, sv);
 	}
-	if (auto e = s.wait([&] { return s.seen_state(Side::server, TCP_CLOSE); }, 2000,
+	if (auto e = s.wait([&] { return s.seen_state(Side::server, TCP_CLOSE); }, kStepMs,
 			    "the server's CLOSE"))
 		return e;
 	auto r = s.recv_some(Side::server, sv, 64, "the reset at the server");
@@ -484,7 +507,7 @@ Status drive_half_close(Steps &s, const std::string &variant)
 	    4096)
 		return sys_error("send", "server socket", errno);
 	if (variant == "close") {
-		if (auto e = s.wait([&] { return s.seen_state(Side::server, TCP_CLOSE); }, 2000,
+		if (auto e = s.wait([&] { return s.seen_state(Side::server, TCP_CLOSE); }, kStepMs,
 				    "the server's CLOSE"))
 			return e;
 		// it had the FIN (recv() says EOF): the reset shows on the next send(), EPIPE
@@ -536,7 +559,7 @@ Status drive_fastopen(Steps &s, const std::string &variant)
 			return n.error();
 		const uint16_t port = s.trace.client_port;
 		const uint32_t c_isn = *isn(s.trace, Side::client, port);
-		if (auto e2 = s.wait([&] { return s.seen_ack(Side::server, c_isn + 6); }, 1000,
+		if (auto e2 = s.wait([&] { return s.seen_ack(Side::server, c_isn + 6); }, kStepMs,
 				     "the server's ACK of the 5 bytes"))
 			return e2;
 		if (round == 1)
@@ -549,6 +572,101 @@ Status drive_fastopen(Steps &s, const std::string &variant)
 	return std::nullopt;
 }
 
+// Runs a command inside one side's namespace (tc for sch_netem): its exit status.
+Result<int> run_in(Steps &s, Side side, std::vector<std::string> argv)
+{
+	std::vector<char *> args;
+	for (auto &a : argv)
+		args.push_back(a.data());
+	args.push_back(nullptr);
+	const int ns = s.topo.ns_fd(side);
+	pid_t pid = fork();
+	if (pid < 0)
+		return sys_error("fork", argv[0], errno);
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+		if (null >= 0) {
+			dup2(null, 1);
+			dup2(null, 2);
+		}
+		if (setns(ns, CLONE_NEWNET) == 0)
+			execvp(args[0], args.data());
+		_exit(127);
+	}
+	int status = 0;
+	if (waitpid(pid, &status, 0) < 0)
+		return sys_error("wait for", argv[0], errno);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+// Both ends connect to each other, then both shut down their sending side.
+Status drive_simultaneous(Steps &s, const std::string &variant)
+{
+	constexpr uint16_t kClientPort = 5000, kPeerPort = 6000;
+	if (variant == "netem") {
+		auto rc = run_in(
+			s, Side::client,
+			{"tc", "qdisc", "add", "dev", "c0", "root", "netem", "delay", "100ms"});
+		if (!rc)
+			return rc.error();
+		if (*rc)
+			return skip("no sch_netem on this kernel (tc qdisc add ... netem exits " +
+				    std::to_string(*rc) +
+				    "; Debian builds it as a module, this kernel has no module "
+				    "support): the default variant uses the tap's drops instead");
+		s.trace.setup.push_back("client c0: tc qdisc netem delay 100ms");
+	} else {
+		if (auto e = s.drop(Side::client, 1, kSyn | kAck, kSyn, "the client's first SYN"))
+			return e;
+		if (auto e = s.drop(Side::server, 1, kSyn | kAck, kSyn, "the server's first SYN"))
+			return e;
+	}
+	int fd[2];
+	const Side sides[2] = {Side::client, Side::server};
+	const char *addrs[2] = {Topology::kClientAddr, Topology::kServerAddr};
+	const uint16_t ports[2] = {kClientPort, kPeerPort};
+	for (int i = 0; i < 2; i++) {
+		auto f = s.socket(sides[i]);
+		if (!f)
+			return f.error();
+		fd[i] = *f;
+		auto me = Steps::addr(addrs[i], ports[i]);
+		if (s.call(sides[i], fmt::format("bind({})", ports[i]),
+			   [&] { return bind(fd[i], (sockaddr *)&me, sizeof(me)); }) < 0)
+			return sys_error("bind", std::string(side_name(sides[i])) + " socket",
+					 errno);
+	}
+	s.trace.client_port = kClientPort;
+	s.trace.server_port = kPeerPort;
+	for (int i = 0; i < 2; i++) {
+		auto peer = Steps::addr(addrs[1 - i], ports[1 - i]);
+		if (s.call(sides[i], "connect()",
+			   [&] { return connect(fd[i], (sockaddr *)&peer, sizeof(peer)); }) < 0 &&
+		    errno != EINPROGRESS)
+			return sys_error("connect", std::string(side_name(sides[i])) + " socket",
+					 errno);
+	}
+	// the first SYNs are lost: both retransmit after the initial RTO (1 s)
+	if (auto e = s.wait(
+		    [&] {
+			    return s.seen_state(Side::client, TCP_ESTABLISHED) &&
+				   s.seen_state(Side::server, TCP_ESTABLISHED);
+		    },
+		    4000, "ESTABLISHED on both sides"))
+		return e;
+	if (variant != "netem") {
+		if (auto e = s.drop(Side::client, 1, kFin, kFin, "the client's first FIN"))
+			return e;
+		if (auto e = s.drop(Side::server, 1, kFin, kFin, "the server's first FIN"))
+			return e;
+	}
+	for (int i = 0; i < 2; i++)
+		s.call(sides[i], "shutdown(SHUT_WR)", [&] { return shutdown(fd[i], SHUT_WR); });
+	if (auto e = s.wait_diag(Side::client, TCP_TIME_WAIT, 5000))
+		return e;
+	return s.wait_diag(Side::server, TCP_TIME_WAIT, 5000);
+}
+
 } // namespace
 
 Driver driver_of(const std::string &name)
@@ -559,7 +677,7 @@ Driver driver_of(const std::string &name)
 		{"reuseaddr", drive_reuseaddr}, {"tw-reuse", drive_tw_reuse},
 		{"lastack", drive_lastack},     {"keepalive", drive_keepalive},
 		{"rst-close", drive_rst_close}, {"half-close", drive_half_close},
-		{"fastopen", drive_fastopen},
+		{"fastopen", drive_fastopen},   {"simultaneous", drive_simultaneous},
 	};
 	for (const auto &[n, d] : drivers)
 		if (name == n)

@@ -195,7 +195,8 @@ TEST(LabRender, Lists)
 {
 	auto l = lines(render_list_text());
 	ASSERT_EQ(l.size(), 2 * catalog().size());
-	EXPECT_EQ(l[3], "              variants: default, quickack, late-close");
+	EXPECT_EQ(l[3], "              variants: default, quickack, late-close, kmod-quickack, "
+			"kmod-delack");
 	auto j = lines(render_list_json());
 	ASSERT_EQ(j.size(), catalog().size());
 	EXPECT_EQ(j[0].rfind("{\"experiment\":\"handshake\",\"claim\":", 0), 0u);

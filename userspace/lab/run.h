@@ -4,6 +4,7 @@
 // after, then the verdict.
 #pragma once
 
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -40,16 +41,21 @@ class Lab {
 	Lab &operator=(const Lab &) = delete;
 
 	// long_runs: the real 60 s and longer timers (--long)
+	// A run whose record the tracer left incomplete (events lost, program runs skipped by
+	// the kernel) is run once more; if that one is incomplete too, its verdict is skipped.
 	Result<RunResult> run(const Experiment &e, const Variant &v, bool long_runs);
 	// the tracer's degraded features, in words (each run's notes carry them too)
 	const std::vector<std::string> &degraded() const { return degraded_; }
 
       private:
 	explicit Lab(const SignalFd &stop);
+	Result<RunResult> run_once(const Experiment &e, const Variant &v, bool long_runs,
+				   bool &incomplete);
 	const SignalFd &stop_;
 	std::unique_ptr<Tracer> tracer_;
 	std::vector<std::string> degraded_;
-	Steps *cur_ = nullptr; // the run the tracer's events go to
+	Steps *cur_ = nullptr;         // the run the tracer's events go to
+	std::deque<uint32_t> allowed_; // namespaces the tracer follows, oldest first
 };
 
 } // namespace tcpscope::lab

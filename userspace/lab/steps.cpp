@@ -156,14 +156,14 @@ Status Steps::open_pair(int lfd, int &c, int &s, const std::string &fastopen_dat
 	socklen_t len = sizeof(me);
 	getsockname(c, (sockaddr *)&me, &len);
 	trace.client_port = ntohs(me.sin_port);
-	if (auto e = wait_fd(c, POLLOUT, 3000, "the client's connect() to complete"))
+	if (auto e = wait_fd(c, POLLOUT, kStepMs, "the client's connect() to complete"))
 		return e;
 	int err = 0;
 	len = sizeof(err);
 	getsockopt(c, SOL_SOCKET, SO_ERROR, &err, &len);
 	if (err)
 		return sys_error("connect", "client socket", err);
-	if (auto e = wait_fd(lfd, POLLIN, 2000, "a connection to accept"))
+	if (auto e = wait_fd(lfd, POLLIN, kStepMs, "a connection to accept"))
 		return e;
 	s = int(call(Side::server, "accept()",
 		     [&] { return accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC); }));
@@ -175,12 +175,12 @@ Status Steps::open_pair(int lfd, int &c, int &s, const std::string &fastopen_dat
 			return seen_state(Side::client, TCP_ESTABLISHED) &&
 			       seen_state(Side::server, TCP_ESTABLISHED);
 		},
-		2000, "ESTABLISHED on both sides");
+		kStepMs, "ESTABLISHED on both sides");
 }
 
 Result<long> Steps::recv_some(Side side, int fd, size_t max, const std::string &what)
 {
-	if (auto e = wait_fd(fd, POLLIN, 2000, what))
+	if (auto e = wait_fd(fd, POLLIN, kStepMs, what))
 		return *e;
 	std::vector<char> buf(max);
 	long n = call(side, "recv()", [&] { return recv(fd, buf.data(), buf.size(), 0); });

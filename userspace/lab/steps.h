@@ -25,8 +25,22 @@ class SignalFd;
 namespace tcpscope::lab {
 
 constexpr uint16_t kServerPort = 8080;
+// The bound of a step the kernel completes at once (a segment on the veth, a state change):
+// microseconds normally, so it is only hit when something is wrong or the machine stalls.
+constexpr int kStepMs = 5000;
 
 uint64_t mono_ns();
+
+// A driver's "this kernel or machine lacks what the variant needs": the run is reported as
+// skipped with the reason, never as a pass.
+inline Error skip(std::string reason)
+{
+	return Error{"skip", "", EOPNOTSUPP, std::move(reason)};
+}
+inline bool is_skip(const Error &e)
+{
+	return e.op == "skip";
+}
 
 class Steps {
       public:

@@ -417,7 +417,9 @@ Verdict judge_lastack(const Trace &t)
 		     {"server_retrans_segs", counter(t, Side::server, "TcpRetransSegs")},
 		     {"server_loss_probes", counter(t, Side::server, "TcpExtTCPLossProbes")},
 		     {"client_tw_overflow", counter(t, Side::client, "TcpExtTCPTimeWaitOverflow")}};
-	const bool restarted = sn && std::abs(from_refin_ms - 60000) <= 8;
+	// restarted: the timer matches 60 s from the second FIN better than from the first
+	const bool restarted =
+		sn && std::abs(from_refin_ms - 60000) < std::abs(from_first_ms - 60000);
 	v.kind = reply && !rst && restarted ? VerdictKind::holds : VerdictKind::does_not_hold;
 	const int64_t tlp = counter(t, Side::server, "TcpExtTCPLossProbes");
 	v.text = fmt::format(
@@ -624,6 +626,40 @@ Verdict judge_fastopen(const Trace &t)
 	return v;
 }
 
+Verdict judge_simultaneous(const Trace &t)
+{
+	Verdict v;
+	fill_paths(t, v);
+	// the opening: from the first SYN that crossed to the last SYN-ACK
+	int64_t open_segments = 0, syns = 0, synacks = 0;
+	bool crossed = false; // both SYNs crossed c0 before any SYN-ACK
+	for (const auto &p : t.packets) {
+		if (p.dropped || !(p.flags & kSyn))
+			continue;
+		open_segments++;
+		if (p.flags & kAck)
+			synacks++;
+		else if (!synacks && ++syns == 2)
+			crossed = true;
+	}
+	auto both = [&](std::string_view st) {
+		return in_path(v, Side::client, st) && in_path(v, Side::server, st);
+	};
+	v.numbers = {{"syns_crossed", crossed},
+		     {"open_segments", open_segments},
+		     {"both_syn_recv", both("SYN_RECV")},
+		     {"both_closing", both("CLOSING")},
+		     {"both_time_wait", find_snapshot(t, Side::client, TCP_TIME_WAIT) &&
+						find_snapshot(t, Side::server, TCP_TIME_WAIT)}};
+	const bool holds = crossed && open_segments == 4 && both("SYN_RECV") && both("CLOSING");
+	v.kind = holds ? VerdictKind::holds : VerdictKind::does_not_hold;
+	v.text = fmt::format("the SYNs {} ({} SYN and SYN-ACK segments); client {}, server {}",
+			     crossed ? "crossed" : "did not cross", open_segments,
+			     path_string(state_path(t, Side::client)),
+			     path_string(state_path(t, Side::server)));
+	return v;
+}
+
 Verdict judge(const Trace &t)
 {
 	static const std::pair<const char *, Verdict (*)(const Trace &)> judges[] = {
@@ -632,7 +668,7 @@ Verdict judge(const Trace &t)
 		{"reuseaddr", judge_reuseaddr}, {"tw-reuse", judge_tw_reuse},
 		{"lastack", judge_lastack},     {"keepalive", judge_keepalive},
 		{"rst-close", judge_rst_close}, {"half-close", judge_half_close},
-		{"fastopen", judge_fastopen},
+		{"fastopen", judge_fastopen},   {"simultaneous", judge_simultaneous},
 	};
 	for (const auto &[n, j] : judges)
 		if (t.experiment == n)

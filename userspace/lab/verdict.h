@@ -37,6 +37,7 @@ Verdict judge_keepalive(const Trace &t);
 Verdict judge_rst_close(const Trace &t);
 Verdict judge_half_close(const Trace &t);
 Verdict judge_fastopen(const Trace &t);
+Verdict judge_simultaneous(const Trace &t);
 
 // By experiment name; a skipped verdict for an unknown one.
 Verdict judge(const Trace &t);
