@@ -181,7 +181,8 @@ Result<RunResult> Lab::run_once(const Experiment &e, const Variant &v, bool long
 	// the tracer's own losses during this run: a transition missing from the trace
 	const KernelCounters after = tracer_->counters();
 	const uint64_t misses = total(tracer_->recursion_misses()) - before_misses;
-	incomplete = after.lost > before_k.lost || after.conn_untracked > before_k.conn_untracked || misses;
+	incomplete = after.lost > before_k.lost || after.conn_untracked > before_k.conn_untracked ||
+		     misses;
 	if (after.lost > before_k.lost)
 		t.notes.push_back(fmt::format("tracer: {} events lost (ring buffer full)",
 					      after.lost - before_k.lost));
