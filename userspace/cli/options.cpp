@@ -54,7 +54,9 @@ Error cli11_error(const CLI::ParseError &e)
 	std::string what = e.what();
 	size_t colon = what.find(": ");
 	if (dynamic_cast<const CLI::ArgumentMismatch *>(&e) && colon != std::string::npos)
-		return flag_error(what.substr(0, colon), "needs a value");
+		return flag_error(what.substr(0, colon), what.find("missing") != std::string::npos
+								 ? "needs a value"
+								 : "given more than once");
 	if (!what.empty())
 		what[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(what[0])));
 	return flag_error("", what);

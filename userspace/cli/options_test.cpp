@@ -325,6 +325,7 @@ INSTANTIATE_TEST_SUITE_P(
 		BadCli{{"watch", "extra"}, "watch: unexpected argument 'extra'"},
 		BadCli{{"watch", "-L"}, "--localport: needs a value"},
 		BadCli{{"watch", "--state"}, "--state: needs a value"},
+		BadCli{{"watch", "-c", "1", "-c", "2"}, "--count: given more than once"},
 		BadCli{{"--bogus", "watch"}, "--bogus: unknown option"},
 		BadCli{{}, "a subcommand is required (watch, stats, top, serve or lab)"},
 		BadCli{{"bogus"}, "'bogus' is not a subcommand (watch, stats, top, serve or lab)"},
