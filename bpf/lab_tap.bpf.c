@@ -67,12 +67,18 @@ static __always_inline int tap(struct __sk_buff *skb, __u8 dir)
 	p->dir = dir;
 	p->dropped = 0;
 	__builtin_memset(p->pad, 0, sizeof(p->pad));
-	/* the whole frame up to the snap length; the bounds are checked for the verifier */
+	/* the whole frame up to the snap length, as 1 + (0..SNAP-1) bytes: the verifiers
+	 * before 6.2 do not learn a lower bound of 1 from a test against 0 */
 	len = skb->len;
 	if (len > TCPSCOPE_LAB_SNAP)
 		len = TCPSCOPE_LAB_SNAP;
-	if (len < 1 || bpf_skb_load_bytes(skb, 0, p->data, len))
-		len = 0;
+	if (len) {
+		len = (len - 1) & (TCPSCOPE_LAB_SNAP - 1);
+		if (bpf_skb_load_bytes(skb, 0, p->data, len + 1))
+			len = 0;
+		else
+			len++;
+	}
 	p->cap_len = len;
 
 	rule = bpf_map_lookup_elem(&drops, &key);

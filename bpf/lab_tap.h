@@ -6,7 +6,7 @@
 
 /* Frame bytes kept per segment: Ethernet (14) + IPv4 (20..60) + TCP (20..60) and the start
  * of the payload. */
-#define TCPSCOPE_LAB_SNAP 128
+#define TCPSCOPE_LAB_SNAP 128 /* a power of two: lab_tap.bpf.c masks with it */
 
 #define TCPSCOPE_LAB_DIR_C2S 0 /* leaving the client (c0 egress) */
 #define TCPSCOPE_LAB_DIR_S2C 1 /* arriving at the client (c0 ingress) */

@@ -540,17 +540,42 @@ Verdict judge_half_close(const Trace &t)
 	const auto rst = find_packet(t, Side::client, kRst, kRst);
 	const Call *srecv = find_call(t, Side::server, "send(5) again");
 	const bool shut = find_call(t, Side::client, "shutdown(") != nullptr;
+	// the server's delayed ACK of the FIN against its application's send(): alone and
+	// first, the client is already a FIN_WAIT2 timewait socket when the data comes
+	// (tcp_timewait_state_process(): TCP_TW_RST, no counter); carried by the data, the
+	// full socket resets in FIN_WAIT1 (tcp_rcv_state_process(): TcpExtTCPAbortOnData)
+	int64_t acked_first = 0;
+	if (auto fin = find_packet(t, Side::client, kFin, kFin)) {
+		const uint32_t fin_end = t.packets[*fin].seq + t.packets[*fin].len + 1;
+		for (size_t i = *fin; i < t.packets.size(); i++) {
+			const Packet &p = t.packets[i];
+			if (p.from != Side::server)
+				continue;
+			if (p.len) // the data came first, or with the ACK
+				break;
+			if ((p.flags & kAck) && p.ack == fin_end) {
+				acked_first = 1;
+				break;
+			}
+		}
+	}
 	v.numbers = {{"client_bytes_read", read},
 		     {"client_rst", rst.has_value()},
+		     {"fin_acked_before_data", acked_first},
 		     {"client_abort_on_data", counter(t, Side::client, "TcpExtTCPAbortOnData")},
 		     {"server_errno", srecv && srecv->ret < 0 ? srecv->err : 0}};
 	v.kind = read == 4096 && !rst ? VerdictKind::holds : VerdictKind::does_not_hold;
 	if (rst)
-		v.text = fmt::format("after {} the client answered the server's data with R. "
-				     "(TcpExtTCPAbortOnData {}); the server's next send() = {}",
-				     shut ? "shutdown(SHUT_WR)" : "close()",
-				     signed_count(v.number("client_abort_on_data")),
-				     errno_text(srecv));
+		v.text =
+			fmt::format("after {} the client answered the server's data with R. "
+				    "(TcpExtTCPAbortOnData {}: {}); the server's next send() = {}",
+				    shut ? "shutdown(SHUT_WR)" : "close()",
+				    signed_count(v.number("client_abort_on_data")),
+				    acked_first ? "the server's delayed ACK of the FIN went first, "
+						  "the client was a FIN_WAIT2 timewait socket"
+						: "the data carried the ACK of the FIN, the client "
+						  "was still in FIN_WAIT1",
+				    errno_text(srecv));
 	else
 		v.text = fmt::format("after {} the client read the server's {} bytes",
 				     shut ? "shutdown(SHUT_WR)" : "close()", read);
