@@ -116,7 +116,7 @@ std::string block(const std::vector<std::string> &lines, bool first)
 
 // A failed write of a frame: nullopt when the reader went away (a closed pipe, a hung-up
 // terminal), which is a normal end.
-std::optional<Error> write_failed(int err)
+Status write_failed(int err)
 {
 	if (err == EPIPE || err == EIO)
 		return std::nullopt;
@@ -124,8 +124,8 @@ std::optional<Error> write_failed(int err)
 }
 
 // Refreshes until the end; nullopt for a normal end (exit 0).
-std::optional<Error> loop(const AggregateSession &session, const TopOptions &o, const SignalFd &sig,
-			  FullScreen *fs)
+Status loop(const AggregateSession &session, const TopOptions &o, const SignalFd &sig,
+	    FullScreen *fs)
 {
 	using clock = AggregateSession::Clock;
 	const auto start = clock::now();
@@ -210,7 +210,7 @@ int run_top(const TopOptions &o)
 		       : SignalFd::stop_signals();
 	if (!sig)
 		return print_error(sig.error());
-	std::optional<Error> err;
+	Status err;
 	{
 		std::optional<FullScreen> fs;
 		if (tty)

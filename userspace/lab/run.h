@@ -29,7 +29,7 @@ struct RunResult {
 	Verdict verdict;
 	// a step's condition not met within its bound: what was recorded until then is in
 	// the trace, the verdict is skipped with this as the reason
-	std::optional<Error> failed;
+	Status failed;
 };
 
 class Lab {

@@ -193,7 +193,7 @@ Status Steps::wait_diag(Side side, unsigned state, int bound_ms)
 {
 	const uint16_t mine = side == Side::client ? trace.client_port : trace.server_port;
 	const uint16_t peer = side == Side::client ? trace.server_port : trace.client_port;
-	std::optional<Error> err;
+	Status err;
 	auto st = wait(
 		[&] {
 			const uint64_t before = mono_ns();

@@ -15,8 +15,6 @@
 
 namespace tcpscope::lab {
 
-using Status = std::optional<Error>; // nullopt: done
-
 // Moves the calling thread into a network namespace until it goes (sockets, /proc/sys/net
 // and /proc/thread-self/net opened meanwhile belong to that namespace).
 class InNetns {

@@ -548,11 +548,11 @@ bool HttpServer::evict_oldest_reading()
 	return true;
 }
 
-std::optional<Error> HttpServer::run()
+Status HttpServer::run()
 {
 	using std::chrono::milliseconds;
 	std::vector<struct pollfd> pfds;
-	std::optional<Error> result;
+	Status result;
 	auto next_tick = Clock::now() + tick_period_;
 	auto reap = [&] {
 		std::erase_if(conns_,

@@ -85,7 +85,7 @@ class HttpServer {
 	// Serves until stop(); a signal ends it through watch_fd() on a SignalFd
 	// (util/signals.h) whose handler calls stop(). Open connections are closed on return.
 	// Returns the error that ended the loop, nullopt when stopped.
-	std::optional<Error> run();
+	Status run();
 	// From any thread or a signal handler: run() returns promptly.
 	void stop();
 

@@ -260,7 +260,7 @@ class HttpServerTest : public ::testing::Test {
 	std::string metrics;
 	std::unique_ptr<HttpServer> server;
 	std::thread thread;
-	std::optional<Error> result;
+	Status result;
 };
 
 TEST_F(HttpServerTest, GetMetrics)
@@ -769,7 +769,7 @@ TEST(HttpServerRun, StopsOnSignal)
 	});
 
 	std::atomic<bool> done{false};
-	std::optional<Error> result;
+	Status result;
 	std::thread t([&] {
 		// blocked in this thread only: pthread_kill() below makes it pending here
 		auto sig = SignalFd::open({SIGUSR1});
@@ -907,7 +907,8 @@ TEST(HttpServerListen, Ipv6LoopbackAndV6Only)
 	(*server)->route("/healthz", [](const Request &) {
 		return Response{200, "text/plain", "ok\n"};
 	});
-	std::thread t([&] { (*server)->run(); });
+	Status result;
+	std::thread t([&] { result = (*server)->run(); });
 	Sock s = connect_to(port, AF_INET6);
 	ASSERT_GE(s.fd(), 0);
 	ASSERT_TRUE(send_all(s.fd(), "GET /healthz HTTP/1.1\r\nHost: [::1]\r\n\r\n"));
@@ -916,6 +917,7 @@ TEST(HttpServerListen, Ipv6LoopbackAndV6Only)
 		  "Connection: close\r\n\r\nok\n");
 	(*server)->stop();
 	t.join();
+	EXPECT_FALSE(result) << result->message();
 
 	// [::] takes IPv6 only: IPv4 on the same port stays free
 	ServerConfig any = config_for("[::]:1");

@@ -195,7 +195,7 @@ void append_value(std::string &out, double v)
 		fmt::format_to(std::back_inserter(out), "{}", v);
 }
 
-std::optional<Error> Exposition::add(const MetricFamily &f)
+Status Exposition::add(const MetricFamily &f)
 {
 	auto bad = [&](std::string detail) {
 		return usage_error("add metric", "'" + f.name + "'", std::move(detail));

@@ -46,7 +46,7 @@ class Exposition {
 
 	// Validates the family and appends its # HELP, # TYPE and sample lines. On error
 	// nothing is appended and the family's name stays free.
-	[[nodiscard]] std::optional<Error> add(const MetricFamily &f);
+	Status add(const MetricFamily &f);
 	const std::string &text() const { return text_; }
 	void clear();
 

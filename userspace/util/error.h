@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <utility>
 #include <variant>
@@ -61,6 +62,12 @@ inline int print_error(const Error &e)
 	fprintf(stderr, "tcpscope: %s\n", e.message().c_str());
 	return 1;
 }
+
+// Done, or the Error that prevented it: what returns no value returns this. An optional
+// that must be looked at: `if (auto err = f())` takes the error.
+struct [[nodiscard]] Status : std::optional<Error> {
+	using std::optional<Error>::optional;
+};
 
 // A value or the Error that prevented it (std::expected is C++23).
 template <class T> class [[nodiscard]] Result {

@@ -28,7 +28,7 @@ int write_stdout(std::string_view s, size_t *written)
 	return err;
 }
 
-std::optional<Error> write_error(int err)
+Status write_error(int err)
 {
 	if (!err || err == EPIPE)
 		return std::nullopt;

@@ -18,6 +18,6 @@ int write_stdout(std::string_view s, size_t *written = nullptr);
 // What a failed write_stdout() means for a command: nullopt when the reader went away
 // (EPIPE: `tcpscope watch | head` ends normally), else "failed to write standard output:
 // <strerror>", a runtime failure (exit 1).
-std::optional<Error> write_error(int err);
+Status write_error(int err);
 
 } // namespace tcpscope
