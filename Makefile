@@ -245,7 +245,6 @@ DKMS_SRCDIR := /usr/src/tcpscope-$(VERSION)
 INSTALL_STRIP ?= -s
 MAN_PAGES   := tcpscope.8 tcpscope-watch.8 tcpscope-stats.8 tcpscope-serve.8 tcpscope-top.8 \
 	       tcpscope-lab.8 \
-	       tcpscope-lab.8 \
 	       tcpscope-events.7 tcpscope-kernel.7 tcpscope-sysctl.7 tcpscope-deploy.7
 DOC_FILES   := README.md $(wildcard Documentation/*.rst Documentation/tcpscope/*.rst)
 EXAMPLE_FILES := deploy/prometheus.yml deploy/tcpscope-rules.yml deploy/tcpscope-rules.test.yml \

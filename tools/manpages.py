@@ -31,8 +31,6 @@ PAGES = [
     ("tcpscope-top", 8, "tcpscope/top.rst", "live full-screen view of TCP state churn"),
     ("tcpscope-lab", 8, "tcpscope/lab.rst",
      "the TCP articles' claims reproduced live, with packets, states and a verdict"),
-    ("tcpscope-lab", 8, "tcpscope/lab.rst",
-     "reproduce the TCP articles' claims live: packets, both sides' states, a verdict"),
     ("tcpscope-events", 7, "tcpscope/events.rst", "the events and fields tcpscope watch prints"),
     ("tcpscope-kernel", 7, "tcpscope/kernel.rst", "the kernel hooks behind tcpscope and what they see"),
     ("tcpscope-sysctl", 7, "tcpscope/kmod.rst",
