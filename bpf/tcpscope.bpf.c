@@ -1107,6 +1107,11 @@ static __always_inline int on_tw_leave(struct twsnap *s)
 	p = bpf_map_lookup_elem(&twctxs, &key);
 	if (p) {
 		x = *p;
+		/* counted out here: should the delete fail (a hash bucket lock can refuse on
+		 * 6.15+), the entry left behind must not be counted out again */
+		p->gauged = 0;
+		p->ported = 0;
+		p->cookie = 0;
 		bpf_map_delete_elem(&twctxs, &key);
 	}
 	if (!s->tracked)
