@@ -197,6 +197,19 @@ struct {
 	__type(value, __u64);
 } counters SEC(".maps");
 
+/* Timewait sockets that found twctxs full (address -> cookie), so that a later re-arm (an
+ * orphan's FIN_WAIT2 -> TIME_WAIT) is not taken for a new one and counted twice. Touched only
+ * once twctxs has been full (tw_overflowed). An LRU: should more than this many be untracked
+ * at once, an evicted one re-armed later is counted again (entered and untracked). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, __u64);
+} tw_untracked SEC(".maps");
+
+__u32 tw_overflowed = 0;
+
 /* A mark on a socket met with the conns table full: it is counted once and stays untracked
  * for life (no record appears for it later, so no summary is printed for a connection
  * counted as untracked). Touched only when conns is full. */
@@ -963,6 +976,12 @@ static __always_inline int on_tw_armed(struct inet_timewait_sock *tw)
 			flags |= TCPSCOPE_EVF_NO_DUR;
 	} else {
 		type = TCPSCOPE_EV_TW_ENTER;
+		if (!x && tw_overflowed) {
+			__u64 *u = bpf_map_lookup_elem(&tw_untracked, &key);
+
+			if (u && *u == cookie)
+				return 0; /* re-armed, already counted as untracked */
+		}
 		if (x) {
 			/* the memory of a timewait socket whose exit we missed holds a new one */
 			counter_inc(TCPSCOPE_CNT_TW_STALE);
@@ -1003,6 +1022,8 @@ static __always_inline int on_tw_armed(struct inet_timewait_sock *tw)
 		/* counted in the gauges only once it is in the table: its exit is found there */
 		if (bpf_map_update_elem(&twctxs, &key, &n, BPF_ANY)) {
 			gauge_lost(a, TCPSCOPE_CNT_TW_FULL);
+			tw_overflowed = 1;
+			bpf_map_update_elem(&tw_untracked, &key, &cookie, BPF_ANY);
 			n.gauged = 0;
 			n.ported = 0;
 		}
