@@ -1196,22 +1196,60 @@ static __always_inline __u64 timer_fn(struct timer_list *t)
 	return (__u64)t->function;
 }
 
+/* What an event of another timer finds of a cancelled timewait timer (p->timer). */
+enum tw_fate {
+	TW_KILLED, /* its memory holds another socket, its timer is shut down or it is unhashed */
+	TW_REARMED, /* alive and its timer queued again: the re-arm's own run was skipped */
+	TW_IN_FLIGHT, /* alive, timer detached: an expiry or a re-arm not finished yet */
+};
+
+static __always_inline enum tw_fate tw_fate(struct twcancel *p)
+{
+	struct inet_timewait_sock *tw = tw_of((struct timer_list *)p->timer);
+
+	if (!p->snap.tracked ||
+	    BPF_CORE_READ(&tw->__tw_common, skc_cookie.counter) != p->snap.cookie ||
+	    (__u64)BPF_CORE_READ(tw, tw_timer.function) != tw_timer_fn ||
+	    !BPF_CORE_READ(&tw->__tw_common, skc_nulls_node.pprev))
+		return TW_KILLED;
+	return BPF_CORE_READ(tw, tw_timer.entry.pprev) ? TW_REARMED : TW_IN_FLIGHT;
+}
+
 /* Every timer program starts here: a pending cancel not followed by its own timer's
- * re-arm or expiry (an event of t itself) was a kill. */
-static __always_inline void tw_settle(struct twcancel *p, struct timer_list *t)
+ * re-arm or expiry (an event of t itself) was a kill, if the socket shows it. An event of
+ * another timer can come in between: the expiry enables interrupts between detaching the
+ * timer and its callback (a hard interrupt's timer in that window). Such a cancel stays
+ * pending until its own event or until the socket is gone, unless must (a new timewait
+ * cancel needs the slot) forces a decision: then it counts as a kill. */
+static __always_inline void tw_settle(struct twcancel *p, struct timer_list *t, bool must)
 {
 	__u64 pending;
 
 	if (!p || !p->timer)
 		return;
 	pending = p->timer;
-	p->timer = 0;
-	/* the same timer re-armed, unless it is a new timewait socket at the address of the
-	 * cancelled one (freed by the kill, reused at once): then the cancel was a kill */
-	if (pending != (__u64)t ||
-	    (timer_fn(t) == tw_timer_fn &&
-	     BPF_CORE_READ(&tw_of(t)->__tw_common, skc_cookie.counter) != p->snap.cookie))
+	if (pending == (__u64)t) {
+		p->timer = 0;
+		/* the same timer re-armed, unless it is a new timewait socket at the address
+		 * of the cancelled one (freed by the kill, reused at once): then a kill */
+		if (timer_fn(t) == tw_timer_fn &&
+		    BPF_CORE_READ(&tw_of(t)->__tw_common, skc_cookie.counter) != p->snap.cookie)
+			on_tw_leave(&p->snap);
+		return;
+	}
+	switch (tw_fate(p)) {
+	case TW_REARMED:
+		p->timer = 0;
+		return;
+	case TW_IN_FLIGHT:
+		if (!must)
+			return;
+		/* fall through */
+	case TW_KILLED:
+		p->timer = 0;
 		on_tw_leave(&p->snap);
+		return;
+	}
 }
 
 /* Keepalive: tcp_keepalive_timer() runs on sk->sk_timer; when it sends a probe it bumps
@@ -1297,7 +1335,7 @@ int BPF_PROG(handle_timer_start, struct timer_list *t)
 
 	if (hooks_only)
 		return 0;
-	tw_settle(tw_pending(), t);
+	tw_settle(tw_pending(), t, false);
 	if (!fn)
 		return 0;
 	if (fn == tw_timer_fn)
@@ -1315,7 +1353,7 @@ int BPF_PROG(handle_timer_cancel, struct timer_list *t)
 
 	if (hooks_only)
 		return 0;
-	tw_settle(p, t);
+	tw_settle(p, t, fn == tw_timer_fn);
 	if (!fn || fn != tw_timer_fn || !p)
 		return 0;
 	tw_snap(tw_of(t), TCPSCOPE_TW_CAUSE_KILL, bpf_ktime_get_ns(), &p->snap);
@@ -1331,7 +1369,7 @@ int BPF_PROG(handle_timer_expire, struct timer_list *t)
 
 	if (hooks_only)
 		return 0;
-	tw_settle(p, t);
+	tw_settle(p, t, fn == tw_timer_fn); /* tw_snap() below takes the slot */
 	if (!fn)
 		return 0;
 	if (fn == tw_timer_fn && p) {
@@ -1351,7 +1389,7 @@ int BPF_PROG(handle_timer_expire_exit, struct timer_list *t)
 
 	if (hooks_only)
 		return 0;
-	tw_settle(tw_pending(), t);
+	tw_settle(tw_pending(), t, false);
 	k = bpf_map_lookup_elem(&kactxs, &idx);
 	if (k && k->timer == (__u64)t)
 		k->timer = 0;
