@@ -23,6 +23,9 @@
 /* Set by the agent before load. */
 const volatile __u16 filter_family = 0; /* 0: both */
 const volatile __u32 filter_netns = 0; /* 0: all */
+/* with filter_netns, its cookie (0: unknown): a namespace made after it is gone can get its
+ * inode number, never its cookie */
+const volatile __u64 filter_netns_cookie = 0;
 const volatile __u32 filter_pid = 0; /* 0: all */
 const volatile bool filter_lports = false; /* ports map, slot 0 */
 const volatile bool filter_dports = false; /* ports map, slot 1 */
@@ -482,6 +485,10 @@ static __always_inline bool tracked(const struct sock_common *skc, const bool di
 	if (filter_family && family != filter_family)
 		return false;
 	if (filter_netns && skc_netns(skc, direct) != filter_netns)
+		return false;
+	if (filter_netns_cookie &&
+	    (direct ? skc->skc_net.net->net_cookie : BPF_CORE_READ(skc, skc_net.net, net_cookie)) !=
+		    filter_netns_cookie)
 		return false;
 	return true;
 }

@@ -177,6 +177,36 @@ std::map<ino_t, std::string> all_netns()
 	return found;
 }
 
+// The cookie of the namespace whose inode is ino (SO_NETNS_COOKIE of a socket made in it;
+// 0: not found or not supported). Unlike the inode number, which the kernel hands to a new
+// namespace once this one is gone, a cookie is never reused.
+uint64_t netns_cookie_of(ino_t ino)
+{
+	const auto all = all_netns();
+	const auto it = all.find(ino);
+	if (it == all.end())
+		return 0;
+	UniqueFd ns(open(it->second.c_str(), O_RDONLY | O_CLOEXEC));
+	if (!ns)
+		return 0;
+	uint64_t cookie = 0;
+	std::thread t([&] {
+		if (setns(ns.get(), CLONE_NEWNET))
+			return;
+		UniqueFd s(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+		uint64_t v = 0;
+		socklen_t len = sizeof(v);
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
+		if (s && getsockopt(s.get(), SOL_SOCKET, SO_NETNS_COOKIE, &v, &len) == 0 &&
+		    len == sizeof(v))
+			cookie = v;
+	});
+	t.join();
+	return cookie;
+}
+
 // net.ipv4.tcp_max_tw_buckets of the namespace ns_fd (0: unreadable). /proc/sys/net shows
 // the namespace of the task that opens it: a thread of its own enters it.
 uint64_t max_tw_buckets_in(int ns_fd)
@@ -324,6 +354,8 @@ Result<std::unique_ptr<Tracer>> Tracer::open(const TracerConfig &cfg, Sink sink,
 	}
 	ro->filter_family = cfg.family;
 	ro->filter_netns = cfg.netns;
+	if (cfg.netns)
+		ro->filter_netns_cookie = netns_cookie_of(cfg.netns);
 	ro->filter_pid = cfg.pid;
 	ro->filter_lports = cfg.lports.has_value();
 	ro->filter_dports = cfg.dports.has_value();
