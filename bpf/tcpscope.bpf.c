@@ -1133,6 +1133,11 @@ static __always_inline int on_tw_leave(struct twsnap *s)
 	struct tuple t;
 
 	p = bpf_map_lookup_elem(&twctxs, &key);
+	/* A kill is decided at the next timer event on its CPU: by then the socket may be
+	 * freed and its memory hold a new timewait socket already armed (on another CPU),
+	 * which counted this one out (TCPSCOPE_CNT_TW_STALE). Its entry is not ours. */
+	if (p && s->tracked && p->cookie != s->cookie)
+		p = NULL;
 	if (p) {
 		x = *p;
 		/* counted out here: should the delete fail (a hash bucket lock can refuse on

@@ -137,7 +137,8 @@ def scale_case(ns, close):
         # every timewait socket is TIME_WAIT or an orphaned FIN_WAIT2 in ss; the ones the
         # client's connect() reused on loopback (tcp_tw_reuse=2) were killed
         expect_eq(ss.get("TIME_WAIT", 0) + ss.get("FIN_WAIT2", 0), tw, "ss timewait sockets")
-        expect_eq(snap["timewait"]["entered"], entered, "TIME_WAIT entered")
+        expect_eq(snap["timewait"]["entered"], entered, "TIME_WAIT entered (timewait %s, agent %s)"
+                  % (snap["timewait"], snap["agent"]))
         left = snap["timewait"]["left"]
         expect_eq(entered - left["timer"] - left["kill"] - left["netns"], tw,
                   "entered - left = sockstat tw")
