@@ -26,6 +26,9 @@ const volatile __u32 filter_netns = 0; /* 0: all */
 /* only the namespaces in the netns_allow map, which the agent changes while running
  * (`tcpscope lab`: the namespaces of the run in progress) */
 const volatile bool filter_netns_map = false;
+/* with filter_netns, its cookie (0: unknown): a namespace made after it is gone can get its
+ * inode number, never its cookie */
+const volatile __u64 filter_netns_cookie = 0;
 const volatile __u32 filter_pid = 0; /* 0: all */
 const volatile bool filter_lports = false; /* ports map, slot 0 */
 const volatile bool filter_dports = false; /* ports map, slot 1 */
@@ -206,6 +209,19 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } counters SEC(".maps");
+
+/* Timewait sockets that found twctxs full (address -> cookie), so that a later re-arm (an
+ * orphan's FIN_WAIT2 -> TIME_WAIT) is not taken for a new one and counted twice. Touched only
+ * once twctxs has been full (tw_overflowed). An LRU: should more than this many be untracked
+ * at once, an evicted one re-armed later is counted again (entered and untracked). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, __u64);
+} tw_untracked SEC(".maps");
+
+__u32 tw_overflowed = 0;
 
 /* A mark on a socket met with the conns table full: it is counted once and stays untracked
  * for life (no record appears for it later, so no summary is printed for a connection
@@ -486,6 +502,10 @@ static __always_inline bool tracked(const struct sock_common *skc, const bool di
 		if (!bpf_map_lookup_elem(&netns_allow, &ns))
 			return false;
 	}
+	if (filter_netns_cookie &&
+	    (direct ? skc->skc_net.net->net_cookie : BPF_CORE_READ(skc, skc_net.net, net_cookie)) !=
+		    filter_netns_cookie)
+		return false;
 	return true;
 }
 
@@ -979,6 +999,12 @@ static __always_inline int on_tw_armed(struct inet_timewait_sock *tw)
 			flags |= TCPSCOPE_EVF_NO_DUR;
 	} else {
 		type = TCPSCOPE_EV_TW_ENTER;
+		if (!x && tw_overflowed) {
+			__u64 *u = bpf_map_lookup_elem(&tw_untracked, &key);
+
+			if (u && *u == cookie)
+				return 0; /* re-armed, already counted as untracked */
+		}
 		if (x) {
 			/* the memory of a timewait socket whose exit we missed holds a new one */
 			counter_inc(TCPSCOPE_CNT_TW_STALE);
@@ -1019,6 +1045,8 @@ static __always_inline int on_tw_armed(struct inet_timewait_sock *tw)
 		/* counted in the gauges only once it is in the table: its exit is found there */
 		if (bpf_map_update_elem(&twctxs, &key, &n, BPF_ANY)) {
 			gauge_lost(a, TCPSCOPE_CNT_TW_FULL);
+			tw_overflowed = 1;
+			bpf_map_update_elem(&tw_untracked, &key, &cookie, BPF_ANY);
 			n.gauged = 0;
 			n.ported = 0;
 		}
@@ -1121,8 +1149,18 @@ static __always_inline int on_tw_leave(struct twsnap *s)
 	struct tuple t;
 
 	p = bpf_map_lookup_elem(&twctxs, &key);
+	/* A kill is decided at the next timer event on its CPU: by then the socket may be
+	 * freed and its memory hold a new timewait socket already armed (on another CPU),
+	 * which counted this one out (TCPSCOPE_CNT_TW_STALE). Its entry is not ours. */
+	if (p && s->tracked && p->cookie != s->cookie)
+		p = NULL;
 	if (p) {
 		x = *p;
+		/* counted out here: should the delete fail (a hash bucket lock can refuse on
+		 * 6.15+), the entry left behind must not be counted out again */
+		p->gauged = 0;
+		p->ported = 0;
+		p->cookie = 0;
 		bpf_map_delete_elem(&twctxs, &key);
 	}
 	if (!s->tracked)
@@ -1186,22 +1224,60 @@ static __always_inline __u64 timer_fn(struct timer_list *t)
 	return (__u64)t->function;
 }
 
+/* What an event of another timer finds of a cancelled timewait timer (p->timer). */
+enum tw_fate {
+	TW_KILLED, /* its memory holds another socket, its timer is shut down or it is unhashed */
+	TW_REARMED, /* alive and its timer queued again: the re-arm's own run was skipped */
+	TW_IN_FLIGHT, /* alive, timer detached: an expiry or a re-arm not finished yet */
+};
+
+static __always_inline enum tw_fate tw_fate(struct twcancel *p)
+{
+	struct inet_timewait_sock *tw = tw_of((struct timer_list *)p->timer);
+
+	if (!p->snap.tracked ||
+	    BPF_CORE_READ(&tw->__tw_common, skc_cookie.counter) != p->snap.cookie ||
+	    (__u64)BPF_CORE_READ(tw, tw_timer.function) != tw_timer_fn ||
+	    !BPF_CORE_READ(&tw->__tw_common, skc_nulls_node.pprev))
+		return TW_KILLED;
+	return BPF_CORE_READ(tw, tw_timer.entry.pprev) ? TW_REARMED : TW_IN_FLIGHT;
+}
+
 /* Every timer program starts here: a pending cancel not followed by its own timer's
- * re-arm or expiry (an event of t itself) was a kill. */
-static __always_inline void tw_settle(struct twcancel *p, struct timer_list *t)
+ * re-arm or expiry (an event of t itself) was a kill, if the socket shows it. An event of
+ * another timer can come in between: the expiry enables interrupts between detaching the
+ * timer and its callback (a hard interrupt's timer in that window). Such a cancel stays
+ * pending until its own event or until the socket is gone, unless must (a new timewait
+ * cancel needs the slot) forces a decision: then it counts as a kill. */
+static __always_inline void tw_settle(struct twcancel *p, struct timer_list *t, bool must)
 {
 	__u64 pending;
 
 	if (!p || !p->timer)
 		return;
 	pending = p->timer;
-	p->timer = 0;
-	/* the same timer re-armed, unless it is a new timewait socket at the address of the
-	 * cancelled one (freed by the kill, reused at once): then the cancel was a kill */
-	if (pending != (__u64)t ||
-	    (timer_fn(t) == tw_timer_fn &&
-	     BPF_CORE_READ(&tw_of(t)->__tw_common, skc_cookie.counter) != p->snap.cookie))
+	if (pending == (__u64)t) {
+		p->timer = 0;
+		/* the same timer re-armed, unless it is a new timewait socket at the address
+		 * of the cancelled one (freed by the kill, reused at once): then a kill */
+		if (timer_fn(t) == tw_timer_fn &&
+		    BPF_CORE_READ(&tw_of(t)->__tw_common, skc_cookie.counter) != p->snap.cookie)
+			on_tw_leave(&p->snap);
+		return;
+	}
+	switch (tw_fate(p)) {
+	case TW_REARMED:
+		p->timer = 0;
+		return;
+	case TW_IN_FLIGHT:
+		if (!must)
+			return;
+		/* fall through */
+	case TW_KILLED:
+		p->timer = 0;
 		on_tw_leave(&p->snap);
+		return;
+	}
 }
 
 /* Keepalive: tcp_keepalive_timer() runs on sk->sk_timer; when it sends a probe it bumps
@@ -1287,7 +1363,7 @@ int BPF_PROG(handle_timer_start, struct timer_list *t)
 
 	if (hooks_only)
 		return 0;
-	tw_settle(tw_pending(), t);
+	tw_settle(tw_pending(), t, false);
 	if (!fn)
 		return 0;
 	if (fn == tw_timer_fn)
@@ -1305,7 +1381,7 @@ int BPF_PROG(handle_timer_cancel, struct timer_list *t)
 
 	if (hooks_only)
 		return 0;
-	tw_settle(p, t);
+	tw_settle(p, t, fn == tw_timer_fn);
 	if (!fn || fn != tw_timer_fn || !p)
 		return 0;
 	tw_snap(tw_of(t), TCPSCOPE_TW_CAUSE_KILL, bpf_ktime_get_ns(), &p->snap);
@@ -1321,7 +1397,7 @@ int BPF_PROG(handle_timer_expire, struct timer_list *t)
 
 	if (hooks_only)
 		return 0;
-	tw_settle(p, t);
+	tw_settle(p, t, fn == tw_timer_fn); /* tw_snap() below takes the slot */
 	if (!fn)
 		return 0;
 	if (fn == tw_timer_fn && p) {
@@ -1341,7 +1417,7 @@ int BPF_PROG(handle_timer_expire_exit, struct timer_list *t)
 
 	if (hooks_only)
 		return 0;
-	tw_settle(tw_pending(), t);
+	tw_settle(tw_pending(), t, false);
 	k = bpf_map_lookup_elem(&kactxs, &idx);
 	if (k && k->timer == (__u64)t)
 		k->timer = 0;

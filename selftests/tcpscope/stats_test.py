@@ -3,8 +3,9 @@
 """Host tests of `tcpscope stats` and `serve`, the in-kernel aggregates: state gauges equal to
 `ss -tan` and /proc/net/sockstat (sockets made before the agent started included), exact
 transition counts for one connection, a known time in ESTABLISHED in the right histogram
-bucket, Prometheus text that promtool accepts, and a real Prometheus server scraping
-`tcpscope serve` while clients misbehave. Each workload runs in a fresh network namespace.
+bucket, Prometheus text that promtool accepts, a real Prometheus server scraping
+`tcpscope serve` while clients misbehave, and --netns not counting a later namespace that
+got the deleted one's inode number. Each workload runs in a fresh network namespace.
 Needs root and a kernel with BPF and BTF. Output is KTAP."""
 
 import json
@@ -22,7 +23,7 @@ import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tcpscope_lib import (Skip, expect_cli_errors, expect_eq, in_netns,  # noqa: E402
+from tcpscope_lib import (NetNS, Skip, expect_cli_errors, expect_eq, in_netns,  # noqa: E402
                           keepalive_dies, ksft_main, sh, sockstat_tw, ss_counts,
                           stop_process, tcpext)
 
@@ -124,6 +125,39 @@ def test_gauges_equal_ss_with_sockets_from_before_start(ns):
         stats.stop()
         for s in keep:
             s.close()
+
+
+def test_netns_inode_reused_after_delete():
+    """--netns: once the namespace is deleted, the kernel hands its inode number to the next
+    one made; that one's sockets are not counted as the deleted one's."""
+    old = NetNS("tsg")
+    ino = old.inode
+    stats = Stats("--netns", old.path)
+    made = []
+    keep = []
+    try:
+        old.delete()
+        deadline = time.monotonic() + 30
+        while not made or made[-1].inode != ino:
+            if time.monotonic() > deadline or len(made) >= 200:
+                raise Skip("no new namespace got inode %d back within 30 s (%d made)"
+                           % (ino, len(made)))
+            made.append(NetNS("tsr"))  # the earlier ones stay: they fill lower free numbers
+        new = made[-1]
+        with new:
+            srv = listener()
+            keep += [srv, *pair(srv)]
+            want = {"LISTEN": 1, "ESTABLISHED": 2}
+            expect_eq(ss_counts(), want, "ss -tan in the namespace with inode %d" % ino)
+        stats.wait_for(lambda s: True, what="a snapshot")
+        snap = stats.wait_for(lambda s: True, what="a snapshot after the sockets")
+        expect_eq(nonzero(snap["sockets"]), {}, "gauges of the deleted namespace")
+    finally:
+        stats.stop()
+        for s in keep:
+            s.close()
+        for ns in made:
+            ns.delete()
 
 
 @with_ns

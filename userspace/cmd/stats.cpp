@@ -46,7 +46,7 @@ int run_stats(const StatsOptions &o)
 	auto stop = SignalFd::stop_signals();
 	if (!stop)
 		return print_error(stop.error());
-	auto session = AggregateSession::open(o.verbose);
+	auto session = AggregateSession::open(o.verbose, o.netns.value_or(0));
 	if (!session)
 		return print_error(session.error());
 	const auto step = std::chrono::duration_cast<AggregateSession::Clock::duration>(

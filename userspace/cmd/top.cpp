@@ -202,7 +202,7 @@ int run_top(const TopOptions &o)
 {
 	signal(SIGPIPE, SIG_IGN);
 
-	auto session = AggregateSession::open(o.verbose);
+	auto session = AggregateSession::open(o.verbose, o.netns.value_or(0));
 	if (!session)
 		return print_error(session.error());
 	const bool tty = isatty(STDOUT_FILENO);

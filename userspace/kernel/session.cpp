@@ -7,9 +7,10 @@
 
 namespace tcpscope {
 
-Result<AggregateSession> AggregateSession::open(bool verbose)
+Result<AggregateSession> AggregateSession::open(bool verbose, uint32_t netns)
 {
 	TracerConfig cfg;
+	cfg.netns = netns;
 	cfg.events = false;
 	cfg.aggregate = true;
 	std::vector<std::string> log;

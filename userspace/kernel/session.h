@@ -19,7 +19,8 @@ class AggregateSession {
 
 	// Loads, attaches and walks the sockets of every namespace. Notes go to stderr: the
 	// hooks chosen (verbose), degraded features and namespaces not walked (always).
-	[[nodiscard]] static Result<AggregateSession> open(bool verbose);
+	// netns (0: all): only that namespace is tracked, in kernel, by its inode and cookie
+	[[nodiscard]] static Result<AggregateSession> open(bool verbose, uint32_t netns = 0);
 
 	// The current aggregates and agent counters; the per-port rows only when asked (top):
 	// up to 16 Ki map entries, two system calls each.

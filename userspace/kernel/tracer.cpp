@@ -143,6 +143,35 @@ int walk_in_netns(int link_fd, int ns_fd)
 	});
 }
 
+// The cookie of the namespace whose inode is ino (SO_NETNS_COOKIE of a socket made in it;
+// 0: not found or not supported). Unlike the inode number, which the kernel hands to a new
+// namespace once this one is gone, a cookie is never reused.
+uint64_t netns_cookie_of(ino_t ino)
+{
+	const auto all = all_netns();
+	const auto it = all.find(ino);
+	if (it == all.end())
+		return 0;
+	UniqueFd ns(open(it->second.c_str(), O_RDONLY | O_CLOEXEC));
+	if (!ns)
+		return 0;
+	uint64_t cookie = 0;
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
+	run_in_netns(ns.get(), [&] {
+		UniqueFd s(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+		uint64_t v = 0;
+		socklen_t len = sizeof(v);
+		if (!s || getsockopt(s.get(), SOL_SOCKET, SO_NETNS_COOKIE, &v, &len) ||
+		    len != sizeof(v))
+			return errno ? errno : EINVAL;
+		cookie = v;
+		return 0;
+	});
+	return cookie;
+}
+
 // The timewait table holds every timewait socket of the namespace with the largest
 // tcp_max_tw_buckets now (the kernel keeps no more), within bounds: preallocated, about 90
 // bytes an entry. A namespace raised later, or several full at once, can fill it: counted.
@@ -270,6 +299,8 @@ Result<std::unique_ptr<Tracer>> Tracer::open(const TracerConfig &cfg, Sink sink,
 	ro->filter_family = cfg.family;
 	ro->filter_netns = cfg.netns;
 	ro->filter_netns_map = cfg.netns_allow;
+	if (cfg.netns)
+		ro->filter_netns_cookie = netns_cookie_of(cfg.netns);
 	ro->filter_pid = cfg.pid;
 	ro->filter_lports = cfg.lports.has_value();
 	ro->filter_dports = cfg.dports.has_value();
