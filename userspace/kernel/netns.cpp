@@ -43,21 +43,41 @@ int run_in_netns(int ns_fd, const std::function<int()> &fn)
 	return ret;
 }
 
-std::optional<int64_t> NetnsSysctl::read(uint32_t netns)
+std::map<uint32_t, int64_t> NetnsSysctl::read(const std::vector<uint32_t> &netns)
 {
-	auto it = paths_.find(netns);
-	if (it == paths_.end()) {
+	bool scan = netns.empty();
+	for (uint32_t ino : netns)
+		scan = scan || (!paths_.count(ino) && !gone_.count(ino));
+	if (scan) {
 		paths_ = all_netns();
-		it = paths_.find(netns);
-		if (it == paths_.end())
-			return std::nullopt;
+		gone_.clear();
 	}
-	UniqueFd ns(::open(it->second.c_str(), O_RDONLY | O_CLOEXEC));
+	std::vector<uint32_t> want = netns;
+	if (netns.empty())
+		for (const auto &[ino, path] : paths_)
+			want.push_back(ino);
+
+	std::map<uint32_t, int64_t> out;
+	for (uint32_t ino : want) {
+		auto it = paths_.find(ino);
+		if (it == paths_.end()) {
+			gone_.insert(ino);
+			continue;
+		}
+		if (auto v = read_one(ino, it->second))
+			out[ino] = *v;
+		else
+			paths_.erase(it); // that process is gone, or now in another namespace
+	}
+	return out;
+}
+
+std::optional<int64_t> NetnsSysctl::read_one(uint32_t netns, const std::string &ns_path) const
+{
+	UniqueFd ns(::open(ns_path.c_str(), O_RDONLY | O_CLOEXEC));
 	struct stat st;
-	if (!ns || fstat(ns.get(), &st) || st.st_ino != netns) {
-		paths_.erase(it); // that process is gone, or now in another namespace
+	if (!ns || fstat(ns.get(), &st) || st.st_ino != netns)
 		return std::nullopt;
-	}
 	int64_t value = 0;
 	const std::string path = "/proc/sys/" + name_;
 	int err = run_in_netns(ns.get(), [&] {

@@ -9,7 +9,9 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
+#include <vector>
 
 namespace tcpscope {
 
@@ -21,17 +23,22 @@ std::map<ino_t, std::string> all_netns();
 // errno of setns(2).
 int run_in_netns(int ns_fd, const std::function<int()> &fn);
 
-// A sysctl read as seen from inside each namespace of netns (a number under /proc/sys, e.g.
+// A sysctl read as seen from inside namespaces (a number under /proc/sys, e.g.
 // "net/ipv4/tcp_max_tw_buckets"), by inode; a namespace that went away or could not be read
-// is left out. Paths of namespaces are looked up again only for inodes not seen before.
+// is left out. The namespaces' paths are kept: /proc is scanned again at most once a read,
+// and only when an inode asked for is not among them (a deleted namespace, whose inode
+// stays in the aggregates, costs no scan after the first).
 class NetnsSysctl {
       public:
 	explicit NetnsSysctl(std::string name) : name_(std::move(name)) {}
-	std::optional<int64_t> read(uint32_t netns);
+	// The value in each namespace of netns (empty: every namespace found now).
+	std::map<uint32_t, int64_t> read(const std::vector<uint32_t> &netns);
 
       private:
+	std::optional<int64_t> read_one(uint32_t netns, const std::string &path) const;
 	std::string name_;
 	std::map<ino_t, std::string> paths_;
+	std::set<uint32_t> gone_; // asked for, not found by the last scan
 };
 
 } // namespace tcpscope

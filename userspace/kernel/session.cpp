@@ -83,9 +83,11 @@ Snapshot AggregateSession::snapshot(bool ports) const
 	s.agent = {k.conn_untracked,     k.agg_full, k.seeded,
 		   dropped_by_reason(k), misses,     k.recounted};
 	s.uptime = uptime();
+	std::vector<uint32_t> shown;
 	for (const auto &[ino, a] : s.by_netns)
-		if (auto limit = tw_limit_->read(ino))
-			s.tw_limit[ino] = *limit;
+		shown.push_back(ino);
+	if (!shown.empty())
+		s.tw_limit = tw_limit_->read(shown);
 	return s;
 }
 

@@ -180,10 +180,9 @@ constexpr uint64_t kMinTimewait = 65536, kMaxTimewait = 1u << 20;
 uint64_t timewait_capacity()
 {
 	uint64_t most = 0;
-	NetnsSysctl max_tw("net/ipv4/tcp_max_tw_buckets");
-	for (const auto &[ino, path] : all_netns())
-		if (auto v = max_tw.read(ino); v && *v > 0)
-			most = std::max(most, static_cast<uint64_t>(*v));
+	for (const auto &[ino, v] : NetnsSysctl("net/ipv4/tcp_max_tw_buckets").read({}))
+		if (v > 0)
+			most = std::max(most, static_cast<uint64_t>(v));
 	return std::clamp(most, kMinTimewait, kMaxTimewait);
 }
 
