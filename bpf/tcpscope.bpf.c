@@ -43,7 +43,7 @@ const volatile __u64 wakeup_bytes = 256 << 10; /* wake the agent from this much 
  * at once, which measures what attaching to these hooks costs by itself. Read-only data:
  * the verifier drops the test from the programs that run normally. */
 const volatile bool hooks_only = false;
-/* Set by the agent before each recount (recount_sockets, reap_conns): the walk's number, its
+/* Set by the agent before each recount (recount_sockets, reap_conn): the walk's number, its
  * start and the namespace walked. */
 __u32 recount_gen = 0;
 __u64 recount_start_ns = 0;
@@ -284,12 +284,21 @@ struct ns_common___new {
 	refcount_t __ns_ref;
 } __attribute__((preserve_access_index));
 
+/*
+ * Every per-CPU value is changed by an atomic add, never a plain read-modify-write: the
+ * kernel only keeps a program from nesting in itself on a CPU, so two different programs do
+ * run on one CPU at once (a softirq's timer or state-change program interrupting a task's,
+ * either interrupting an iterator), and the interrupted one's store would undo the other's.
+ * Uncontended on its own CPU's line, the lock prefix costs a few cycles.
+ */
+#define pcpu_add(var, d) __sync_fetch_and_add(&(var), (d))
+
 static __always_inline void counter_inc(__u32 idx)
 {
 	__u64 *v = bpf_map_lookup_elem(&counters, &idx);
 
 	if (v)
-		*v += 1;
+		pcpu_add(*v, 1);
 }
 
 /* A socket the gauges of its netns cannot follow: counted by reason and in the netns' own
@@ -298,7 +307,7 @@ static __always_inline void gauge_lost(struct tcpscope_agg *a, __u32 reason)
 {
 	counter_inc(reason);
 	if (a)
-		a->untracked++;
+		pcpu_add(a->untracked, 1);
 }
 
 /*
@@ -373,10 +382,10 @@ static __always_inline void agg_transition(struct tcpscope_agg *a, __u8 old, __u
 		return;
 	old &= TCPSCOPE_NSTATES - 1;
 	new &= TCPSCOPE_NSTATES - 1;
-	a->transitions[old][new]++;
+	pcpu_add(a->transitions[old][new], 1);
 	if (dur_ns != ~0ULL) {
-		a->time_hist[old][log2_slot(dur_ns) & (TCPSCOPE_HIST_SLOTS - 1)]++;
-		a->time_sum_ns[old] += dur_ns;
+		pcpu_add(a->time_hist[old][log2_slot(dur_ns) & (TCPSCOPE_HIST_SLOTS - 1)], 1);
+		pcpu_add(a->time_sum_ns[old], dur_ns);
 	}
 }
 
@@ -392,7 +401,7 @@ static __always_inline void agg_conn(struct tcpscope_agg *a, __u32 open, __u32 c
 	i = open * TCPSCOPE_NCLOSE + close;
 	barrier_var(i);
 	if (i < TCPSCOPE_NOPEN * TCPSCOPE_NCLOSE)
-		(&a->conns[0][0])[i]++;
+		pcpu_add((&a->conns[0][0])[i], 1);
 }
 
 /* A listener on this local port is known (seen opening, or by the start-up walk). */
@@ -410,9 +419,9 @@ static __always_inline void agg_gauge(struct tcpscope_agg *a, __u8 from, __u8 to
 	if (!a)
 		return;
 	if (from && from != TCP_CLOSE)
-		a->sockets[from & (TCPSCOPE_NSTATES - 1)]--;
+		pcpu_add(a->sockets[from & (TCPSCOPE_NSTATES - 1)], -1);
 	if (to && to != TCP_CLOSE)
-		a->sockets[to & (TCPSCOPE_NSTATES - 1)]++;
+		pcpu_add(a->sockets[to & (TCPSCOPE_NSTATES - 1)], 1);
 }
 
 /* A timewait socket counted in sockets[] changes substate (0: none). Its namespace's orphans
@@ -423,9 +432,9 @@ static __always_inline void tw_gauge(struct tcpscope_agg *a, __u8 from, __u8 to)
 		return;
 	agg_gauge(a, from, to);
 	if (from == TCP_FIN_WAIT2)
-		a->tw_orphans--;
+		pcpu_add(a->tw_orphans, -1);
 	if (to == TCP_FIN_WAIT2)
-		a->tw_orphans++;
+		pcpu_add(a->tw_orphans, 1);
 }
 
 /* Per CPU: the one port of a busy server would bounce between CPUs otherwise. */
@@ -452,7 +461,7 @@ static __always_inline void port_timewait(__u32 netns, __u16 port, __s64 d)
 	struct tcpscope_port_agg *p = port_agg(netns, port);
 
 	if (p)
-		p->timewait += d;
+		pcpu_add(p->timewait, d);
 }
 
 /* A full socket's connection moves to state (after enter_state): keep its gauge. */
@@ -834,7 +843,7 @@ static __noinline int state_change(const struct sock *sk, int old, int new, __u6
 		struct tcpscope_port_agg *p = port_agg(netns, skc->skc_num);
 
 		if (p)
-			p->accepted++;
+			pcpu_add(p->accepted, 1);
 	}
 
 	switch (new) {
@@ -1019,7 +1028,7 @@ static __always_inline int on_tw_armed(struct inet_timewait_sock *tw)
 		n.lport = skc_lport(skc, false);
 		n.gauged = aggregate;
 		if (a)
-			a->tw_entered++;
+			pcpu_add(a->tw_entered, 1);
 		if (c) {
 			c->facts |= TCPSCOPE_F_TIME_WAIT;
 			old = c->state; /* FIN_WAIT2 or CLOSING: the full socket's state */
@@ -1174,7 +1183,7 @@ static __always_inline int on_tw_leave(struct twsnap *s)
 	if (x.substate == TCP_FIN_WAIT2 && s->substate == TCP_TIME_WAIT)
 		late_substate(s, c, a, &x);
 	if (a && s->cause < TCPSCOPE_NCAUSE)
-		a->tw_left[s->cause]++;
+		pcpu_add(a->tw_left[s->cause], 1);
 	if (x.known) {
 		agg_transition(a, s->substate, TCP_CLOSE, x.ts_state ? s->ts - x.ts_state : ~0ULL);
 		agg_conn(a, x.open, x.close);
@@ -1338,7 +1347,7 @@ static __always_inline int on_keepalive_rearm(struct timer_list *t)
 		struct tcpscope_agg *a = agg_of(skc, false);
 
 		if (a)
-			a->keepalive_probes++;
+			pcpu_add(a->keepalive_probes, 1);
 	}
 	e = ev_new(skc, false, c, cookie, TCPSCOPE_EV_KEEPALIVE, now);
 	if (!e)
@@ -1561,6 +1570,29 @@ int seed_sockets(struct bpf_iter__tcp *ctx)
 }
 
 /*
+ * After recount_sockets walked recount_netns (bpf_for_each_map_elem over conns, from the walk's
+ * closing call): a connection still counted in a gauge whose socket the walk did not meet is
+ * gone, its last transitions and its destruction missed in runs the kernel skipped. Only
+ * records older than the walk, of hashed states (not CLOSE, not a SYN_SENT waiting for its
+ * port), not handed to a timewait socket. A callback rather than an iter/bpf_map_elem program:
+ * some kernels refuse that program type (EPERM) where they load iter/tcp.
+ */
+static long reap_conn(struct bpf_map *map, __u64 *key, struct conn *c, void *ctx)
+{
+	__u64 cookie = *key;
+
+	if (c->netns != recount_netns || c->seen == recount_gen || !c->gauged || c->untracked ||
+	    c->state == TCP_CLOSE || c->pending_syn || (c->facts & TCPSCOPE_F_TIME_WAIT) ||
+	    c->ts_first >= recount_start_ns)
+		return 0;
+	agg_gauge(agg_of_ns(c->netns), c->state, 0);
+	c->gauged = 0;
+	counter_inc(TCPSCOPE_CNT_RECOUNTED);
+	bpf_map_delete_elem(&conns, &cookie);
+	return 0;
+}
+
+/*
  * The late FIN_WAIT2 -> TIME_WAIT (see late_substate) found from the kernel's own state: the
  * agent runs this iterator in a namespace whose gauges hold orphaned FIN_WAIT2 timewait
  * sockets (tw_orphans) before it reads a snapshot. A timewait socket we hold as FIN_WAIT2
@@ -1580,7 +1612,11 @@ int recount_sockets(struct bpf_iter__tcp *ctx)
 	__u8 state;
 	__u64 key;
 
-	if (!skc || !tracked(skc, false))
+	if (!skc) { /* the walk is over (bpf_iter_tcp_seq_stop) */
+		bpf_for_each_map_elem(&conns, reap_conn, NULL, 0);
+		return 0;
+	}
+	if (!tracked(skc, false))
 		return 0;
 	state = BPF_CORE_READ(skc, skc_state);
 	if (state != TCP_TIME_WAIT) {
@@ -1622,7 +1658,7 @@ int recount_sockets(struct bpf_iter__tcp *ctx)
 			a = agg_of(skc, false);
 			tw_gauge(a, 0, n.substate);
 			if (a) /* it entered after start: the agent seeds before it recounts */
-				a->tw_entered++;
+				pcpu_add(a->tw_entered, 1);
 			counter_inc(TCPSCOPE_CNT_RECOUNTED);
 		}
 		return 0;
@@ -1638,32 +1674,7 @@ int recount_sockets(struct bpf_iter__tcp *ctx)
 		tw_gauge(a, TCP_FIN_WAIT2, TCP_TIME_WAIT);
 	x->substate = TCP_TIME_WAIT;
 	if (a)
-		a->tw_recounted++;
-	return 0;
-}
-
-/*
- * After recount_sockets walked recount_netns: a connection still counted in a gauge whose
- * socket the walk did not meet is gone, its last transitions and its destruction missed in
- * runs the kernel skipped. Only records older than the walk, of hashed states (not CLOSE,
- * not a SYN_SENT waiting for its port), not handed to a timewait socket.
- */
-SEC("iter/bpf_map_elem")
-int reap_conns(struct bpf_iter__bpf_map_elem *ctx)
-{
-	struct conn *c = ctx->value;
-	__u64 *key = ctx->key;
-	__u64 cookie;
-
-	if (!c || !key || c->netns != recount_netns || c->seen == recount_gen || !c->gauged ||
-	    c->untracked || c->state == TCP_CLOSE || c->pending_syn ||
-	    (c->facts & TCPSCOPE_F_TIME_WAIT) || c->ts_first >= recount_start_ns)
-		return 0;
-	agg_gauge(agg_of_ns(c->netns), c->state, 0);
-	c->gauged = 0;
-	counter_inc(TCPSCOPE_CNT_RECOUNTED);
-	cookie = *key;
-	bpf_map_delete_elem(&conns, &cookie);
+		pcpu_add(a->tw_recounted, 1);
 	return 0;
 }
 

@@ -3,6 +3,7 @@
 // the cgroup v2 mount.
 #include "kernel/features.h"
 
+#include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -31,6 +32,26 @@ bool KernelFeatures::btf_tracepoint(const std::string &name) const
 {
 	return btf_ &&
 	       btf__find_by_name_kind(btf_, ("btf_trace_" + name).c_str(), BTF_KIND_TYPEDEF) > 0;
+}
+
+bool KernelFeatures::iter_loads(const std::string &target) const
+{
+	if (!btf_)
+		return false;
+	int id = btf__find_by_name_kind(btf_, ("bpf_iter_" + target).c_str(), BTF_KIND_FUNC);
+	if (id <= 0)
+		return false;
+	const struct bpf_insn ret0[] = {
+		{BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0}, // r0 = 0
+		{BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_ITER,
+		    .attach_btf_id = static_cast<__u32>(id));
+	int fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, "probe_iter", "GPL", ret0, 2, &opts);
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
 }
 
 void KernelFeatures::release_btf()

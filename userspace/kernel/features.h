@@ -23,6 +23,9 @@ class KernelFeatures {
 
 	bool has_btf() const { return btf_ != nullptr; }
 	bool btf_tracepoint(const std::string &name) const; // tp_btf target
+	// Whether the kernel loads a BPF iterator program of this target ("tcp"): tried with a
+	// two-instruction program, as a kernel may refuse a type it has (EPERM under lockdown).
+	bool iter_loads(const std::string &target) const;
 
 	// Addresses of kernel text symbols from /proc/kallsyms, by name; absent ones, and all
 	// when addresses are hidden (kptr_restrict), are missing from the result.

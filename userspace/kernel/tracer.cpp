@@ -283,11 +283,13 @@ Result<std::unique_ptr<Tracer>> Tracer::open(const TracerConfig &cfg, Sink sink,
 	ro->aggregate = cfg.aggregate;
 	if (!cfg.events) // nothing is reserved on it: the smallest ring (one page)
 		bpf_map__set_max_entries(t->skel_->maps.events, getpagesize());
-	if (cfg.aggregate) {
-		bpf_program__set_autoload(t->skel_->progs.seed_sockets, true);
-		bpf_program__set_autoload(t->skel_->progs.recount_sockets, true);
-		bpf_program__set_autoload(t->skel_->progs.reap_conns, true);
-	}
+	const bool walks = cfg.aggregate && kernel.iter_loads("tcp");
+	if (cfg.aggregate && !walks)
+		degraded.push_back({"socket walks (iter/tcp)",
+				    "the kernel refused the program: gauges count only sockets "
+				    "that change state, and a missed change is not put right"});
+	bpf_program__set_autoload(t->skel_->progs.seed_sockets, walks);
+	bpf_program__set_autoload(t->skel_->progs.recount_sockets, walks);
 	// make bench's "hooks" configuration (Documentation/perf.rst): the programs are
 	// attached as usual but return at once, so nothing is counted or shown.
 	if (const char *h = getenv("TCPSCOPE_BENCH_HOOKS_ONLY"); h && *h && strcmp(h, "0") != 0) {
@@ -374,7 +376,7 @@ Result<std::unique_ptr<Tracer>> Tracer::open(const TracerConfig &cfg, Sink sink,
 		t->links_.push_back(link);
 	}
 
-	if (cfg.aggregate) {
+	if (bpf_program__fd(t->skel_->progs.seed_sockets) >= 0) { // loaded: aggregates, walks
 		t->seed_link_ = bpf_program__attach_iter(t->skel_->progs.seed_sockets, nullptr);
 		if (!t->seed_link_)
 			degraded.push_back(
@@ -383,16 +385,6 @@ Result<std::unique_ptr<Tracer>> Tracer::open(const TracerConfig &cfg, Sink sink,
 					 ": gauges count only sockets that change state"});
 		t->recount_link_ =
 			bpf_program__attach_iter(t->skel_->progs.recount_sockets, nullptr);
-		union bpf_iter_link_info info = {};
-		info.map.map_fd = bpf_map__fd(t->skel_->maps.conns);
-		LIBBPF_OPTS(bpf_iter_attach_opts, opts, .link_info = &info,
-			    .link_info_len = sizeof(info));
-		t->reap_link_ = bpf_program__attach_iter(t->skel_->progs.reap_conns, &opts);
-		if (!t->reap_link_)
-			degraded.push_back({"connection reaping (iter/bpf_map_elem)",
-					    std::string("attach failed: ") + strerror(errno) +
-						    ": a connection whose end was missed stays "
-						    "in the gauges"});
 		if (!t->recount_link_)
 			degraded.push_back({"timewait recount (iter/tcp)",
 					    std::string("attach failed: ") + strerror(errno) +
@@ -407,7 +399,6 @@ Result<std::unique_ptr<Tracer>> Tracer::open(const TracerConfig &cfg, Sink sink,
 
 Tracer::~Tracer()
 {
-	bpf_link__destroy(reap_link_);
 	bpf_link__destroy(recount_link_);
 	bpf_link__destroy(seed_link_);
 	ring_buffer__free(rb_);
@@ -556,16 +547,7 @@ int Tracer::recount(uint32_t netns)
 				skel_->bss->recount_start_ns =
 					uint64_t(ts.tv_sec) * 1000000000ull + ts.tv_nsec;
 				skel_->bss->recount_netns = netns;
-				int err = walk_in_netns(bpf_link__fd(recount_link_), fd.get());
-				if (err || !reap_link_)
-					return err;
-				UniqueFd it(bpf_iter_create(bpf_link__fd(reap_link_)));
-				if (!it)
-					return errno;
-				char buf[64];
-				while (read(it.get(), buf, sizeof(buf)) > 0)
-					;
-				return 0;
+				return walk_in_netns(bpf_link__fd(recount_link_), fd.get());
 			}
 		}
 		if (pass == 0) { // a namespace made since: look again

@@ -91,7 +91,6 @@ class Tracer {
 	std::vector<struct bpf_link *> links_;
 	struct bpf_link *seed_link_ = nullptr;
 	struct bpf_link *recount_link_ = nullptr;
-	struct bpf_link *reap_link_ = nullptr;
 	std::map<uint64_t, std::string> netns_paths_; // inode -> a path that opens it
 	struct ring_buffer *rb_ = nullptr;
 	Sink sink_;
