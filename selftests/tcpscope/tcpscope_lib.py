@@ -87,6 +87,75 @@ class NetNS:
         sh("ip", "netns", "del", self.name, check=False)
 
 
+class AnonNetNS:
+    """A network namespace with no name: made by unshare(2) in a short-lived thread and held
+    only by an open file, so making one costs no process. lo is up. `with ns:` runs the body
+    inside it, as with NetNS; close() lets it go."""
+
+    def __init__(self):
+        made = {}
+
+        def unshare():
+            if _libc.unshare(CLONE_NEWNET) != 0:
+                made["errno"] = ctypes.get_errno()
+            else:
+                made["fd"] = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+        t = threading.Thread(target=unshare)
+        t.start()
+        t.join()
+        if "fd" not in made:
+            raise OSError(made["errno"], "unshare(CLONE_NEWNET): " + os.strerror(made["errno"]))
+        self.fd = made["fd"]
+        self.inode = os.fstat(self.fd).st_ino
+        self._saved = []
+        with self:
+            sh("ip", "link", "set", "lo", "up")
+
+    def __enter__(self):
+        self._saved.append(os.open("/proc/self/ns/net", os.O_RDONLY))
+        _setns(self.fd)
+        return self
+
+    def __exit__(self, *exc):
+        fd = self._saved.pop()
+        try:
+            _setns(fd)
+        finally:
+            os.close(fd)
+
+    def close(self):
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
+def netns_with_inode(ino, timeout=120):
+    """An AnonNetNS that got inode number ino, once the namespace that had it is gone. The
+    kernel gives a new namespace (of any type) the lowest free number, but frees a deleted
+    network namespace's number only when its cleanup work has run: until then each try gets
+    a higher number and is let go at once; one that fills a lower free number is held, so the
+    next tries get closer. Fails after timeout seconds, naming what each try got."""
+    holes, got = [], []
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            ns = AnonNetNS()
+            got.append(ns.inode)
+            if ns.inode == ino:
+                return ns
+            if ns.inode < ino:
+                holes.append(ns)
+                continue
+            ns.close()
+            if time.monotonic() > deadline:
+                raise AssertionError("no new namespace got inode %d back within %d s: %d tries "
+                                     "got %s" % (ino, timeout, len(got), sorted(set(got))[:20]))
+            time.sleep(0.01)  # the deleted namespace's cleanup runs in a workqueue
+    finally:
+        for ns in holes:
+            ns.close()
+
+
 class Scope:
     """`tcpscope watch --json ARGS...` in the background, events collected as dicts."""
 
