@@ -1481,8 +1481,13 @@ int BPF_PROG(handle_destroy, struct sock *sk)
 	if (!c)
 		return 0;
 	flush_pending_syn(sk, c, cookie);
-	if (c->facts & TCPSCOPE_F_TIME_WAIT)
-		return 0; /* its timewait socket carries it on */
+	if (c->facts & TCPSCOPE_F_TIME_WAIT) {
+		/* its timewait socket carries it on; without events the record goes at the
+		 * handoff (state_change), here when that run was skipped */
+		if (!emit_events)
+			bpf_map_delete_elem(&conns, &cookie);
+		return 0;
+	}
 	a = agg_of(&sk->__sk_common, true);
 	if (c->gauged && c->state != TCP_CLOSE) {
 		/* its move to CLOSE was missed (a run the kernel skipped): the socket is gone */
