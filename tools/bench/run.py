@@ -4,9 +4,15 @@
 `tcpscope watch --json`, bcc's tcpstates and `ss -tan` polled at 10 Hz, interleaved and
 repeated, then the decode/format micro-benchmark (build/format_bench).
 
-    tools/bench/run.py [--build DIR] [--rounds N] [--duration SEC] [--configs a,b,...]
+    tools/bench/run.py [--build DIR] [--rounds N] [--profile-rounds N] [--duration SEC]
+                       [--configs a,b,...]
                        [--close KIND] [--payload BYTES] [--concurrency N] [--workers N]
                        [--ports N] [--no-format-bench] [--no-doc-plot]
+
+The ratios are measured with kernel.bpf_stats_enabled=0: the statistics add two clock reads
+to every program run. Each program's ns per run and runs per connection come from a separate
+pass after the rounds (--profile-rounds runs of each observer, statistics on), which no ratio
+uses.
 
 Every run gets a fresh network namespace, so the host's sysctls are untouched. Needs root.
 Prints a table; writes DIR/bench/results.json, DIR/bench/churn.png and Documentation/perf.png.
@@ -514,8 +520,11 @@ def spread(v):
     return (min(v), max(v)) if v else (None, None)
 
 
-def summarize(args, runs):
+def summarize(args, runs, profiles):
+    """runs: the measured rounds (ratios, CPU, losses); profiles: the pass with
+    kernel.bpf_stats_enabled=1 (each program's ns per run and runs per connection)."""
     by = {c: [r for r in runs if r["config"] == c] for c in args.configs}
+    prof = {c: [r for r in profiles if r["config"] == c] for c in args.configs}
     # a round's baseline for the other programs' share: the mean of its no-observer runs
     base = {rnd: median([r["churn"]["conn_per_s"] for r in by.get("none", [])
                          if r["round"] == rnd]) for rnd in {r["round"] for r in runs}}
@@ -567,9 +576,9 @@ def summarize(args, runs):
                                         if r.get("peak_rss_kb") is not None), default=None)
             losts = [r.get("lost") for r in rs]
             s["lost_total"] = None if any(x is None for x in losts) else sum(losts)
-            # in-kernel cost: ns per run of each program, per round, then the median
+            # in-kernel cost: ns per run of each program, per profiling run, then the median
             progs = {}
-            for r in rs:
+            for r in prof[c]:
                 for p in r.get("progs", {}).values():
                     if p["run_cnt"]:
                         progs.setdefault(p["name"], []).append(
@@ -581,20 +590,21 @@ def summarize(args, runs):
                               "runs_per_connection": median([x[1] for x in v])}
                           for n, v in sorted(progs.items())}
             all_ns = []
-            for r in rs:
+            for r in prof[c]:
                 tot = sum(p["run_time_ns"] for p in r.get("progs", {}).values())
-                if r.get("transitions_est") and r.get("progs"):
-                    all_ns.append(tot / r["transitions_est"])
+                tr = per_conn * r["churn"]["connections"] if per_conn else None
+                if tr and r.get("progs"):
+                    all_ns.append(tot / tr)
             s["kernel_ns_per_transition"] = median(all_ns)
             if c in ("stats", "watch"):
                 s["untracked_total"] = sum(r.get("untracked", 0) for r in rs)
             if c == "watch":
                 for r in rs:
                     r["delivered"] = r.get("events", 0)
-            if c == "tcpstates":  # one record per run of its program
+            if c == "tcpstates":  # one record per run of its program: the profiled rate
+                per = s["progs"].get("handle_set_state", {}).get("runs_per_connection")
                 for r in rs:
-                    r["delivered"] = sum(p["run_cnt"] for p in r.get("progs", {}).values()
-                                         if p["name"] == "handle_set_state")
+                    r["delivered"] = per * r["churn"]["connections"] if per else 0
             if c in ("watch", "tcpstates"):
                 s["events_to_user_space"] = sum(r["delivered"] for r in rs)
                 # what the agent really sustains: events per second of its own CPU time
@@ -678,8 +688,9 @@ def table(args, summary, per_conn, fb, meta):
     lines.append("ratio: conn/s over the mean of the no-observer runs just before and after. "
                  "CPU: utime+stime of "
                  "the observer (ss: with its children) per million transitions.")
-    lines.append("set_state: run_time_ns/run_cnt of handle_set_state (kernel.bpf_stats_enabled); "
-                 "kernel ns/trans.: all the observer's programs, per transition.")
+    lines.append("ratios with kernel.bpf_stats_enabled=0; set_state: run_time_ns/run_cnt of "
+                 "handle_set_state and kernel ns/trans. (all the observer's programs, per "
+                 "transition) from %d separate run(s) of each with it on." % args.profile_rounds)
     lines.append("other CPU: the machine's busy time less the churn's and the observer's, "
                  "during the churn (median; other processes, kernel threads).")
     live = ["%s %s" % (c, fmt_num(summary[c]["events_per_agent_cpu_s"]))
@@ -732,6 +743,9 @@ def parse_args():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--profile-rounds", type=int, default=1,
+                    help="runs of each observer with kernel.bpf_stats_enabled=1, after the "
+                    "rounds: ns per program run and runs per connection (0: none)")
     ap.add_argument("--duration", type=float, default=10.0, help="seconds of churn per run")
     ap.add_argument("--configs", default=",".join(CONFIGS))
     ap.add_argument("--close", default="client", choices=["client", "server", "rst"])
@@ -752,10 +766,10 @@ def parse_args():
         ap.error("--configs: unknown %s (choose from %s)" % (",".join(bad), ",".join(CONFIGS)))
     if "none" not in a.configs:
         a.configs.insert(0, "none")  # every ratio needs it
-    if (a.rounds < 1 or a.duration <= 0 or a.payload < 0 or a.concurrency < 1 or a.workers < 0
+    if (a.rounds < 1 or a.profile_rounds < 0 or a.duration <= 0 or a.payload < 0 or a.concurrency < 1 or a.workers < 0
             or a.ports < 1):
         ap.error("--rounds, --duration, --concurrency, --ports must be positive; --payload, "
-                 "--workers not negative")
+                 "--workers, --profile-rounds not negative")
     a.build = os.path.abspath(a.build)
     a.tcpscope = os.path.join(a.build, "tcpscope")
     a.churn = os.path.join(a.build, "churn")
@@ -799,16 +813,19 @@ def main():
         "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "netns_sysctls": NETNS_SYSCTLS,
     }
-    runs = []
+    runs, profiles = [], []
     start = time.monotonic()
 
     def on_term(*_):
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_term)
-    try:
+    def bpf_stats(on):
         with open(stats_knob, "w") as f:
-            f.write("1")
+            f.write("1" if on else "0")
+
+    try:
+        bpf_stats(False)
         meta["foreign"] = foreign_observers()
         for f in meta["foreign"]:
             log("warning: other BPF programs are loaded and run in every configuration: "
@@ -838,6 +855,15 @@ def main():
                 r["baseline_conn_per_s"] = (before["churn"]["conn_per_s"] +
                                             after["churn"]["conn_per_s"]) / 2
                 before = after
+        # the programs' own cost, with the statistics on: no ratio comes from these runs
+        bpf_stats(True)
+        for rnd in range(args.profile_rounds):
+            for cfg in observers:
+                r = one_run(args, cfg, tmp, tw_base)
+                r["round"] = rnd
+                profiles.append(r)
+                log("profile %d/%d %-10s %8.0f conn/s (kernel.bpf_stats_enabled=1)" % (
+                    rnd + 1, args.profile_rounds, cfg, r["churn"]["conn_per_s"]))
         fb = None if args.no_format_bench else run_format_bench(args)
     except KeyboardInterrupt:
         log("interrupted")
@@ -850,13 +876,13 @@ def main():
             f.write(old_knob or "0")
         shutil.rmtree(tmp, ignore_errors=True)
 
-    summary, per_conn = summarize(args, runs)
+    summary, per_conn = summarize(args, runs, profiles)
     meta["elapsed_s"] = time.monotonic() - start
     text = table(args, summary, per_conn, fb, meta)
     print(text)
     with open(os.path.join(outdir, "results.json"), "w") as f:
         json.dump({"meta": meta, "transitions_per_connection": per_conn, "summary": summary,
-                   "format_bench": fb, "runs": runs}, f, indent=1)
+                   "format_bench": fb, "runs": runs, "profile_runs": profiles}, f, indent=1)
     with open(os.path.join(outdir, "table.txt"), "w") as f:
         f.write(text + "\n")
     png = os.path.join(outdir, "churn.png")
