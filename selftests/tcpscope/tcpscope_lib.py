@@ -47,23 +47,15 @@ def _setns(fd):
         raise OSError(err, "setns: " + os.strerror(err))
 
 
-class NetNS:
-    """A fresh named netns with lo up. `with ns:` runs the body inside it (this thread)."""
+class _Entered:
+    """`with ns:` runs the body inside the namespace (this thread), and back after."""
 
-    _seq = 0
-
-    def __init__(self, prefix="tsc"):
-        NetNS._seq += 1
-        self.name = "%s%d_%d" % (prefix, os.getpid(), NetNS._seq)
-        self.path = "/run/netns/" + self.name
-        sh("ip", "netns", "add", self.name)
-        sh("ip", "-n", self.name, "link", "set", "lo", "up")
-        self.inode = os.stat(self.path).st_ino
-        self._saved = []
+    def _open(self):  # a new file descriptor of the namespace
+        raise NotImplementedError
 
     def __enter__(self):
         self._saved.append(os.open("/proc/self/ns/net", os.O_RDONLY))
-        fd = os.open(self.path, os.O_RDONLY)
+        fd = self._open()
         try:
             _setns(fd)
         finally:
@@ -77,6 +69,24 @@ class NetNS:
         finally:
             os.close(fd)
 
+
+class NetNS(_Entered):
+    """A fresh named netns with lo up. `with ns:` runs the body inside it (this thread)."""
+
+    _seq = 0
+
+    def __init__(self, prefix="tsc"):
+        NetNS._seq += 1
+        self.name = "%s%d_%d" % (prefix, os.getpid(), NetNS._seq)
+        self.path = "/run/netns/" + self.name
+        sh("ip", "netns", "add", self.name)
+        sh("ip", "-n", self.name, "link", "set", "lo", "up")
+        self.inode = os.stat(self.path).st_ino
+        self._saved = []
+
+    def _open(self):
+        return os.open(self.path, os.O_RDONLY)
+
     def sysctl(self, key, value):
         sh("ip", "netns", "exec", self.name, "sysctl", "-qw", "%s=%s" % (key, value))
 
@@ -87,7 +97,7 @@ class NetNS:
         sh("ip", "netns", "del", self.name, check=False)
 
 
-class AnonNetNS:
+class AnonNetNS(_Entered):
     """A network namespace with no name: made by unshare(2) in a short-lived thread and held
     only by an open file, so making one costs no process. lo is up. `with ns:` runs the body
     inside it, as with NetNS; close() lets it go."""
@@ -111,17 +121,8 @@ class AnonNetNS:
         with self:
             sh("ip", "link", "set", "lo", "up")
 
-    def __enter__(self):
-        self._saved.append(os.open("/proc/self/ns/net", os.O_RDONLY))
-        _setns(self.fd)
-        return self
-
-    def __exit__(self, *exc):
-        fd = self._saved.pop()
-        try:
-            _setns(fd)
-        finally:
-            os.close(fd)
+    def _open(self):
+        return os.dup(self.fd)
 
     def close(self):
         if self.fd >= 0:
