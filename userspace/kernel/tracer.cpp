@@ -530,7 +530,7 @@ Result<size_t> Tracer::seed(std::vector<std::string> &failed)
 	return walked;
 }
 
-int Tracer::recount(uint32_t netns)
+int Tracer::recount(uint32_t netns, std::array<int64_t, TCPSCOPE_NSTATES> &seen)
 {
 	if (!recount_link_)
 		return EOPNOTSUPP;
@@ -547,7 +547,11 @@ int Tracer::recount(uint32_t netns)
 				skel_->bss->recount_start_ns =
 					uint64_t(ts.tv_sec) * 1000000000ull + ts.tv_nsec;
 				skel_->bss->recount_netns = netns;
-				return walk_in_netns(bpf_link__fd(recount_link_), fd.get());
+				auto &walked = skel_->bss->recount_sockets_seen;
+				std::fill(std::begin(walked), std::end(walked), 0);
+				int err = walk_in_netns(bpf_link__fd(recount_link_), fd.get());
+				std::copy(std::begin(walked), std::end(walked), seen.begin());
+				return err;
 			}
 		}
 		if (pass == 0) { // a namespace made since: look again
