@@ -46,7 +46,8 @@ def churn(ns, n, close, **kw):
     if p.returncode:
         raise AssertionError("churn failed: %s%s" % (p.stdout, p.stderr))
     res = json.loads(p.stdout)
-    expect_eq((res["connections"], res["errors"]), (n, 0), "churn connections, errors")
+    expect_eq((res["connections"], res["errors"]), (n, 0),
+              "churn connections, errors (%s)" % p.stderr.strip())
     return res
 
 
