@@ -213,6 +213,14 @@ bool has_dur(const RawEvent &e)
 	return !(e.flags & TCPSCOPE_EVF_NO_DUR);
 }
 
+// The socket's counters, when the record has them.
+const SockStats *stats_of(const RawEvent &e)
+{
+	const SockEvent *x = sock_event(e);
+
+	return x && !(e.flags & TCPSCOPE_EVF_NO_STATS) ? &x->stats : nullptr;
+}
+
 std::string_view family_name(const RawEvent &e)
 {
 	return e.family == AF_INET6 ? "ipv6" : "ipv4";
@@ -405,6 +413,11 @@ template <class Encoder>
 	const RawEvent &e = *s.raw;
 	const bool conn = e.type == TCPSCOPE_EV_CONN;
 	const Has owner = has_if(true, has_owner(e));
+	const SockEvent *x = sock_event(e);
+	const SockStats *st = stats_of(e);
+	const SockStats none{};
+	const SockStats &c = st ? *st : none;
+	const Has counted = has_if(x, st);
 
 	enc.begin(s.name); // "event", the first field
 	enc.template num<"ts_ns">(e.ts_ns, Has::value);
@@ -431,6 +444,14 @@ template <class Encoder>
 	enc.template path<"path">(e, has_if(conn));
 	enc.template num<"lifetime_us">(e.lifetime_ns / 1000, has_if(conn, has_dur(e)));
 	enc.template num<"keepalive_probes">(e.probes, has_if(conn));
+	enc.template num<"bytes_acked">(c.bytes_acked, counted);
+	enc.template num<"bytes_received">(c.bytes_received, counted);
+	enc.template num<"segs_out">(c.segs_out, counted);
+	enc.template num<"segs_in">(c.segs_in, counted);
+	enc.template num<"total_retrans">(c.total_retrans, counted);
+	enc.template num<"srtt_us">(c.srtt_us, counted);
+	enc.template num<"ino">(x ? x->ino : 0,
+				has_if(e.type == TCPSCOPE_EV_SNAPSHOT, x && x->ino));
 	enc.end();
 }
 
@@ -738,8 +759,19 @@ class TextFormatter : public Formatter {
 			} else {
 				w.ch('?');
 			}
+			counters(w, e);
 			w.str(" path=");
 			path_names(w, e, '>', false);
+			break;
+		case TCPSCOPE_EV_SNAPSHOT:
+			w.str("snapshot ");
+			w.str(state_name(s.new_state));
+			if (has_dur(e)) {
+				w.str(" (");
+				fixed(w, e.dur_ns / 1e6, 3);
+				w.str("ms)");
+			}
+			counters(w, e);
 			break;
 		default:
 			if (s.name != "state") {
@@ -764,6 +796,31 @@ class TextFormatter : public Formatter {
 	}
 
       private:
+	// " bytes_acked=N ... srtt_us=N", " stats=?" when unknown, nothing for a snapshot of a
+	// socket that has none (a listener, a timewait socket)
+	static void counters(Writer &w, const RawEvent &e)
+	{
+		const SockStats *st = stats_of(e);
+
+		if (!st) {
+			if (e.type == TCPSCOPE_EV_CONN)
+				w.str(" stats=?");
+			return;
+		}
+		w.str(" bytes_acked=");
+		w.num(st->bytes_acked);
+		w.str(" bytes_received=");
+		w.num(st->bytes_received);
+		w.str(" segs_out=");
+		w.num(st->segs_out);
+		w.str(" segs_in=");
+		w.num(st->segs_in);
+		w.str(" total_retrans=");
+		w.num(st->total_retrans);
+		w.str(" srtt_us=");
+		w.num(st->srtt_us);
+	}
+
 	// "1.2.3.4:80" or "[::1]:80" in buf (at most 54 bytes)
 	static std::string_view endpoint(char *buf, unsigned family, const uint8_t *addr,
 					 unsigned port)
