@@ -766,11 +766,7 @@ class TextFormatter : public Formatter {
 		case TCPSCOPE_EV_SNAPSHOT:
 			w.str("snapshot ");
 			w.str(state_name(s.new_state));
-			if (has_dur(e)) {
-				w.str(" (");
-				fixed(w, e.dur_ns / 1e6, 3);
-				w.str("ms)");
-			}
+			duration(w, e);
 			counters(w, e);
 			break;
 		default:
@@ -782,11 +778,7 @@ class TextFormatter : public Formatter {
 			w.str(state_name(s.old_state));
 			w.str(" -> ");
 			w.str(state_name(s.new_state));
-			if (has_dur(e)) {
-				w.str(" (");
-				fixed(w, e.dur_ns / 1e6, 3);
-				w.str("ms)");
-			}
+			duration(w, e);
 			if (e.type == TCPSCOPE_EV_TW_LEAVE) {
 				w.str(" cause=");
 				w.str(cause_name(e.cause));
@@ -796,6 +788,16 @@ class TextFormatter : public Formatter {
 	}
 
       private:
+	// " (D.DDDms)": dur_ns, when known
+	static void duration(Writer &w, const RawEvent &e)
+	{
+		if (!has_dur(e))
+			return;
+		w.str(" (");
+		fixed(w, e.dur_ns / 1e6, 3);
+		w.str("ms)");
+	}
+
 	// " bytes_acked=N ... srtt_us=N", " stats=?" when unknown, nothing for a snapshot of a
 	// socket that has none (a listener, a timewait socket)
 	static void counters(Writer &w, const RawEvent &e)
