@@ -1619,53 +1619,38 @@ static __always_inline void snapshot_sock(struct seq_file *seq, const struct soc
  * programs are attached. A socket not yet known is counted in its state now; one that
  * changed state since attach is already known (conns, twctxs) and left alone, so nothing is
  * counted twice. Request sockets (half-open handshakes) are not counted: no hook sees them
- * go.
+ * go. With events only (watch --snapshot) the same walk lists the sockets and keeps nothing:
+ * a socket that predates tcpscope is followed from its first event, as without the walk.
  */
-SEC("iter/tcp")
-int seed_sockets(struct bpf_iter__tcp *ctx)
+static __always_inline void seed_timewait(const struct sock_common *skc,
+					  struct tcp_timewait_sock *tw, struct twctx *n)
 {
-	struct sock_common *skc = ctx->sk_common;
-	struct tcp_timewait_sock *tw;
-	struct tcp_sock *tp;
-	__u8 state;
+	__u64 key = (__u64)tw;
+	__u32 netns = skc_netns(skc, false);
+	__u16 lport = skc_lport(skc, false);
+	long err;
 
-	if (!skc || !tracked(skc, false))
-		return 0;
-	state = BPF_CORE_READ(skc, skc_state);
-	if (state == TCP_TIME_WAIT) {
-		tw = bpf_skc_to_tcp_timewait_sock(skc);
-		if (!tw)
-			return 0;
-		__u64 key = (__u64)tw;
-		struct twctx n = { .cookie = BPF_CORE_READ(skc, skc_cookie.counter),
-				   .substate = BPF_CORE_READ(tw, tw_sk.tw_substate),
-				   .gauged = 1 };
-		__u32 netns = skc_netns(skc, false);
-		__u16 lport = skc_lport(skc, false);
-		long err;
-
-		n.netns = netns;
-		n.lport = lport;
-		/* the walk meets the listeners first (listening hash, then established) */
-		n.ported = listening(netns, lport);
-		err = bpf_map_update_elem(&twctxs, &key, &n, BPF_NOEXIST);
-		if (err == 0) {
-			tw_gauge(agg_of(skc, false), 0, n.substate);
-			if (n.ported)
-				port_timewait(netns, lport, 1);
-			counter_inc(TCPSCOPE_CNT_SEEDED);
-		} else if (err != -EEXIST /* seen since attach */) {
-			gauge_lost(agg_of(skc, false), TCPSCOPE_CNT_TW_FULL);
-		}
-		if (snapshot)
-			snapshot_sock(ctx->meta->seq, skc, NULL, n.cookie, n.substate);
-		return 0;
+	n->gauged = 1;
+	n->netns = netns;
+	n->lport = lport;
+	/* the walk meets the listeners first (listening hash, then established) */
+	n->ported = listening(netns, lport);
+	err = bpf_map_update_elem(&twctxs, &key, n, BPF_NOEXIST);
+	if (err == 0) {
+		tw_gauge(agg_of(skc, false), 0, n->substate);
+		if (n->ported)
+			port_timewait(netns, lport, 1);
+		counter_inc(TCPSCOPE_CNT_SEEDED);
+	} else if (err != -EEXIST /* seen since attach */) {
+		gauge_lost(agg_of(skc, false), TCPSCOPE_CNT_TW_FULL);
 	}
-	tp = bpf_skc_to_tcp_sock(skc);
-	if (!tp)
-		return 0; /* a request socket */
-	__u64 cookie = bpf_get_socket_cookie(tp);
+}
+
+static __always_inline void seed_conn(const struct sock_common *skc, struct tcp_sock *tp,
+				      __u64 cookie, __u8 state)
+{
 	struct conn zero = { .state = state, .gauged = 1, .netns = skc_netns(skc, false) };
+	long err;
 
 	path_push(&zero, state);
 	if (state == TCP_LISTEN) {
@@ -1677,8 +1662,7 @@ int seed_sockets(struct bpf_iter__tcp *ctx)
 		if (bpf_map_update_elem(&listeners, &lk, &unknown, BPF_NOEXIST) == -E2BIG)
 			counter_inc(TCPSCOPE_CNT_LISTENER_FULL);
 	}
-	long err = bpf_map_update_elem(&conns, &cookie, &zero, BPF_NOEXIST);
-
+	err = bpf_map_update_elem(&conns, &cookie, &zero, BPF_NOEXIST);
 	if (err == 0) {
 		agg_gauge(agg_of(skc, false), 0, state);
 		counter_inc(TCPSCOPE_CNT_SEEDED);
@@ -1687,6 +1671,39 @@ int seed_sockets(struct bpf_iter__tcp *ctx)
 		bpf_sk_storage_get(&untracked_sks, tp, 0, BPF_SK_STORAGE_GET_F_CREATE);
 		gauge_lost(agg_of(skc, false), TCPSCOPE_CNT_CONN_UNTRACKED);
 	}
+}
+
+SEC("iter/tcp")
+int seed_sockets(struct bpf_iter__tcp *ctx)
+{
+	struct sock_common *skc = ctx->sk_common;
+	struct tcp_timewait_sock *tw;
+	struct tcp_sock *tp;
+	__u64 cookie;
+	__u8 state;
+
+	if (!skc || !tracked(skc, false))
+		return 0;
+	state = BPF_CORE_READ(skc, skc_state);
+	if (state == TCP_TIME_WAIT) {
+		tw = bpf_skc_to_tcp_timewait_sock(skc);
+		if (!tw)
+			return 0;
+		struct twctx n = { .cookie = BPF_CORE_READ(skc, skc_cookie.counter),
+				   .substate = BPF_CORE_READ(tw, tw_sk.tw_substate) };
+
+		if (aggregate)
+			seed_timewait(skc, tw, &n);
+		if (snapshot)
+			snapshot_sock(ctx->meta->seq, skc, NULL, n.cookie, n.substate);
+		return 0;
+	}
+	tp = bpf_skc_to_tcp_sock(skc);
+	if (!tp)
+		return 0; /* a request socket */
+	cookie = bpf_get_socket_cookie(tp);
+	if (aggregate)
+		seed_conn(skc, tp, cookie, state);
 	if (snapshot)
 		snapshot_sock(ctx->meta->seq, skc, tp, cookie, state);
 	return 0;

@@ -680,6 +680,14 @@ def test_snapshot(ns):
                   collections.Counter([("ESTABLISHED", lport, cport, me, comm)]),
                   "-L and --state")
         expect_eq(snapshot_run(ns, "--snapshot", "-6"), [], "-6")
+        # the walk lists, it keeps nothing: a connection table of one entry takes them all
+        p = subprocess.run([TCPSCOPE, "watch", "--json", "--snapshot", "--netns", ns.path,
+                            "--duration", "0.2"], capture_output=True, text=True, timeout=60,
+                           env=dict(os.environ, TCPSCOPE_TEST_MAP_SIZES="conns=1"))
+        expect_eq(snapshots([json.loads(line) for line in p.stdout.splitlines()]), want,
+                  "snapshot with a one-entry connection table")
+        expect_eq(", 0 connections untracked (table full)," in p.stderr.splitlines()[-1], True,
+                  "nothing untracked: %r" % p.stderr)
         # without --snapshot: not a word of the sockets that were there
         expect_eq(snapshot_run(ns), [], "without --snapshot")
         for s in (c, a, srv):
