@@ -17,6 +17,7 @@
 #include <cstring>
 #include <ctime>
 #include <iterator>
+#include <utility>
 
 #include "event/states.h"
 
@@ -809,18 +810,17 @@ class TextFormatter : public Formatter {
 				w.str(" stats=?");
 			return;
 		}
-		w.str(" bytes_acked=");
-		w.num(st->bytes_acked);
-		w.str(" bytes_received=");
-		w.num(st->bytes_received);
-		w.str(" segs_out=");
-		w.num(st->segs_out);
-		w.str(" segs_in=");
-		w.num(st->segs_in);
-		w.str(" total_retrans=");
-		w.num(st->total_retrans);
-		w.str(" srtt_us=");
-		w.num(st->srtt_us);
+		const std::pair<std::string_view, uint64_t> fields[] = {
+			{" bytes_acked=", st->bytes_acked},
+			{" bytes_received=", st->bytes_received},
+			{" segs_out=", st->segs_out},
+			{" segs_in=", st->segs_in},
+			{" total_retrans=", st->total_retrans},
+			{" srtt_us=", st->srtt_us}};
+		for (const auto &[key, value] : fields) {
+			w.str(key);
+			w.num(value);
+		}
 	}
 
 	// "1.2.3.4:80" or "[::1]:80" in buf (at most 54 bytes)
