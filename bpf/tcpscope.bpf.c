@@ -38,6 +38,9 @@ const volatile __u64 keepalive_timer_fn = 0; /* tcp_keepalive_timer */
 const volatile __u64 ns_per_jiffy = 4000000; /* 1e9 / CONFIG_HZ */
 const volatile bool emit_events = true; /* records on the ring buffer (watch) */
 const volatile bool aggregate = false; /* the aggs map (stats, serve) */
+/* watch --snapshot: the start-up walk (seed_sockets) writes a record of each socket it meets
+ * to its own output, which the agent reads before any live event */
+const volatile bool snapshot = false;
 const volatile __u64 wakeup_bytes = 256 << 10; /* wake the agent from this much queued */
 /* Benchmark only (TCPSCOPE_BENCH_HOOKS_ONLY, Documentation/perf.rst): every program returns
  * at once, which measures what attaching to these hooks costs by itself. Read-only data:
@@ -86,10 +89,14 @@ struct conn {
 	__u8 pending_syn; /* CLOSE->SYN_SENT waits for connect() to pick the local port */
 	__u8 gauged; /* counted in aggs.sockets[state] */
 	__u8 untracked; /* the per-CPU stand-in: table full */
+	__u8 stats_known; /* stats was read (with emit_events only) */
 	__u32 netns;
 	__u32 seen; /* recount_gen of the last recount walk that met the socket */
 	char comm[TCPSCOPE_COMM_LEN];
 	struct tuple tuple; /* last known addresses: tcp_set_state(CLOSE) unhashes first */
+	/* the full socket's counters at its last move to CLOSE (at the timewait handoff, the
+	 * last time they can be read), or at its destruction */
+	struct tcpscope_sock_stats stats;
 };
 
 struct owner {
@@ -243,6 +250,14 @@ struct {
 	__type(key, __u32);
 	__type(value, struct conn);
 } scratch SEC(".maps");
+
+/* watch --snapshot: the record being written by the start-up walk (too big for its stack) */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tcpscope_sock_event);
+} snapbuf SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -488,16 +503,21 @@ static __always_inline bool port_in(__u32 slot, __u16 port)
 	return set->bits[(port >> 6) & 1023] & (1ULL << (port & 63));
 }
 
-/* Emission filters: the connection is still tracked, only the copy is saved. */
-static __always_inline bool wanted(const struct tuple *t, const struct conn *c)
+static __always_inline bool ports_wanted(const struct tuple *t)
 {
-	if (filter_pid && (!c || c->pid != filter_pid))
-		return false;
 	if (filter_lports && !port_in(0, t->sport))
 		return false;
 	if (filter_dports && !port_in(1, t->dport))
 		return false;
 	return true;
+}
+
+/* Emission filters: the connection is still tracked, only the copy is saved. */
+static __always_inline bool wanted(const struct tuple *t, const struct conn *c)
+{
+	if (filter_pid && (!c || c->pid != filter_pid))
+		return false;
+	return ports_wanted(t);
 }
 
 /* Family and netns filters drop a socket before any state is kept for it. */
@@ -582,27 +602,10 @@ static __always_inline void conn_tuple(struct conn *c, struct tuple *t)
 		*t = c->tuple;
 }
 
-/* A record for the socket whose addresses are *t (conn_tuple() not applied yet). */
-static __always_inline struct tcpscope_event *
-ev_new_at(struct tuple *t, __u32 netns, struct conn *c, __u64 cookie, __u8 type, __u64 now)
+/* The fields every record has, in a zeroed one. */
+static __always_inline void ev_fill(struct tcpscope_event *e, const struct tuple *t, __u32 netns,
+				    const struct conn *c, __u64 cookie, __u8 type, __u64 now)
 {
-	struct tcpscope_event *e;
-
-	if (!emit_events)
-		return NULL;
-	conn_tuple(c, t);
-	if (!wanted(t, c)) {
-		counter_inc(TCPSCOPE_CNT_FILTERED);
-		return NULL;
-	}
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		counter_inc(TCPSCOPE_CNT_LOST);
-		if (type == TCPSCOPE_EV_CONN)
-			counter_inc(TCPSCOPE_CNT_LOST_SUMMARY);
-		return NULL;
-	}
-	__builtin_memset(e, 0, sizeof(*e));
 	e->type = type;
 	e->ts_ns = now;
 	e->cookie = cookie;
@@ -619,7 +622,41 @@ ev_new_at(struct tuple *t, __u32 netns, struct conn *c, __u64 cookie, __u8 type,
 	} else {
 		e->flags |= TCPSCOPE_EVF_NO_OWNER;
 	}
+}
+
+/* A record of size bytes (a struct tcpscope_event, or a struct tcpscope_sock_event that
+ * starts with one) for the socket whose addresses are *t (conn_tuple() not applied yet),
+ * zeroed but for the event's common fields. */
+static __always_inline struct tcpscope_event *ev_reserve(struct tuple *t, __u32 netns,
+							 struct conn *c, __u64 cookie, __u8 type,
+							 __u64 now, const __u32 size)
+{
+	struct tcpscope_event *e;
+
+	if (!emit_events)
+		return NULL;
+	conn_tuple(c, t);
+	if (!wanted(t, c)) {
+		counter_inc(TCPSCOPE_CNT_FILTERED);
+		return NULL;
+	}
+	e = bpf_ringbuf_reserve(&events, size, 0);
+	if (!e) {
+		counter_inc(TCPSCOPE_CNT_LOST);
+		if (type == TCPSCOPE_EV_CONN)
+			counter_inc(TCPSCOPE_CNT_LOST_SUMMARY);
+		return NULL;
+	}
+	__builtin_memset(e, 0, size);
+	ev_fill(e, t, netns, c, cookie, type, now);
 	return e;
+}
+
+/* A struct tcpscope_event for the socket whose addresses are *t. */
+static __always_inline struct tcpscope_event *
+ev_new_at(struct tuple *t, __u32 netns, struct conn *c, __u64 cookie, __u8 type, __u64 now)
+{
+	return ev_reserve(t, netns, c, cookie, type, now, sizeof(struct tcpscope_event));
 }
 
 static __always_inline struct tcpscope_event *ev_new(const struct sock_common *skc,
@@ -664,14 +701,20 @@ static __always_inline __u64 enter_state(struct conn *c, __u8 state, __u64 now, 
 static __always_inline void emit_conn(struct tcpscope_agg *a, struct tuple *t, __u32 netns,
 				      struct conn *c, __u64 cookie, __u64 now)
 {
+	struct tcpscope_sock_event *r;
 	struct tcpscope_event *e;
 
 	if (c->facts & TCPSCOPE_F_LISTENER)
 		return;
 	agg_conn(a, c->open, tcpscope_classify_close(c->facts, c->probes));
-	e = ev_new_at(t, netns, c, cookie, TCPSCOPE_EV_CONN, now);
+	e = ev_reserve(t, netns, c, cookie, TCPSCOPE_EV_CONN, now, sizeof(*r));
 	if (!e)
 		return;
+	r = (struct tcpscope_sock_event *)e;
+	if (c->stats_known)
+		r->stats = c->stats;
+	else
+		e->flags |= TCPSCOPE_EVF_NO_STATS;
 	e->facts = c->facts;
 	e->path = c->path;
 	e->path_len = c->path_len;
@@ -701,6 +744,34 @@ static __always_inline void read_fastopen_facts(const struct sock *sk, struct co
 		c->facts |= TCPSCOPE_F_SYN_DATA;
 	if (BPF_CORE_READ_BITFIELD(tp, syn_data_acked))
 		c->facts |= TCPSCOPE_F_SYN_DATA_ACKED;
+}
+
+/* What tcp_get_info() reports as tcpi_bytes_acked, tcpi_bytes_received, tcpi_segs_out,
+ * tcpi_segs_in, tcpi_total_retrans and tcpi_rtt. tp is a BTF pointer (bpf_skc_to_tcp_sock()):
+ * plain loads, relocated by CO-RE like BPF_CORE_READ; every field is in 6.1 already. */
+static __always_inline void read_sock_stats(const struct tcp_sock *tp,
+					    struct tcpscope_sock_stats *s)
+{
+	s->bytes_acked = tp->bytes_acked;
+	s->bytes_received = tp->bytes_received;
+	s->segs_out = tp->segs_out;
+	s->segs_in = tp->segs_in;
+	s->total_retrans = tp->total_retrans;
+	s->srtt_us = tp->srtt_us >> 3;
+}
+
+/* The connection's counters as they are now, kept for its summary (watch only). */
+static __always_inline void conn_stats(const struct sock *sk, struct conn *c)
+{
+	const struct tcp_sock *tp;
+
+	if (!emit_events)
+		return;
+	tp = bpf_skc_to_tcp_sock((void *)sk);
+	if (!tp)
+		return;
+	read_sock_stats(tp, &c->stats);
+	c->stats_known = 1;
 }
 
 /* The SYN_SENT event waits for connect() to hash the socket: only then is the local port
@@ -877,6 +948,10 @@ static __noinline int state_change(const struct sock *sk, int old, int new, __u6
 			c->facts |= TCPSCOPE_F_ETIMEDOUT;
 		if (aborted(sk, old))
 			c->facts |= TCPSCOPE_F_ABORT;
+		/* as bcc's tcplife does; at the timewait handoff (tcp_time_wait() ->
+		 * tcp_done()) this is the last time the full socket's counters can be read:
+		 * the timewait socket keeps none */
+		conn_stats(sk, c);
 		break;
 	}
 	if (old == TCP_ESTABLISHED || old == TCP_SYN_RECV || new == TCP_CLOSE)
@@ -1498,6 +1573,11 @@ int BPF_PROG(handle_destroy, struct sock *sk)
 			bpf_map_delete_elem(&conns, &cookie);
 		return 0;
 	}
+	/* Only if its move to CLOSE was missed: tcp_disconnect() (SO_LINGER {1, 0}, connect()
+	 * with AF_UNSPEC) zeroes the counters after it. So a RST that close() sends after
+	 * CLOSE (__tcp_close() with unread data) is not in segs_out, as in bcc's tcplife. */
+	if (!c->stats_known)
+		conn_stats(sk, c);
 	a = agg_of(&sk->__sk_common, true);
 	if (c->gauged && c->state != TCP_CLOSE) {
 		/* its move to CLOSE was missed (a run the kernel skipped): the socket is gone */
@@ -1511,55 +1591,90 @@ int BPF_PROG(handle_destroy, struct sock *sk)
 }
 
 /*
+ * watch --snapshot: a record of one socket the start-up walk meets, written to the walk's own
+ * output (bpf_seq_write()), which the agent reads before it polls the ring buffer: nothing is
+ * lost however many sockets there are. tp: the full socket, NULL for a timewait one. Port
+ * filters apply here; the pid filter is the agent's, which resolves unknown owners from
+ * /proc/PID/fd by the socket's inode.
+ */
+static __always_inline void snapshot_sock(struct seq_file *seq, const struct sock_common *skc,
+					  const struct tcp_sock *tp, __u64 cookie, __u8 state)
+{
+	struct tcpscope_sock_event *r;
+	const struct conn *c;
+	struct tuple t = {};
+	__u64 now;
+	__u32 idx = 0;
+
+	read_tuple(skc, &t, false);
+	if (!ports_wanted(&t)) {
+		counter_inc(TCPSCOPE_CNT_FILTERED);
+		return;
+	}
+	r = bpf_map_lookup_elem(&snapbuf, &idx);
+	if (!r)
+		return;
+	now = bpf_ktime_get_ns();
+	__builtin_memset(r, 0, sizeof(*r));
+	/* a connection seen since attach: its owner and the time in its state are known */
+	c = conn_lookup(cookie);
+	ev_fill(&r->ev, &t, skc_netns(skc, false), c, cookie, TCPSCOPE_EV_SNAPSHOT, now);
+	r->ev.old_state = state;
+	r->ev.new_state = state;
+	if (c && c->ts_state) {
+		r->ev.dur_ns = now - c->ts_state; /* in the current state so far */
+		r->ev.facts = c->facts;
+	} else {
+		r->ev.flags |= TCPSCOPE_EVF_NO_DUR;
+	}
+	if (tp && state != TCP_LISTEN)
+		read_sock_stats(tp, &r->stats);
+	else
+		r->ev.flags |= TCPSCOPE_EVF_NO_STATS;
+	/* sock_alloc_file() made it: NULL for a child not accepted yet and once orphaned */
+	if (tp)
+		r->ino =
+			BPF_CORE_READ(&tp->inet_conn.icsk_inet.sk, sk_socket, file, f_inode, i_ino);
+	bpf_seq_write(seq, r, sizeof(*r));
+}
+
+/*
  * Seeding the gauges: the agent runs this socket iterator once in every netns after the
  * programs are attached. A socket not yet known is counted in its state now; one that
  * changed state since attach is already known (conns, twctxs) and left alone, so nothing is
  * counted twice. Request sockets (half-open handshakes) are not counted: no hook sees them
- * go.
+ * go. With events only (watch --snapshot) the same walk lists the sockets and keeps nothing:
+ * a socket that predates tcpscope is followed from its first event, as without the walk.
  */
-SEC("iter/tcp")
-int seed_sockets(struct bpf_iter__tcp *ctx)
+static __always_inline void seed_timewait(const struct sock_common *skc,
+					  struct tcp_timewait_sock *tw, struct twctx *n)
 {
-	struct sock_common *skc = ctx->sk_common;
-	struct tcp_timewait_sock *tw;
-	struct tcp_sock *tp;
-	__u8 state;
+	__u64 key = (__u64)tw;
+	__u32 netns = skc_netns(skc, false);
+	__u16 lport = skc_lport(skc, false);
+	long err;
 
-	if (!skc || !tracked(skc, false))
-		return 0;
-	state = BPF_CORE_READ(skc, skc_state);
-	if (state == TCP_TIME_WAIT) {
-		tw = bpf_skc_to_tcp_timewait_sock(skc);
-		if (!tw)
-			return 0;
-		__u64 key = (__u64)tw;
-		struct twctx n = { .cookie = BPF_CORE_READ(skc, skc_cookie.counter),
-				   .substate = BPF_CORE_READ(tw, tw_sk.tw_substate),
-				   .gauged = 1 };
-		__u32 netns = skc_netns(skc, false);
-		__u16 lport = skc_lport(skc, false);
-		long err;
-
-		n.netns = netns;
-		n.lport = lport;
-		/* the walk meets the listeners first (listening hash, then established) */
-		n.ported = listening(netns, lport);
-		err = bpf_map_update_elem(&twctxs, &key, &n, BPF_NOEXIST);
-		if (err == 0) {
-			tw_gauge(agg_of(skc, false), 0, n.substate);
-			if (n.ported)
-				port_timewait(netns, lport, 1);
-			counter_inc(TCPSCOPE_CNT_SEEDED);
-		} else if (err != -EEXIST /* seen since attach */) {
-			gauge_lost(agg_of(skc, false), TCPSCOPE_CNT_TW_FULL);
-		}
-		return 0;
+	n->gauged = 1;
+	n->netns = netns;
+	n->lport = lport;
+	/* the walk meets the listeners first (listening hash, then established) */
+	n->ported = listening(netns, lport);
+	err = bpf_map_update_elem(&twctxs, &key, n, BPF_NOEXIST);
+	if (err == 0) {
+		tw_gauge(agg_of(skc, false), 0, n->substate);
+		if (n->ported)
+			port_timewait(netns, lport, 1);
+		counter_inc(TCPSCOPE_CNT_SEEDED);
+	} else if (err != -EEXIST /* seen since attach */) {
+		gauge_lost(agg_of(skc, false), TCPSCOPE_CNT_TW_FULL);
 	}
-	tp = bpf_skc_to_tcp_sock(skc);
-	if (!tp)
-		return 0; /* a request socket */
-	__u64 cookie = bpf_get_socket_cookie(tp);
+}
+
+static __always_inline void seed_conn(const struct sock_common *skc, struct tcp_sock *tp,
+				      __u64 cookie, __u8 state)
+{
 	struct conn zero = { .state = state, .gauged = 1, .netns = skc_netns(skc, false) };
+	long err;
 
 	path_push(&zero, state);
 	if (state == TCP_LISTEN) {
@@ -1571,8 +1686,7 @@ int seed_sockets(struct bpf_iter__tcp *ctx)
 		if (bpf_map_update_elem(&listeners, &lk, &unknown, BPF_NOEXIST) == -E2BIG)
 			counter_inc(TCPSCOPE_CNT_LISTENER_FULL);
 	}
-	long err = bpf_map_update_elem(&conns, &cookie, &zero, BPF_NOEXIST);
-
+	err = bpf_map_update_elem(&conns, &cookie, &zero, BPF_NOEXIST);
 	if (err == 0) {
 		agg_gauge(agg_of(skc, false), 0, state);
 		counter_inc(TCPSCOPE_CNT_SEEDED);
@@ -1581,6 +1695,41 @@ int seed_sockets(struct bpf_iter__tcp *ctx)
 		bpf_sk_storage_get(&untracked_sks, tp, 0, BPF_SK_STORAGE_GET_F_CREATE);
 		gauge_lost(agg_of(skc, false), TCPSCOPE_CNT_CONN_UNTRACKED);
 	}
+}
+
+SEC("iter/tcp")
+int seed_sockets(struct bpf_iter__tcp *ctx)
+{
+	struct sock_common *skc = ctx->sk_common;
+	struct tcp_timewait_sock *tw;
+	struct tcp_sock *tp;
+	__u64 cookie;
+	__u8 state;
+
+	if (!skc || !tracked(skc, false))
+		return 0;
+	state = BPF_CORE_READ(skc, skc_state);
+	if (state == TCP_TIME_WAIT) {
+		tw = bpf_skc_to_tcp_timewait_sock(skc);
+		if (!tw)
+			return 0;
+		struct twctx n = { .cookie = BPF_CORE_READ(skc, skc_cookie.counter),
+				   .substate = BPF_CORE_READ(tw, tw_sk.tw_substate) };
+
+		if (aggregate)
+			seed_timewait(skc, tw, &n);
+		if (snapshot)
+			snapshot_sock(ctx->meta->seq, skc, NULL, n.cookie, n.substate);
+		return 0;
+	}
+	tp = bpf_skc_to_tcp_sock(skc);
+	if (!tp)
+		return 0; /* a request socket */
+	cookie = bpf_get_socket_cookie(tp);
+	if (aggregate)
+		seed_conn(skc, tp, cookie, state);
+	if (snapshot)
+		snapshot_sock(ctx->meta->seq, skc, tp, cookie, state);
 	return 0;
 }
 

@@ -20,6 +20,8 @@ enum tcpscope_event_type {
 	TCPSCOPE_EV_TW_LEAVE = 4, /* timewait socket unhashed (cause says why) */
 	TCPSCOPE_EV_KEEPALIVE = 5, /* keepalive probe sent (probe = its number) */
 	TCPSCOPE_EV_CONN = 6, /* connection summary at its true end */
+	/* a socket that existed when the start-up walk met it (watch --snapshot) */
+	TCPSCOPE_EV_SNAPSHOT = 7,
 };
 
 /* Why a timewait socket left (TCPSCOPE_EV_TW_LEAVE). */
@@ -91,6 +93,9 @@ enum tcpscope_close {
 #define TCPSCOPE_EVF_NO_OWNER (1u << 2) /* owner unknown (socket predates tcpscope) */
 #define TCPSCOPE_EVF_LATE \
 	(1u << 3) /* reported after the fact; ts_ns reconstructed from the timer */
+/* struct tcpscope_sock_event: the socket's counters are unknown (a listener, a timewait
+ * socket, a connection whose move to CLOSE was missed) */
+#define TCPSCOPE_EVF_NO_STATS (1u << 4)
 
 /* One record on the ring buffer: every event type uses the same layout. */
 struct tcpscope_event {
@@ -120,6 +125,29 @@ struct tcpscope_event {
 	__u8 handshake; /* TCPSCOPE_EV_CONN: enum tcpscope_handshake */
 	__u8 close; /* TCPSCOPE_EV_CONN: enum tcpscope_close */
 	char comm[TCPSCOPE_COMM_LEN];
+};
+
+/* A TCP socket's own counters (struct tcp_sock), the figures `ss -ti` and getsockopt(TCP_INFO)
+ * report under the same names. */
+struct tcpscope_sock_stats {
+	/* bytes the peer acknowledged: data, plus 1 for our SYN on an active open (acked by
+	 * the SYN-ACK) and 1 for our FIN once acked (tcpi_bytes_acked) */
+	__u64 bytes_acked;
+	__u64 bytes_received; /* bytes received in order: data, plus 1 for the peer's FIN */
+	__u32 segs_out; /* segments sent: SYN, data, retransmissions, pure ACKs, FIN, RST */
+	__u32 segs_in; /* segments received */
+	__u32 total_retrans; /* segments retransmitted */
+	__u32 srtt_us; /* smoothed RTT in microseconds (tp->srtt_us >> 3, tcpi_rtt) */
+};
+
+/* TCPSCOPE_EV_CONN and TCPSCOPE_EV_SNAPSHOT records: the event, then what the socket itself
+ * says. Every other record is a struct tcpscope_event alone, so the ring stays compact. */
+struct tcpscope_sock_event {
+	struct tcpscope_event ev;
+	struct tcpscope_sock_stats stats; /* unless ev.flags has TCPSCOPE_EVF_NO_STATS */
+	/* TCPSCOPE_EV_SNAPSHOT: the socket's inode, what /proc/PID/fd links name "socket:[ino]"
+	 * (0: no file: not accepted yet, or orphaned by close()) */
+	__u64 ino;
 };
 
 /* In-kernel aggregation ("aggs" map, per netns inode, per CPU): what `tcpscope stats` and

@@ -4,6 +4,7 @@
 checked against `tcpscope watch --json` for exact per-connection paths and summaries.
 Needs root and a kernel with BPF and BTF. Output is KTAP."""
 
+import collections
 import csv
 import functools
 import gzip
@@ -18,10 +19,11 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tcpscope_lib import (NetNS, Scope, Skip, cookie_of, expect_cli_errors,  # noqa: E402
-                          expect_eq, has_summary, in_netns, keepalive_dies, keepalive_socket,
-                          ksft_main, sh, slow, states, stop_process, summary, tcpext,
-                          transitions)
+from tcpscope_lib import (COUNTERS, TCP_CLOSE, TCP_FIN_WAIT2, VETH_A, NetNS,  # noqa: E402
+                          Scope, Skip, cookie_of, expect_cli_errors, expect_eq, has_summary,
+                          in_netns, keepalive_dies, keepalive_socket, ksft_main, poll_until,
+                          sh, slow, states, stop_process, summary, tcp_info, tcpext,
+                          transitions, veth_pair)
 
 TCPSCOPE = None  # the agent under test, set by ksft_main()
 OPEN_PATH = ["CLOSE", "SYN_SENT", "ESTABLISHED"]
@@ -488,6 +490,211 @@ def test_csv_comm_bytes_escaped_and_late_column(ns):
     expect_eq(len(rows), 2, "two summaries")
     expect_eq([r["comm"] for r in rows], ["a\\x01\\xffb,\"q"] * 2, "comm")
     expect_eq([r["late"] for r in rows], ["0", "0"], "late column")
+
+
+def recv_exactly(s, n):
+    got = 0
+    while got < n:
+        data = s.recv(n - got)
+        if not data:
+            raise AssertionError("EOF after %d of %d bytes" % (got, n))
+        got += len(data)
+
+
+def acked(c, a, c_bytes, a_bytes):
+    """Waits until the peer of each end has acknowledged all it was sent (bytes_acked):
+    nothing is in flight, no ACK owed."""
+    poll_until(lambda: (tcp_info(c)["bytes_acked"], tcp_info(a)["bytes_acked"]) ==
+               (c_bytes, a_bytes), what="bytes_acked %d and %d" % (c_bytes, a_bytes))
+
+
+def close_4way(c, a):
+    """c closes first; a only once its ACK of c's FIN has gone out alone: four segments,
+    two each way (c: FIN, then the ACK of a's FIN; a: the ACK, then its FIN). shutdown(), so
+    both sockets stay open and TCP_INFO still reads them once they are CLOSE (the client's at
+    the timewait handoff). Returns their TCP_INFO then."""
+    c.shutdown(socket.SHUT_WR)
+    poll_until(lambda: tcp_info(c)["state"] == TCP_FIN_WAIT2, what="the ACK of the FIN")
+    expect_eq(a.recv(1), b"", "EOF")
+    a.shutdown(socket.SHUT_WR)
+    poll_until(lambda: (tcp_info(c)["state"], tcp_info(a)["state"]) == (TCP_CLOSE, TCP_CLOSE),
+               what="both ends CLOSE")
+    return tcp_info(c), tcp_info(a)
+
+
+def counters(d):
+    return {k: d[k] for k in COUNTERS}
+
+
+def after_4way(before, end):
+    """What close_4way() makes of each end's counters: a FIN sent and acked, the peer's FIN
+    received, two segments out and two in, no retransmission. The ACK of the FIN is an RTT
+    sample (the client's waited for the server's delayed-ACK timer): srtt_us is the end's."""
+    want = counters(before)
+    for k, d in (("bytes_acked", 1), ("bytes_received", 1), ("segs_out", 2), ("segs_in", 2)):
+        want[k] += d
+    want["srtt_us"] = end["srtt_us"]
+    return want
+
+
+@with_scope
+def test_summary_counters(ns, scope):
+    """Each summary carries what TCP_INFO says of its socket at the end, and the kernel's own
+    counting of it: bytes_acked counts the client's SYN, acked by the SYN-ACK
+    (tcp_rcv_synsent_state_process() -> tcp_ack() -> tcp_snd_una_update(); the server's
+    snd_una is set past its SYN-ACK without it), and each FIN once acked; bytes_received the
+    peer's FIN (tcp_rcv_nxt_update() to the FIN's end_seq)."""
+    n, m = 5000, 30000
+    with ns:
+        srv = listener()
+        c, a, cport, sport = pair(srv)
+        c.sendall(b"x" * n)
+        recv_exactly(a, n)
+        a.sendall(b"y" * m)
+        recv_exactly(c, m)
+        acked(c, a, n + 1, m)
+        before_c, before_a = tcp_info(c), tcp_info(a)
+        expect_eq([(i["bytes_acked"], i["bytes_received"], i["total_retrans"])
+                   for i in (before_c, before_a)], [(n + 1, m, 0), (m, n, 0)],
+                  "bytes and retransmissions before the close (client, server)")
+        end_c, end_a = close_4way(c, a)
+        expect_eq(counters(end_c), after_4way(before_c, end_c), "client after the close")
+        expect_eq(counters(end_a), after_4way(before_a, end_a), "server after the close")
+        for s in (c, a, srv):
+            s.close()
+    evs = scope.wait_for(lambda e: any(x["event"] == "conn" and x["sport"] == sport
+                                       for x in e), what="server summary")
+    ns.delete()  # the client's TIME_WAIT ends with its namespace
+    cc, sc = cookie_of(evs, cport, sport), cookie_of(evs, sport, cport)
+    evs = scope.wait_for(has_summary(cc), timeout=30, what="client summary")
+    expect_eq(counters(summary(evs, cc)), counters(end_c), "client summary")
+    expect_eq(counters(summary(evs, sc)), counters(end_a), "server summary")
+
+
+@watched("trc", "trs")
+def test_summary_counts_retransmissions(c_ns, s_ns, scope):
+    """The server's ACKs are blackholed until the client has retransmitted twice: the
+    client's summary has the retransmissions TCP_INFO counts (tcpi_total_retrans)."""
+    c, a, srv = veth_pair(c_ns, s_ns)
+    cport, sport = c.getsockname()[1], srv.getsockname()[1]
+    s_ns.ip("route", "add", "blackhole", VETH_A + "/32")
+    c.sendall(b"x" * 1000)
+    poll_until(lambda: tcp_info(c)["total_retrans"] >= 2, timeout=30,
+               what="two retransmissions")
+    s_ns.ip("route", "del", "blackhole", VETH_A + "/32")
+    poll_until(lambda: tcp_info(c)["bytes_acked"] == 1001, timeout=30, what="the data acked")
+    recv_exactly(a, 1000)
+    end_c, _ = close_4way(c, a)
+    if end_c["total_retrans"] < 2:
+        raise AssertionError("total_retrans fell to %d" % end_c["total_retrans"])
+    for s in (c, a, srv):
+        s.close()
+    evs = scope.wait_for(lambda e: any(x["sport"] == cport and x.get("new") == "TIME_WAIT"
+                                       for x in e), what="client TIME_WAIT")
+    cc = cookie_of(evs, cport, sport)
+    c_ns.delete()
+    evs = scope.wait_for(has_summary(cc), timeout=30, what="client summary")
+    expect_eq(counters(summary(evs, cc)), counters(end_c), "client summary")
+
+
+HOLDER = ("import ctypes, os, socket, sys\n"
+          "ctypes.CDLL(None).prctl(15, b'tsnapholder', 0, 0, 0)\n"
+          "s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen()\n"
+          "print(os.getpid(), s.getsockname()[1], flush=True)\n"
+          "sys.stdin.read()\n")
+
+
+def snapshots(evs):
+    """The snapshot events as (state, sport, dport, pid, comm), each as often as shown."""
+    for e in evs:
+        if e["event"] == "snapshot" and e["old"] != e["new"]:
+            raise AssertionError("snapshot with two states: %r" % e)
+    return collections.Counter((e["new"], e["sport"], e["dport"], e["pid"], e["comm"])
+                               for e in evs if e["event"] == "snapshot")
+
+
+def snapshot_run(ns, *args):
+    """`watch --json --netns NS ARGS` started and stopped: its events."""
+    scope = Scope(TCPSCOPE, "--netns", ns.path, *args)
+    scope.stop()
+    return scope.events
+
+
+@in_netns("tss")
+def test_snapshot(ns):
+    """Sockets that exist before tcpscope starts: a listener and an established pair of this
+    process, a listener of another process (its owner found through /proc/PID/fd) and a
+    timewait socket are listed once each by --snapshot, before any live event, and filtered
+    as live events are; without --snapshot nothing is said of them."""
+    holder = subprocess.Popen(["ip", "netns", "exec", ns.name, sys.executable, "-c", HOLDER],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        hpid, hport = map(int, holder.stdout.readline().split())
+        with open("/proc/self/comm") as f:
+            comm = f.read().strip()
+        me = os.getpid()
+        with ns:
+            srv = listener()
+            lport = srv.getsockname()[1]
+            c, a, cport, _ = pair(srv)
+            c.sendall(b"x" * 100)
+            recv_exactly(a, 100)
+            acked(c, a, 101, 0)
+            c2, a2, c2port, _ = pair(srv)
+            close_4way(c2, a2)  # c2 is handed to a TIME_WAIT socket
+            c2.close()
+            a2.close()
+        want = collections.Counter([("LISTEN", lport, 0, me, comm),
+                                    ("ESTABLISHED", cport, lport, me, comm),
+                                    ("ESTABLISHED", lport, cport, me, comm),
+                                    ("TIME_WAIT", c2port, lport, None, None),
+                                    ("LISTEN", hport, 0, hpid, "tsnapholder")])
+
+        scope = Scope(TCPSCOPE, "--netns", ns.path, "--snapshot")
+        try:
+            with ns:  # a live connection after start: its events come after the snapshot
+                live = listener()
+                reset_pair(live)
+                live.close()
+            scope.wait_for(lambda e: sum(x["event"] == "conn" for x in e) == 2, what="live")
+        finally:
+            scope.stop()
+        evs = scope.events
+        expect_eq(snapshots(evs), want, "snapshot")
+        first_live = min(i for i, e in enumerate(evs) if e["event"] != "snapshot")
+        expect_eq(all(e["event"] != "snapshot" for e in evs[first_live:]), True,
+                  "snapshot before live events")
+        snap = {(e["sport"], e["dport"]): e for e in evs if e["event"] == "snapshot"}
+        # an idle connection: its counters now are those of the walk
+        expect_eq(counters(snap[(cport, lport)]), counters(tcp_info(c)), "client counters")
+        expect_eq(counters(snap[(lport, cport)]), counters(tcp_info(a)), "server counters")
+        for key in ((lport, 0), (c2port, lport)):  # a listener's and a timewait socket's
+            expect_eq({snap[key][k] for k in COUNTERS}, {None}, "no counters of %s" % (key,))
+        expect_eq(snap[(c2port, lport)]["ino"], None, "timewait socket's inode")
+
+        # filters: -p (the owner found in /proc), -L and --state, -6
+        expect_eq(snapshots(snapshot_run(ns, "--snapshot", "-p", str(hpid))),
+                  collections.Counter([("LISTEN", hport, 0, hpid, "tsnapholder")]), "-p")
+        expect_eq(snapshots(snapshot_run(ns, "--snapshot", "-L", str(lport), "--state",
+                                         "ESTABLISHED")),
+                  collections.Counter([("ESTABLISHED", lport, cport, me, comm)]),
+                  "-L and --state")
+        expect_eq(snapshot_run(ns, "--snapshot", "-6"), [], "-6")
+        # the walk lists, it keeps nothing: a connection table of one entry takes them all
+        p = subprocess.run([TCPSCOPE, "watch", "--json", "--snapshot", "--netns", ns.path,
+                            "--duration", "0.2"], capture_output=True, text=True, timeout=60,
+                           env=dict(os.environ, TCPSCOPE_TEST_MAP_SIZES="conns=1"))
+        expect_eq(snapshots([json.loads(line) for line in p.stdout.splitlines()]), want,
+                  "snapshot with a one-entry connection table")
+        expect_eq(", 0 connections untracked (table full)," in p.stderr.splitlines()[-1], True,
+                  "nothing untracked: %r" % p.stderr)
+        # without --snapshot: not a word of the sockets that were there
+        expect_eq(snapshot_run(ns), [], "without --snapshot")
+        for s in (c, a, srv):
+            s.close()
+    finally:
+        holder.stdin.close()
+        holder.wait(10)
 
 
 TCPSTATES = "/usr/sbin/tcpstates"

@@ -10,6 +10,7 @@ import json
 import os
 import signal
 import socket
+import struct
 import subprocess
 import threading
 import time
@@ -168,8 +169,10 @@ class Scope:
         self.stderr = []
         self.cond = threading.Condition()
         self.ready = False
-        threading.Thread(target=self._read_out, daemon=True).start()
-        threading.Thread(target=self._read_err, daemon=True).start()
+        self.readers = [threading.Thread(target=self._read_out, daemon=True),
+                        threading.Thread(target=self._read_err, daemon=True)]
+        for t in self.readers:
+            t.start()
         with self.cond:
             if not self.cond.wait_for(lambda: self.ready or self.proc.poll() is not None,
                                       ready_timeout):
@@ -202,8 +205,10 @@ class Scope:
             return list(self.events)
 
     def stop(self):
+        """Stops tcpscope; returns its exit code once everything it wrote is in events."""
         code = stop_process(self.proc)
-        time.sleep(0)  # let reader threads drain
+        for t in self.readers:  # each ends at its pipe's end
+            t.join(10)
         return code
 
 
@@ -232,26 +237,36 @@ def keepalive_socket(s, idle, intvl, cnt):
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, cnt)
 
 
+VETH_A, VETH_B = "10.200.0.1", "10.200.0.2"
+
+
+def veth_pair(a_ns, b_ns):
+    """A client in a_ns (VETH_A) connected over a veth pair to a listener in b_ns (VETH_B).
+    Returns (client, server end, listener)."""
+    a_ns.ip("link", "add", "veth_a", "type", "veth", "peer", "name", "veth_b",
+            "netns", b_ns.name)
+    a_ns.ip("addr", "add", VETH_A + "/24", "dev", "veth_a")
+    b_ns.ip("addr", "add", VETH_B + "/24", "dev", "veth_b")
+    a_ns.ip("link", "set", "veth_a", "up")
+    b_ns.ip("link", "set", "veth_b", "up")
+    with b_ns:
+        srv = socket.socket()
+        srv.bind((VETH_B, 0))
+        srv.listen(16)
+    with a_ns:
+        c = socket.create_connection((VETH_B, srv.getsockname()[1]), timeout=5)
+    with b_ns:
+        a, _ = srv.accept()
+    return c, a, srv
+
+
 def keepalive_dies(a_ns, b_ns, probes=3):
     """A client in a_ns connected to a server behind a veth in b_ns whose replies are then
     blackholed: the client's keepalive (1 s idle and interval) sends `probes` probes and
     the connection dies with ETIMEDOUT. Returns (client's local port, server end, listener);
     the client is closed."""
-    a_ns.ip("link", "add", "veth_a", "type", "veth", "peer", "name", "veth_b",
-            "netns", b_ns.name)
-    a_ns.ip("addr", "add", "10.200.0.1/24", "dev", "veth_a")
-    b_ns.ip("addr", "add", "10.200.0.2/24", "dev", "veth_b")
-    a_ns.ip("link", "set", "veth_a", "up")
-    b_ns.ip("link", "set", "veth_b", "up")
-    with b_ns:
-        srv = socket.socket()
-        srv.bind(("10.200.0.2", 0))
-        srv.listen(16)
-    with a_ns:
-        c = socket.create_connection(("10.200.0.2", srv.getsockname()[1]), timeout=5)
-    with b_ns:
-        a, _ = srv.accept()
-    b_ns.ip("route", "add", "blackhole", "10.200.0.1/32")  # the server's ACKs vanish
+    c, a, srv = veth_pair(a_ns, b_ns)
+    b_ns.ip("route", "add", "blackhole", VETH_A + "/32")  # the server's ACKs vanish
     with a_ns:
         keepalive_socket(c, 1, 1, probes)
         c.settimeout(30)
@@ -263,6 +278,40 @@ def keepalive_dies(a_ns, b_ns, probes=3):
         cport = c.getsockname()[1]
         c.close()
     return cport, a, srv
+
+
+def poll_until(pred, timeout=10, what="condition", interval=0.005):
+    """Calls pred() until it returns something true, and returns that; fails after timeout
+    seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = pred()
+        if got:
+            return got
+        if time.monotonic() >= deadline:
+            raise AssertionError("timed out after %ss waiting for %s" % (timeout, what))
+        time.sleep(interval)
+
+
+# The kernel's TCP state numbers (include/net/tcp_states.h)
+TCP_ESTABLISHED, TCP_FIN_WAIT2, TCP_CLOSE = 1, 5, 7
+# struct tcp_info (include/uapi/linux/tcp.h): the fields tcpscope reports, by offset
+_TCP_INFO_FIELDS = (("srtt_us", "I", 68), ("total_retrans", "I", 100),
+                    ("bytes_acked", "Q", 120), ("bytes_received", "Q", 128),
+                    ("segs_out", "I", 136), ("segs_in", "I", 140))
+
+
+def tcp_info(s):
+    """getsockopt(TCP_INFO) of a socket: its state number and the counters a `conn` summary
+    carries, under tcpscope's names (tcpi_rtt is srtt_us)."""
+    b = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 232)
+    info = {"state": b[0]}
+    for name, fmt, off in _TCP_INFO_FIELDS:
+        info[name] = struct.unpack_from("<" + fmt, b, off)[0]
+    return info
+
+
+COUNTERS = [name for name, _, _ in _TCP_INFO_FIELDS]
 
 
 # The kernel's own counts, in the calling thread's network namespace

@@ -23,8 +23,9 @@ constexpr size_t kBatch = 256;    // records per write(), as one ring buffer pol
 // The 14 raw records the kernel side emits for one loopback connection whose client closes
 // first, in their order (as `watch --raw --json` shows them): both sockets, the client's
 // TIME_WAIT entry, its internal CLOSE at the handoff (folded away), its TIME_WAIT exit and
-// both summaries. 13 of them are shown in the lifecycle view.
-void append_connection(std::vector<RawEvent> &v, unsigned i)
+// both summaries. 13 of them are shown in the lifecycle view. Each is kept as a SockEvent:
+// the summaries carry the sockets' counters after the event, the rest only the event.
+void append_connection(std::vector<SockEvent> &v, unsigned i)
 {
 	const uint64_t t0 = 10342306968415ull + i * 71000ull;
 	const uint16_t cport = 32768 + (i * 7919) % 28000, sport = 20000 + i % 8;
@@ -55,7 +56,7 @@ void append_connection(std::vector<RawEvent> &v, unsigned i)
 		e.ts_ns = t0 + at_ns;
 		e.dur_ns = dur_ns;
 		e.flags = flags | (dur_ns ? 0 : TCPSCOPE_EVF_NO_DUR);
-		v.push_back(e);
+		v.push_back(SockEvent{e, {}, 0});
 	};
 	ev(cli, TCPSCOPE_EV_STATE, TCP_CLOSE, TCP_SYN_SENT, 0, 0);
 	ev(cli, TCPSCOPE_EV_STATE, TCP_SYN_SENT, TCP_ESTABLISHED, 98384, 98384);
@@ -80,7 +81,7 @@ void append_connection(std::vector<RawEvent> &v, unsigned i)
 	sum.handshake = TCPSCOPE_HS_3WHS;
 	sum.close = TCPSCOPE_CLOSE_PASSIVE;
 	sum.facts = TCPSCOPE_F_SEEN_OPEN | TCPSCOPE_F_ESTABLISHED | TCPSCOPE_F_CLOSE_WAIT;
-	v.push_back(sum);
+	v.push_back(SockEvent{sum, {1, 101, 4, 5, 0, 19}, 0});
 
 	RawEvent leave = cli;
 	leave.type = TCPSCOPE_EV_TW_LEAVE;
@@ -89,7 +90,7 @@ void append_connection(std::vector<RawEvent> &v, unsigned i)
 	leave.ts_ns = t0 + 1325585843ull;
 	leave.dur_ns = 1325198890ull;
 	leave.cause = TCPSCOPE_TW_CAUSE_KILL;
-	v.push_back(leave);
+	v.push_back(SockEvent{leave, {}, 0});
 
 	sum = cli;
 	sum.type = TCPSCOPE_EV_CONN;
@@ -104,13 +105,13 @@ void append_connection(std::vector<RawEvent> &v, unsigned i)
 	sum.close = TCPSCOPE_CLOSE_ACTIVE_3WAY;
 	sum.facts = TCPSCOPE_F_SEEN_OPEN | TCPSCOPE_F_ESTABLISHED | TCPSCOPE_F_FIN_WAIT1 |
 		    TCPSCOPE_F_FIN_WITH_ACK | TCPSCOPE_F_TIME_WAIT;
-	v.push_back(sum);
+	v.push_back(SockEvent{sum, {102, 2, 5, 4, 0, 21}, 0});
 }
 
-const std::vector<RawEvent> &records()
+const std::vector<SockEvent> &records()
 {
-	static const std::vector<RawEvent> v = [] {
-		std::vector<RawEvent> r;
+	static const std::vector<SockEvent> v = [] {
+		std::vector<SockEvent> r;
 		for (unsigned i = 0; i < kConns; i++)
 			append_connection(r, i);
 		return r;
@@ -122,13 +123,15 @@ const std::vector<RawEvent> &records()
 // is emptied every kBatch records (written to fd when fd >= 0, as the watch loop does).
 void run(benchmark::State &state, Formatter *formatter, int fd)
 {
-	const std::vector<RawEvent> &recs = records();
+	const std::vector<SockEvent> &recs = records();
 	const EventFilter filter; // default watch: lifecycle view, no --state or --summary
 	fmt::memory_buffer buf;
 	size_t i = 0, shown = 0;
 
 	for (auto _ : state) {
-		const RawEvent *e = decode(&recs[i], sizeof(RawEvent));
+		const size_t size =
+			has_sock_stats(recs[i].ev.type) ? sizeof(SockEvent) : sizeof(RawEvent);
+		const RawEvent *e = decode(&recs[i], size);
 		auto s = fold(*e, View::lifecycle);
 		if (s && filter.wants(*s)) {
 			shown++;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
-// libFuzzer harness: ring buffer records as the kernel side could send them, any bytes:
-// decode(), both views of the fold, watch's filters, and every output format. Each format
+// libFuzzer harness: ring buffer records (and the start-up walk's snapshot records) as the
+// kernel side could send them, any bytes: decode(), both views of the fold, watch's
+// filters, and every output format. Each format
 // writes exactly one line per event; CSV and JSON stay printable ASCII.
 #include <cstddef>
 #include <cstdint>
@@ -15,8 +16,9 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	using namespace tcpscope;
-	// an aligned copy, as the ring buffer hands samples over 8-byte aligned
-	alignas(8) uint8_t copy[sizeof(RawEvent) + 8];
+	// an aligned copy, as the ring buffer hands samples over 8-byte aligned; any size up to
+	// past the longest record (a SockEvent)
+	alignas(8) uint8_t copy[sizeof(SockEvent) + 32];
 	if (size > sizeof(copy))
 		return 0;
 	std::memcpy(copy, data, size);

@@ -145,6 +145,8 @@ Result<Command> parse_cli(int argc, const char *const *argv, std::vector<std::st
 			"wall-clock time instead of seconds since start");
 	watch->add_flag("--raw", w.raw, "kernel events as emitted, without the lifecycle fold");
 	watch->add_flag("--summary", w.summary, "connection summaries only");
+	watch->add_flag("--snapshot", w.snapshot,
+			"first list the sockets that exist, one snapshot event each");
 	add_text(watch, "--duration", duration, "stop after SEC seconds");
 	add_text(watch, "-c,--count", count, "stop after N events written");
 	watch->add_flag("--json", json, "one JSON object per line");

@@ -28,6 +28,7 @@ struct WatchOptions {
 	bool wall_time = false;
 	bool raw = false;
 	bool summary = false;
+	bool snapshot = false; // first a record of each socket that exists
 	bool verbose = false;
 	double duration = 0; // seconds, 0: until interrupted
 	uint64_t count = 0;  // events printed, 0: unlimited

@@ -53,6 +53,7 @@ TEST(ParseCli, WatchDefaults)
 	EXPECT_FALSE(w.wall_time);
 	EXPECT_FALSE(w.raw);
 	EXPECT_FALSE(w.summary);
+	EXPECT_FALSE(w.snapshot);
 	EXPECT_FALSE(w.verbose);
 	EXPECT_EQ(w.duration, 0);
 	EXPECT_EQ(w.count, 0u);
@@ -79,9 +80,10 @@ TEST(ParseCli, WatchIpv4PortsJsonCount)
 
 TEST(ParseCli, WatchEveryOption)
 {
-	WatchOptions w = watch({"watch", "--ipv6", "--localport", "8000-8009", "--remoteport",
-				"443,8443", "--pid", "1", "-T", "--raw", "--csv", "-v",
-				"--duration", "1.5", "--count", "18446744073709551615"});
+	WatchOptions w =
+		watch({"watch", "--ipv6", "--localport", "8000-8009", "--remoteport", "443,8443",
+		       "--pid", "1", "-T", "--raw", "--csv", "-v", "--duration", "1.5", "--count",
+		       "18446744073709551615", "--snapshot"});
 
 	EXPECT_EQ(w.family, unsigned(AF_INET6));
 	ASSERT_TRUE(w.lports.has_value());
@@ -96,6 +98,7 @@ TEST(ParseCli, WatchEveryOption)
 	EXPECT_TRUE(w.wall_time);
 	EXPECT_TRUE(w.raw);
 	EXPECT_FALSE(w.summary);
+	EXPECT_TRUE(w.snapshot);
 	EXPECT_TRUE(w.verbose);
 	EXPECT_EQ(w.format, OutputFormat::csv);
 	EXPECT_DOUBLE_EQ(w.duration, 1.5);

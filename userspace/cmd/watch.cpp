@@ -15,6 +15,8 @@
 #include <algorithm>
 
 #include "event/fold.h"
+#include "kernel/features.h"
+#include "kernel/sock_owners.h"
 #include "kernel/tracer.h"
 #include "output/event_format.h"
 #include "util/io.h"
@@ -86,6 +88,7 @@ int run_watch(const WatchOptions &o)
 	};
 
 	TracerConfig cfg{o.family, o.netns, o.pid, o.lports, o.dports};
+	cfg.snapshot = o.snapshot;
 	std::vector<std::string> log;
 	std::vector<Degraded> degraded;
 	auto tracer = Tracer::open(cfg, sink, log, degraded);
@@ -101,6 +104,35 @@ int run_watch(const WatchOptions &o)
 		if (auto e = write_error(err))
 			return print_error(*e);
 		return 0;
+	}
+
+	// --snapshot: the sockets that exist, walked once the programs are attached, so no
+	// change is missed between the list and the live events; printed before any of them
+	bool done = false;
+	if (o.snapshot) {
+		std::vector<std::string> failed;
+		std::vector<SockEvent> sockets;
+		auto walked = (*tracer)->seed(failed, &sockets);
+		if (!walked)
+			return print_error(walked.error());
+		for (const auto &f : failed)
+			fprintf(stderr, "tcpscope: %s: its sockets are not in the snapshot\n",
+				f.c_str());
+		fill_owners(sockets, o.pid, "/proc", KernelFeatures::cgroup2_root());
+		for (const auto &r : sockets) {
+			// -p: the kernel side filters live events; a snapshot's owner is known here
+			if (o.pid && ((r.ev.flags & TCPSCOPE_EVF_NO_OWNER) || r.ev.pid != o.pid))
+				continue;
+			if (sink(r.ev) == kDone) {
+				done = true;
+				break;
+			}
+		}
+		if (int err = out.flush()) {
+			if (auto e = write_error(err))
+				return print_error(*e);
+			return 0;
+		}
 	}
 	fprintf(stderr, "Tracing TCP state changes... Hit Ctrl-C to end.\n");
 
@@ -154,7 +186,7 @@ int run_watch(const WatchOptions &o)
 		return st;
 	};
 
-	while (!stop->take()) {
+	while (!done && !stop->take()) {
 		// the kernel side wakes us only for a batch (256 KiB): a quiet stream is
 		// drained by this timeout, which bounds its latency
 		int n = (*tracer)->poll(50);

@@ -50,7 +50,7 @@ TEST(EventFilter, NoFilterKeepsEverything)
 	EXPECT_TRUE(wants(o, state_event(TCP_FIN_WAIT2, TCP_TIME_WAIT, TCPSCOPE_EV_TW_SUBSTATE)));
 	EXPECT_TRUE(wants(o, state_event(TCP_TIME_WAIT, TCP_CLOSE, TCPSCOPE_EV_TW_LEAVE)));
 	EXPECT_TRUE(wants(o, ka));
-	EXPECT_TRUE(wants(o, test::conn_event()));
+	EXPECT_TRUE(wants(o, test::conn_event().ev));
 }
 
 TEST(EventFilter, SummaryKeepsOnlyConn)
@@ -64,8 +64,20 @@ TEST(EventFilter, SummaryKeepsOnlyConn)
 	EXPECT_FALSE(wants(o, state_event(TCP_TIME_WAIT, TCP_CLOSE, TCPSCOPE_EV_TW_LEAVE)));
 	EXPECT_FALSE(
 		wants(o, state_event(TCP_ESTABLISHED, TCP_ESTABLISHED, TCPSCOPE_EV_KEEPALIVE)));
-	EXPECT_TRUE(wants(o, test::conn_event()));
-	EXPECT_TRUE(wants(o, test::conn_event(true)));
+	EXPECT_TRUE(wants(o, test::conn_event().ev));
+	EXPECT_TRUE(wants(o, test::conn_event(true).ev));
+	// --snapshot's records were asked for
+	EXPECT_TRUE(wants(o, test::snapshot_event().ev));
+}
+
+TEST(EventFilter, SnapshotMatchesItsState)
+{
+	const RawEvent snap = test::snapshot_event().ev; // ESTABLISHED
+
+	EXPECT_TRUE(wants(with_state(TCP_ESTABLISHED), snap));
+	EXPECT_TRUE(wants(with_state(TCP_ESTABLISHED, true), snap));
+	EXPECT_FALSE(wants(with_state(TCP_LISTEN), snap));
+	EXPECT_FALSE(wants(with_state(TCP_LISTEN, true), snap));
 }
 
 TEST(EventFilter, StateMatchesOldOrNew)
@@ -105,7 +117,7 @@ TEST(EventFilter, StateUsesTheFoldedStates)
 TEST(EventFilter, ConnMatchesStateInItsPath)
 {
 	// path: SYN_SENT ESTABLISHED FIN_WAIT1 FIN_WAIT2 TIME_WAIT CLOSE
-	const RawEvent conn = test::conn_event();
+	const RawEvent conn = test::conn_event().ev;
 
 	for (unsigned st : {TCP_SYN_SENT, TCP_ESTABLISHED, TCP_FIN_WAIT1, TCP_FIN_WAIT2,
 			    TCP_TIME_WAIT, TCP_CLOSE}) {
@@ -120,7 +132,7 @@ TEST(EventFilter, ConnMatchesStateInItsPath)
 
 TEST(EventFilter, ConnIgnoresOldNewAndStatesPastPathLen)
 {
-	RawEvent conn = test::conn_event();
+	RawEvent conn = test::conn_event().ev;
 
 	// old/new are not part of a summary
 	conn.old_state = TCP_LISTEN;
@@ -139,7 +151,7 @@ TEST(EventFilter, ConnIgnoresOldNewAndStatesPastPathLen)
 
 TEST(EventFilter, ConnFullPath)
 {
-	RawEvent conn = test::conn_event();
+	RawEvent conn = test::conn_event().ev;
 
 	// 16 states, the last one LISTEN (10); a bogus longer path_len stays within 16 nibbles
 	conn.path = 0xa111111111111111ull;

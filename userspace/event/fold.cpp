@@ -33,6 +33,9 @@ std::optional<FoldedEvent> fold(const RawEvent &e, View view)
 	case TCPSCOPE_EV_CONN:
 		s.name = "conn";
 		return s;
+	case TCPSCOPE_EV_SNAPSHOT:
+		s.name = "snapshot";
+		return s;
 	}
 	return std::nullopt;
 }
@@ -41,7 +44,8 @@ bool EventFilter::wants(const FoldedEvent &f) const
 {
 	const RawEvent &e = *f.raw;
 
-	if (summary && e.type != TCPSCOPE_EV_CONN)
+	// --snapshot's records were asked for: --summary keeps them
+	if (summary && e.type != TCPSCOPE_EV_CONN && e.type != TCPSCOPE_EV_SNAPSHOT)
 		return false;
 	if (!state)
 		return true;

@@ -27,7 +27,7 @@ std::optional<FoldedEvent> fold(const RawEvent &e, View view);
 // watch's user-space filters, which need the lifecycle view (--state, --summary).
 struct EventFilter {
 	std::optional<unsigned> state; // events entering or leaving it, summaries through it
-	bool summary = false;          // connection summaries only
+	bool summary = false;          // connection summaries only (and --snapshot's records)
 
 	bool wants(const FoldedEvent &f) const;
 };

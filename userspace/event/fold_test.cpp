@@ -110,7 +110,7 @@ TEST(Fold, Keepalive)
 
 TEST(Fold, Conn)
 {
-	RawEvent e = test::conn_event();
+	RawEvent e = test::conn_event().ev; // fold() reads no further than the event
 
 	expect_shown(e, View::lifecycle, "conn", 0, 0);
 	expect_shown(e, View::raw, "conn", 0, 0);
@@ -119,9 +119,17 @@ TEST(Fold, Conn)
 	expect_shown(e, View::lifecycle, "conn", 0, 0);
 }
 
+TEST(Fold, Snapshot)
+{
+	RawEvent e = test::snapshot_event().ev;
+
+	expect_shown(e, View::lifecycle, "snapshot", TCP_ESTABLISHED, TCP_ESTABLISHED);
+	expect_shown(e, View::raw, "snapshot", TCP_ESTABLISHED, TCP_ESTABLISHED);
+}
+
 TEST(Fold, UnknownTypeDropped)
 {
-	for (unsigned type : {0u, 7u, 0xffu}) {
+	for (unsigned type : {0u, 8u, 0xffu}) {
 		RawEvent e = ipv4_event(static_cast<uint8_t>(type));
 		EXPECT_FALSE(fold(e, View::lifecycle).has_value()) << type;
 		EXPECT_FALSE(fold(e, View::raw).has_value()) << type;
@@ -147,6 +155,28 @@ TEST(Decode, Sizes)
 	EXPECT_EQ(d->type, TCPSCOPE_EV_STATE);
 	EXPECT_EQ(d->sport, 5000);
 	EXPECT_STREQ(d->comm, "curl");
+	EXPECT_EQ(sock_event(*d), nullptr);
+}
+
+// Summaries and snapshot records are a SockEvent: shorter is not a record of theirs.
+TEST(Decode, SockEventSizes)
+{
+	for (const SockEvent &r : {test::conn_event(), test::snapshot_event()}) {
+		std::vector<unsigned char> buf(sizeof(SockEvent) + 8);
+		std::memcpy(buf.data(), &r, sizeof(r));
+
+		EXPECT_EQ(decode(buf.data(), sizeof(RawEvent)), nullptr);
+		EXPECT_EQ(decode(buf.data(), sizeof(SockEvent) - 1), nullptr);
+		const RawEvent *d = decode(buf.data(), sizeof(SockEvent));
+		ASSERT_NE(d, nullptr);
+		const SockEvent *x = sock_event(*d);
+		ASSERT_NE(x, nullptr);
+		EXPECT_EQ(static_cast<const void *>(x), static_cast<const void *>(buf.data()));
+		EXPECT_EQ(x->stats.bytes_acked, 1001u);
+		EXPECT_EQ(x->stats.srtt_us, 42u);
+		EXPECT_EQ(x->ino, r.ino);
+		EXPECT_NE(decode(buf.data(), buf.size()), nullptr); // a longer sample is fine
+	}
 }
 
 TEST(Layout, Offsets)
@@ -160,11 +190,17 @@ TEST(Layout, Offsets)
 	EXPECT_EQ(offsetof(RawEvent, sport), 92u);
 	EXPECT_EQ(offsetof(RawEvent, type), 102u);
 	EXPECT_EQ(offsetof(RawEvent, comm), 110u);
+	EXPECT_EQ(offsetof(SockEvent, stats), 128u);
+	EXPECT_EQ(offsetof(SockEvent, stats.bytes_received), 136u);
+	EXPECT_EQ(offsetof(SockEvent, stats.segs_out), 144u);
+	EXPECT_EQ(offsetof(SockEvent, stats.srtt_us), 156u);
+	EXPECT_EQ(offsetof(SockEvent, ino), 160u);
+	EXPECT_EQ(sizeof(SockEvent), 168u);
 }
 
 TEST(PathState, Unpacks)
 {
-	RawEvent e = test::conn_event();
+	RawEvent e = test::conn_event().ev;
 
 	EXPECT_EQ(path_state(e, 0), unsigned(TCP_SYN_SENT));
 	EXPECT_EQ(path_state(e, 1), unsigned(TCP_ESTABLISHED));

@@ -10,7 +10,10 @@ const RawEvent *decode(const void *data, size_t size)
 {
 	if (size < sizeof(RawEvent))
 		return nullptr;
-	return static_cast<const RawEvent *>(data);
+	const auto *e = static_cast<const RawEvent *>(data);
+	if (has_sock_stats(e->type) && size < sizeof(SockEvent))
+		return nullptr;
+	return e;
 }
 
 template <size_t N>

@@ -75,10 +75,28 @@ inline RawEvent ipv6_event(uint8_t type)
 	return e;
 }
 
-// A connection summary: active open, 3WHS, active 4-way close, six states, 60.123456 ms.
-inline RawEvent conn_event(bool ipv6 = false)
+// A record of a type that carries the socket's counters: the event and these counters.
+inline SockEvent with_stats(const RawEvent &e)
 {
-	RawEvent e = ipv6 ? ipv6_event(TCPSCOPE_EV_CONN) : ipv4_event(TCPSCOPE_EV_CONN);
+	SockEvent r{};
+
+	r.ev = e;
+	r.stats.bytes_acked = 1001;
+	r.stats.bytes_received = 11;
+	r.stats.segs_out = 7;
+	r.stats.segs_in = 6;
+	r.stats.total_retrans = 1;
+	r.stats.srtt_us = 42;
+	return r;
+}
+
+// A connection summary: active open, 3WHS, active 4-way close, six states, 60.123456 ms,
+// the counters of with_stats().
+inline SockEvent conn_event(bool ipv6 = false)
+{
+	SockEvent r =
+		with_stats(ipv6 ? ipv6_event(TCPSCOPE_EV_CONN) : ipv4_event(TCPSCOPE_EV_CONN));
+	RawEvent &e = r.ev;
 
 	e.old_state = 0;
 	e.new_state = 0;
@@ -92,7 +110,22 @@ inline RawEvent conn_event(bool ipv6 = false)
 	e.close = TCPSCOPE_CLOSE_ACTIVE_4WAY;
 	e.facts = TCPSCOPE_F_SEEN_OPEN | TCPSCOPE_F_ESTABLISHED | TCPSCOPE_F_FIN_WAIT1 |
 		  TCPSCOPE_F_TIME_WAIT;
-	return e;
+	return r;
+}
+
+// A socket of the start-up walk (watch --snapshot): ESTABLISHED, no time in it known, inode
+// 31337, the counters of with_stats().
+inline SockEvent snapshot_event(bool ipv6 = false)
+{
+	SockEvent r = with_stats(ipv6 ? ipv6_event(TCPSCOPE_EV_SNAPSHOT)
+				      : ipv4_event(TCPSCOPE_EV_SNAPSHOT));
+
+	r.ev.old_state = TCP_ESTABLISHED;
+	r.ev.new_state = TCP_ESTABLISHED;
+	r.ev.dur_ns = 0;
+	r.ev.flags = TCPSCOPE_EVF_NO_DUR;
+	r.ino = 31337;
+	return r;
 }
 
 } // namespace tcpscope::test

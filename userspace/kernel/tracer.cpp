@@ -128,17 +128,19 @@ int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list args)
 namespace {
 
 // Runs the socket iterator once from inside the namespace of ns_fd (the tcp iterator
-// walks the namespace of the process that creates it).
-int walk_in_netns(int link_fd, int ns_fd)
+// walks the namespace of the process that creates it); what it writes is appended to *out.
+int walk_in_netns(int link_fd, int ns_fd, std::vector<char> *out = nullptr)
 {
-	return run_in_netns(ns_fd, [link_fd] {
+	return run_in_netns(ns_fd, [link_fd, out] {
 		UniqueFd it(bpf_iter_create(link_fd));
 		if (!it)
 			return errno;
-		char buf[64];
+		// large reads: bpf_seq_read() stops its walk once a read's worth is written
+		char buf[64 << 10];
 		ssize_t n;
 		while ((n = read(it.get(), buf, sizeof(buf))) > 0)
-			;
+			if (out)
+				out->insert(out->end(), buf, buf + n);
 		return n < 0 ? errno : 0;
 	});
 }
@@ -281,15 +283,20 @@ Result<std::unique_ptr<Tracer>> Tracer::open(const TracerConfig &cfg, Sink sink,
 	auto *ro = t->skel_->rodata;
 	ro->emit_events = cfg.events;
 	ro->aggregate = cfg.aggregate;
+	ro->snapshot = cfg.snapshot;
+	t->aggregate_ = cfg.aggregate;
+	t->netns_ = cfg.netns;
 	if (!cfg.events) // nothing is reserved on it: the smallest ring (one page)
 		bpf_map__set_max_entries(t->skel_->maps.events, getpagesize());
-	const bool walks = cfg.aggregate && kernel.iter_loads("tcp");
-	if (cfg.aggregate && !walks)
+	const bool walks = (cfg.aggregate || cfg.snapshot) && kernel.iter_loads("tcp");
+	if ((cfg.aggregate || cfg.snapshot) && !walks)
 		degraded.push_back({"socket walks (iter/tcp)",
-				    "the kernel refused the program: gauges count only sockets "
-				    "that change state, and a missed change is not put right"});
+				    cfg.aggregate ? "the kernel refused the program: gauges count "
+						    "only sockets that change state, and a missed "
+						    "change is not put right"
+						  : "the kernel refused the program: no snapshot"});
 	bpf_program__set_autoload(t->skel_->progs.seed_sockets, walks);
-	bpf_program__set_autoload(t->skel_->progs.recount_sockets, walks);
+	bpf_program__set_autoload(t->skel_->progs.recount_sockets, walks && cfg.aggregate);
 	// make bench's "hooks" configuration (Documentation/perf.rst): the programs are
 	// attached as usual but return at once, so nothing is counted or shown.
 	if (const char *h = getenv("TCPSCOPE_BENCH_HOOKS_ONLY"); h && *h && strcmp(h, "0") != 0) {
@@ -376,13 +383,16 @@ Result<std::unique_ptr<Tracer>> Tracer::open(const TracerConfig &cfg, Sink sink,
 		t->links_.push_back(link);
 	}
 
-	if (bpf_program__fd(t->skel_->progs.seed_sockets) >= 0) { // loaded: aggregates, walks
+	if (bpf_program__fd(t->skel_->progs.seed_sockets) >= 0) { // loaded: walks wanted, possible
 		t->seed_link_ = bpf_program__attach_iter(t->skel_->progs.seed_sockets, nullptr);
 		if (!t->seed_link_)
-			degraded.push_back(
-				{"socket walk (iter/tcp)",
-				 std::string("attach failed: ") + strerror(errno) +
-					 ": gauges count only sockets that change state"});
+			degraded.push_back({"socket walk (iter/tcp)",
+					    std::string("attach failed: ") + strerror(errno) +
+						    (cfg.aggregate ? ": gauges count only sockets "
+								     "that change state"
+								   : ": no snapshot")});
+	}
+	if (bpf_program__fd(t->skel_->progs.recount_sockets) >= 0) {
 		t->recount_link_ =
 			bpf_program__attach_iter(t->skel_->progs.recount_sockets, nullptr);
 		if (!t->recount_link_)
@@ -495,28 +505,34 @@ int Tracer::ports_fd() const
 	return bpf_map__fd(skel_->maps.ports_agg);
 }
 
-Result<size_t> Tracer::seed(std::vector<std::string> &failed)
+Result<size_t> Tracer::seed(std::vector<std::string> &failed, std::vector<SockEvent> *snapshot)
 {
 	size_t walked = 0;
 
 	if (!seed_link_)
 		return 0;
+	auto namespaces = all_netns();
+	netns_paths_.clear();
+	for (const auto &[ino, path] : namespaces)
+		netns_paths_[ino] = path;
+	if (netns_) // the programs keep no state for any other
+		std::erase_if(namespaces, [this](const auto &n) { return n.first != netns_; });
 	// The aggregates of every namespace known now are made here, where memory is plentiful:
 	// the kernel side makes them on first use in atomic context, where a large per-CPU
 	// value can fail to allocate until the allocator refills (counted as agg_full).
 	int ncpu = libbpf_num_possible_cpus();
 	std::vector<struct tcpscope_agg> zero(ncpu > 0 ? ncpu : 1);
-	const auto namespaces = all_netns();
-	netns_paths_.clear();
-	for (const auto &[ino, path] : namespaces)
-		netns_paths_[ino] = path;
 	for (const auto &[ino, path] : namespaces) {
 		uint32_t key = ino;
-		bpf_map_update_elem(aggs_fd(), &key, zero.data(), BPF_NOEXIST);
+		if (aggregate_)
+			bpf_map_update_elem(aggs_fd(), &key, zero.data(), BPF_NOEXIST);
 	}
+	std::vector<char> out;
 	for (const auto &[ino, path] : namespaces) {
 		UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-		int err = fd ? walk_in_netns(bpf_link__fd(seed_link_), fd.get()) : errno;
+		int err = fd ? walk_in_netns(bpf_link__fd(seed_link_), fd.get(),
+					     snapshot ? &out : nullptr)
+			     : errno;
 
 		if (err == ENOENT || err == ESRCH)
 			continue; // its last process exited: nothing left to count
@@ -526,6 +542,17 @@ Result<size_t> Tracer::seed(std::vector<std::string> &failed)
 			continue;
 		}
 		walked++;
+	}
+	if (snapshot) {
+		// whole records only: bpf_seq_read() drops the output of an object that did not
+		// fit and shows it again at the next read
+		if (out.size() % sizeof(SockEvent))
+			return sys_error("read the socket walk's records", "seed_sockets", EPROTO);
+		for (size_t off = 0; off < out.size(); off += sizeof(SockEvent)) {
+			SockEvent r;
+			std::memcpy(&r, out.data() + off, sizeof(r));
+			snapshot->push_back(r);
+		}
 	}
 	return walked;
 }

@@ -32,6 +32,7 @@ struct TracerConfig {
 	bool events = true;       // records on the ring buffer (watch)
 	bool aggregate = false;   // in-kernel aggregates (stats, serve), seeded by seed()
 	bool netns_allow = false; // only the namespaces given to allow_netns() (lab)
+	bool snapshot = false;    // seed() lists the sockets it walks (watch --snapshot)
 };
 
 // A hook the kernel could not give us, and what is missing because of it.
@@ -71,10 +72,13 @@ class Tracer {
 	// 0 or a negative errno (E2BIG: TCPSCOPE_NETNS_ALLOW_MAX already there).
 	int allow_netns(uint32_t inode, bool allow);
 
-	// Aggregate mode: walks the sockets of every network namespace once, so the state
-	// gauges count the sockets that existed before the programs were attached. Returns
-	// the namespaces walked; one that could not be entered is a message in `failed`.
-	Result<size_t> seed(std::vector<std::string> &failed);
+	// Walks the sockets of every network namespace (only TracerConfig::netns's, when set)
+	// once: in aggregate mode, so the state gauges count the sockets that existed before
+	// the programs were attached; with TracerConfig::snapshot, to append a record of each
+	// socket the filters let through to *snapshot, in the order walked. Returns the
+	// namespaces walked; one that could not be entered is a message in `failed`.
+	Result<size_t> seed(std::vector<std::string> &failed,
+			    std::vector<SockEvent> *snapshot = nullptr);
 	// Aggregate mode: walks the sockets of namespace `netns` (an inode) and puts the gauges
 	// right from the kernel's state where a hook missed a change: a late FIN_WAIT2 ->
 	// TIME_WAIT, a transition in a run the kernel skipped (the recount_sockets iterator).
@@ -93,6 +97,8 @@ class Tracer {
 	struct bpf_link *seed_link_ = nullptr;
 	struct bpf_link *recount_link_ = nullptr;
 	std::map<uint64_t, std::string> netns_paths_; // inode -> a path that opens it
+	bool aggregate_ = false;
+	uint32_t netns_ = 0; // TracerConfig::netns
 	struct ring_buffer *rb_ = nullptr;
 	Sink sink_;
 };

@@ -17,6 +17,7 @@
 #include <cstring>
 #include <ctime>
 #include <iterator>
+#include <utility>
 
 #include "event/states.h"
 
@@ -213,6 +214,14 @@ bool has_dur(const RawEvent &e)
 	return !(e.flags & TCPSCOPE_EVF_NO_DUR);
 }
 
+// The socket's counters, when the record has them.
+const SockStats *stats_of(const RawEvent &e)
+{
+	const SockEvent *x = sock_event(e);
+
+	return x && !(e.flags & TCPSCOPE_EVF_NO_STATS) ? &x->stats : nullptr;
+}
+
 std::string_view family_name(const RawEvent &e)
 {
 	return e.family == AF_INET6 ? "ipv6" : "ipv4";
@@ -405,6 +414,11 @@ template <class Encoder>
 	const RawEvent &e = *s.raw;
 	const bool conn = e.type == TCPSCOPE_EV_CONN;
 	const Has owner = has_if(true, has_owner(e));
+	const SockEvent *x = sock_event(e);
+	const SockStats *st = stats_of(e);
+	const SockStats none{};
+	const SockStats &c = st ? *st : none;
+	const Has counted = has_if(x, st);
 
 	enc.begin(s.name); // "event", the first field
 	enc.template num<"ts_ns">(e.ts_ns, Has::value);
@@ -431,6 +445,14 @@ template <class Encoder>
 	enc.template path<"path">(e, has_if(conn));
 	enc.template num<"lifetime_us">(e.lifetime_ns / 1000, has_if(conn, has_dur(e)));
 	enc.template num<"keepalive_probes">(e.probes, has_if(conn));
+	enc.template num<"bytes_acked">(c.bytes_acked, counted);
+	enc.template num<"bytes_received">(c.bytes_received, counted);
+	enc.template num<"segs_out">(c.segs_out, counted);
+	enc.template num<"segs_in">(c.segs_in, counted);
+	enc.template num<"total_retrans">(c.total_retrans, counted);
+	enc.template num<"srtt_us">(c.srtt_us, counted);
+	enc.template num<"ino">(x ? x->ino : 0,
+				has_if(e.type == TCPSCOPE_EV_SNAPSHOT, x && x->ino));
 	enc.end();
 }
 
@@ -738,8 +760,15 @@ class TextFormatter : public Formatter {
 			} else {
 				w.ch('?');
 			}
+			counters(w, e);
 			w.str(" path=");
 			path_names(w, e, '>', false);
+			break;
+		case TCPSCOPE_EV_SNAPSHOT:
+			w.str("snapshot ");
+			w.str(state_name(s.new_state));
+			duration(w, e);
+			counters(w, e);
 			break;
 		default:
 			if (s.name != "state") {
@@ -750,11 +779,7 @@ class TextFormatter : public Formatter {
 			w.str(state_name(s.old_state));
 			w.str(" -> ");
 			w.str(state_name(s.new_state));
-			if (has_dur(e)) {
-				w.str(" (");
-				fixed(w, e.dur_ns / 1e6, 3);
-				w.str("ms)");
-			}
+			duration(w, e);
 			if (e.type == TCPSCOPE_EV_TW_LEAVE) {
 				w.str(" cause=");
 				w.str(cause_name(e.cause));
@@ -764,6 +789,40 @@ class TextFormatter : public Formatter {
 	}
 
       private:
+	// " (D.DDDms)": dur_ns, when known
+	static void duration(Writer &w, const RawEvent &e)
+	{
+		if (!has_dur(e))
+			return;
+		w.str(" (");
+		fixed(w, e.dur_ns / 1e6, 3);
+		w.str("ms)");
+	}
+
+	// " bytes_acked=N ... srtt_us=N", " stats=?" when unknown, nothing for a snapshot of a
+	// socket that has none (a listener, a timewait socket)
+	static void counters(Writer &w, const RawEvent &e)
+	{
+		const SockStats *st = stats_of(e);
+
+		if (!st) {
+			if (e.type == TCPSCOPE_EV_CONN)
+				w.str(" stats=?");
+			return;
+		}
+		const std::pair<std::string_view, uint64_t> fields[] = {
+			{" bytes_acked=", st->bytes_acked},
+			{" bytes_received=", st->bytes_received},
+			{" segs_out=", st->segs_out},
+			{" segs_in=", st->segs_in},
+			{" total_retrans=", st->total_retrans},
+			{" srtt_us=", st->srtt_us}};
+		for (const auto &[key, value] : fields) {
+			w.str(key);
+			w.num(value);
+		}
+	}
+
 	// "1.2.3.4:80" or "[::1]:80" in buf (at most 54 bytes)
 	static std::string_view endpoint(char *buf, unsigned family, const uint8_t *addr,
 					 unsigned port)

@@ -18,6 +18,7 @@ namespace {
 using test::conn_event;
 using test::ipv4_event;
 using test::ipv6_event;
+using test::snapshot_event;
 
 // 2023-11-14T22:13:20.123456789Z at ts_ns 2.5 s
 constexpr int64_t kRealtimeOff = 1700000000123456789ll - 2500000000ll;
@@ -35,6 +36,13 @@ std::string render(OutputFormat f, const RawEvent &e, View view = View::lifecycl
 	}
 	fmt->event(*s, out);
 	return std::string(out.data(), out.size());
+}
+
+// A summary or snapshot record: the event with the counters after it.
+std::string render(OutputFormat f, const SockEvent &r, View view = View::lifecycle,
+		   Clock clock = Clock{})
+{
+	return render(f, r.ev, view, clock);
 }
 
 std::string header(OutputFormat f, Clock clock = Clock{})
@@ -67,24 +75,33 @@ RawEvent keepalive_event()
 	return e;
 }
 
-// Every kind of record, in both views, with and without owner and duration.
-std::vector<RawEvent> all_events()
+// Every kind of record, in both views, with and without owner, duration and counters; each
+// as a SockEvent (the counters after a summary or snapshot, ignored by the other types).
+std::vector<SockEvent> all_events()
 {
-	std::vector<RawEvent> v;
+	std::vector<SockEvent> v;
 	RawEvent tw_enter = ipv4_event(TCPSCOPE_EV_TW_ENTER);
 	RawEvent tw_sub = ipv4_event(TCPSCOPE_EV_TW_SUBSTATE);
+	SockEvent listener = snapshot_event();
 
 	tw_enter.old_state = TCP_FIN_WAIT1;
 	tw_enter.new_state = TCP_FIN_WAIT2;
 	tw_sub.old_state = TCP_FIN_WAIT2;
 	tw_sub.new_state = TCP_TIME_WAIT;
-	for (const RawEvent &base :
-	     {ipv4_event(TCPSCOPE_EV_STATE), ipv6_event(TCPSCOPE_EV_STATE), tw_enter, tw_sub,
-	      tw_leave_event(), keepalive_event(), conn_event(), conn_event(true)}) {
-		for (unsigned flags : {0u, TCPSCOPE_EVF_NO_DUR, TCPSCOPE_EVF_NO_OWNER,
-				       TCPSCOPE_EVF_NO_DUR | TCPSCOPE_EVF_NO_OWNER}) {
-			RawEvent e = base;
-			e.flags = static_cast<uint16_t>(flags);
+	listener.ev.old_state = listener.ev.new_state = TCP_LISTEN;
+	listener.ino = 0;
+	for (const SockEvent &base :
+	     {test::with_stats(ipv4_event(TCPSCOPE_EV_STATE)),
+	      test::with_stats(ipv6_event(TCPSCOPE_EV_STATE)), test::with_stats(tw_enter),
+	      test::with_stats(tw_sub), test::with_stats(tw_leave_event()),
+	      test::with_stats(keepalive_event()), conn_event(), conn_event(true), snapshot_event(),
+	      snapshot_event(true), listener}) {
+		for (unsigned flags :
+		     {0u, TCPSCOPE_EVF_NO_DUR, TCPSCOPE_EVF_NO_OWNER,
+		      TCPSCOPE_EVF_NO_DUR | TCPSCOPE_EVF_NO_OWNER, TCPSCOPE_EVF_NO_STATS,
+		      TCPSCOPE_EVF_NO_DUR | TCPSCOPE_EVF_NO_OWNER | TCPSCOPE_EVF_NO_STATS}) {
+			SockEvent e = base;
+			e.ev.flags = static_cast<uint16_t>(flags);
 			v.push_back(e);
 		}
 	}
@@ -198,14 +215,27 @@ TEST(JsonFormat, TwLeaveHasCause)
 
 TEST(JsonFormat, CauseOnlyOnTwLeave)
 {
-	for (const RawEvent &e : all_events()) {
-		if (e.type == TCPSCOPE_EV_TW_LEAVE)
+	for (const SockEvent &e : all_events()) {
+		if (e.ev.type == TCPSCOPE_EV_TW_LEAVE)
 			continue;
-		RawEvent c = e;
-		c.cause = TCPSCOPE_TW_CAUSE_KILL;
+		SockEvent c = e;
+		c.ev.cause = TCPSCOPE_TW_CAUSE_KILL;
 		EXPECT_EQ(render(OutputFormat::json, c, View::raw).find("\"cause\""),
 			  std::string::npos)
-			<< "type " << unsigned(e.type);
+			<< "type " << unsigned(e.ev.type);
+	}
+}
+
+// The socket's counters come only in summaries and snapshot records.
+TEST(JsonFormat, CountersOnlyInConnAndSnapshot)
+{
+	for (const SockEvent &e : all_events()) {
+		std::string line = render(OutputFormat::json, e, View::raw);
+		bool has = line.find("\"bytes_acked\"") != std::string::npos;
+		EXPECT_EQ(has, has_sock_stats(e.ev.type)) << line;
+		EXPECT_EQ(line.find("\"ino\"") != std::string::npos,
+			  e.ev.type == TCPSCOPE_EV_SNAPSHOT)
+			<< line;
 	}
 }
 
@@ -246,13 +276,17 @@ TEST(JsonFormat, Conn)
 		R"("saddr":"127.0.0.1","sport":5000,"daddr":"127.0.0.2","dport":80,)";
 	const std::string path = R"("path":["SYN_SENT","ESTABLISHED","FIN_WAIT1","FIN_WAIT2",)"
 				 R"("TIME_WAIT","CLOSE"],)";
-	RawEvent e = conn_event();
+	const std::string counters =
+		R"("bytes_acked":1001,"bytes_received":11,"segs_out":7,"segs_in":6,)"
+		R"("total_retrans":1,"srtt_us":42)";
+	SockEvent conn = conn_event();
+	RawEvent &e = conn.ev;
 
 	EXPECT_EQ(render(OutputFormat::json, e),
 		  head + kOwner +
 			  R"("netns":4026531840,"open":"active","handshake":"3whs",)"
 			  R"("close":"active_4way",)" +
-			  path + R"("lifetime_us":60123,"keepalive_probes":0})" + "\n");
+			  path + R"("lifetime_us":60123,"keepalive_probes":0,)" + counters + "}\n");
 
 	// first seen mid-connection: nothing known about its start
 	e.flags = TCPSCOPE_EVF_NO_DUR | TCPSCOPE_EVF_NO_OWNER;
@@ -266,13 +300,61 @@ TEST(JsonFormat, Conn)
 		  head + kNoOwner +
 			  R"("netns":4026531840,"open":"unknown","handshake":"unknown",)"
 			  R"("close":"keepalive_timeout","path":["ESTABLISHED","CLOSE"],)"
-			  R"("lifetime_us":null,"keepalive_probes":9})"
+			  R"("lifetime_us":null,"keepalive_probes":9,)" +
+			  counters + "}\n");
+
+	// its move to CLOSE was missed: the counters are unknown
+	e.flags |= TCPSCOPE_EVF_NO_STATS;
+	EXPECT_NE(render(OutputFormat::json, e)
+			  .find(R"("keepalive_probes":9,"bytes_acked":null,"bytes_received":null,)"
+				R"("segs_out":null,"segs_in":null,"total_retrans":null,)"
+				R"("srtt_us":null}
+)"),
+		  std::string::npos);
+
+	// the largest values the kernel's fields hold
+	e.flags &= ~TCPSCOPE_EVF_NO_STATS;
+	conn.stats = {UINT64_MAX,     UINT64_MAX - 1, UINT32_MAX,
+		      UINT32_MAX - 1, UINT32_MAX - 2, UINT32_MAX >> 3};
+	EXPECT_NE(render(OutputFormat::json, e)
+			  .find(R"("bytes_acked":18446744073709551615,)"
+				R"("bytes_received":18446744073709551614,"segs_out":4294967295,)"
+				R"("segs_in":4294967294,"total_retrans":4294967293,)"
+				R"("srtt_us":536870911}
+)"),
+		  std::string::npos);
+}
+
+TEST(JsonFormat, Snapshot)
+{
+	const std::string head =
+		R"({"event":"snapshot","ts_ns":2500000000,"cookie":42,"family":"ipv4",)"
+		R"("saddr":"127.0.0.1","sport":5000,"daddr":"127.0.0.2","dport":80,)";
+	SockEvent snap = snapshot_event();
+
+	EXPECT_EQ(render(OutputFormat::json, snap),
+		  head + R"("old":"ESTABLISHED","new":"ESTABLISHED","dur_us":null,)" + kOwner +
+			  R"("netns":4026531840,"bytes_acked":1001,"bytes_received":11,)"
+			  R"("segs_out":7,"segs_in":6,"total_retrans":1,"srtt_us":42,)"
+			  R"("ino":31337})"
+			  "\n");
+
+	// a listener: no counters of its own; a socket without a file: no inode
+	snap.ev.old_state = snap.ev.new_state = TCP_LISTEN;
+	snap.ev.flags |= TCPSCOPE_EVF_NO_STATS | TCPSCOPE_EVF_NO_OWNER;
+	snap.ino = 0;
+	EXPECT_EQ(render(OutputFormat::json, snap),
+		  head + R"("old":"LISTEN","new":"LISTEN","dur_us":null,)" + kNoOwner +
+			  R"("netns":4026531840,"bytes_acked":null,"bytes_received":null,)"
+			  R"("segs_out":null,"segs_in":null,"total_retrans":null,"srtt_us":null,)"
+			  R"("ino":null})"
 			  "\n");
 }
 
 TEST(JsonFormat, ConnPathEmptyAndTruncated)
 {
-	RawEvent e = conn_event();
+	SockEvent conn = conn_event();
+	RawEvent &e = conn.ev;
 
 	e.path = 0;
 	e.path_len = 0;
@@ -368,9 +450,9 @@ TEST(JsonFormat, LargeNumbers)
 
 TEST(JsonFormat, OneObjectPerLine)
 {
-	for (const RawEvent &e : all_events()) {
+	for (const SockEvent &e : all_events()) {
 		for (View v : {View::lifecycle, View::raw}) {
-			if (!fold(e, v))
+			if (!fold(e.ev, v))
 				continue;
 			std::string line = render(OutputFormat::json, e, v);
 			ASSERT_GE(line.size(), 3u);
@@ -414,19 +496,46 @@ std::vector<std::string> csv_fields(const std::string &line)
 	return f;
 }
 
-const std::vector<std::string> kCsvColumns = {
-	"event",     "ts_ns",  "time",  "cookie",      "family",
-	"saddr",     "sport",  "daddr", "dport",       "old",
-	"new",       "dur_us", "pid",   "comm",        "cgroup",
-	"netns",     "late",   "cause", "probe",       "open",
-	"handshake", "close",  "path",  "lifetime_us", "keepalive_probes"};
+const std::vector<std::string> kCsvColumns = {"event",
+					      "ts_ns",
+					      "time",
+					      "cookie",
+					      "family",
+					      "saddr",
+					      "sport",
+					      "daddr",
+					      "dport",
+					      "old",
+					      "new",
+					      "dur_us",
+					      "pid",
+					      "comm",
+					      "cgroup",
+					      "netns",
+					      "late",
+					      "cause",
+					      "probe",
+					      "open",
+					      "handshake",
+					      "close",
+					      "path",
+					      "lifetime_us",
+					      "keepalive_probes",
+					      "bytes_acked",
+					      "bytes_received",
+					      "segs_out",
+					      "segs_in",
+					      "total_retrans",
+					      "srtt_us",
+					      "ino"};
 
 TEST(CsvFormat, Header)
 {
 	EXPECT_EQ(header(OutputFormat::csv),
 		  "event,ts_ns,time,cookie,family,saddr,sport,daddr,dport,old,new,dur_us,pid,comm,"
 		  "cgroup,netns,late,cause,probe,open,handshake,close,path,lifetime_us,"
-		  "keepalive_probes\n");
+		  "keepalive_probes,bytes_acked,bytes_received,segs_out,segs_in,total_retrans,"
+		  "srtt_us,ino\n");
 	EXPECT_EQ(csv_fields(header(OutputFormat::csv)), kCsvColumns);
 }
 
@@ -438,14 +547,14 @@ TEST(CsvFormat, EveryRowHasTheHeaderColumns)
 
 	for (const Clock &c : {Clock{}, wall}) {
 		const size_t ncol = csv_fields(header(OutputFormat::csv, c)).size();
-		ASSERT_EQ(ncol, 25u);
-		for (const RawEvent &e : all_events()) {
+		ASSERT_EQ(ncol, 32u);
+		for (const SockEvent &e : all_events()) {
 			for (View v : {View::lifecycle, View::raw}) {
-				if (!fold(e, v))
+				if (!fold(e.ev, v))
 					continue;
 				std::string row = render(OutputFormat::csv, e, v, c);
 				EXPECT_EQ(csv_fields(row).size(), ncol)
-					<< "type " << unsigned(e.type) << " flags " << e.flags
+					<< "type " << unsigned(e.ev.type) << " flags " << e.ev.flags
 					<< ": " << row;
 			}
 		}
@@ -456,10 +565,10 @@ TEST(CsvFormat, StateRow)
 {
 	EXPECT_EQ(render(OutputFormat::csv, ipv4_event(TCPSCOPE_EV_STATE)),
 		  "state,2500000000,,42,ipv4,127.0.0.1,5000,127.0.0.2,80,SYN_SENT,ESTABLISHED,1500,"
-		  "1234,\"curl\",7,4026531840,0,,,,,,,,\n");
+		  "1234,\"curl\",7,4026531840,0,,,,,,,,,,,,,,,\n");
 	EXPECT_EQ(render(OutputFormat::csv, ipv6_event(TCPSCOPE_EV_STATE)),
 		  "state,2500000000,,42,ipv6,::1,5000,::1,80,SYN_SENT,ESTABLISHED,1500,"
-		  "1234,\"curl\",7,4026531840,0,,,,,,,,\n");
+		  "1234,\"curl\",7,4026531840,0,,,,,,,,,,,,,,,\n");
 }
 
 TEST(CsvFormat, StateRowUnknownOwnerAndDuration)
@@ -469,17 +578,17 @@ TEST(CsvFormat, StateRowUnknownOwnerAndDuration)
 
 	EXPECT_EQ(render(OutputFormat::csv, e),
 		  "state,2500000000,,42,ipv4,127.0.0.1,5000,127.0.0.2,80,SYN_SENT,ESTABLISHED,,"
-		  ",,,4026531840,0,,,,,,,,\n");
+		  ",,,4026531840,0,,,,,,,,,,,,,,,\n");
 }
 
 TEST(CsvFormat, TwLeaveAndKeepaliveRows)
 {
 	EXPECT_EQ(render(OutputFormat::csv, tw_leave_event(), View::raw),
 		  "tw_leave,2500000000,,42,ipv4,127.0.0.1,5000,127.0.0.2,80,TIME_WAIT,CLOSE,"
-		  "60000000,1234,\"curl\",7,4026531840,0,timer,,,,,,,\n");
+		  "60000000,1234,\"curl\",7,4026531840,0,timer,,,,,,,,,,,,,,\n");
 	EXPECT_EQ(render(OutputFormat::csv, keepalive_event()),
 		  "keepalive,2500000000,,42,ipv4,127.0.0.1,5000,127.0.0.2,80,ESTABLISHED,"
-		  "ESTABLISHED,1500,1234,\"curl\",7,4026531840,0,,3,,,,,,\n");
+		  "ESTABLISHED,1500,1234,\"curl\",7,4026531840,0,,3,,,,,,,,,,,,,\n");
 }
 
 TEST(CsvFormat, ConnRow)
@@ -487,12 +596,28 @@ TEST(CsvFormat, ConnRow)
 	EXPECT_EQ(render(OutputFormat::csv, conn_event()),
 		  "conn,2500000000,,42,ipv4,127.0.0.1,5000,127.0.0.2,80,,,,1234,\"curl\",7,"
 		  "4026531840,0,,,active,3whs,active_4way,"
-		  "SYN_SENT>ESTABLISHED>FIN_WAIT1>FIN_WAIT2>TIME_WAIT>CLOSE,60123,0\n");
+		  "SYN_SENT>ESTABLISHED>FIN_WAIT1>FIN_WAIT2>TIME_WAIT>CLOSE,60123,0,"
+		  "1001,11,7,6,1,42,\n");
+}
+
+TEST(CsvFormat, SnapshotRow)
+{
+	SockEvent listener = snapshot_event();
+
+	EXPECT_EQ(render(OutputFormat::csv, snapshot_event()),
+		  "snapshot,2500000000,,42,ipv4,127.0.0.1,5000,127.0.0.2,80,ESTABLISHED,"
+		  "ESTABLISHED,,1234,\"curl\",7,4026531840,0,,,,,,,,,1001,11,7,6,1,42,31337\n");
+	listener.ev.old_state = listener.ev.new_state = TCP_LISTEN;
+	listener.ev.flags |= TCPSCOPE_EVF_NO_STATS;
+	EXPECT_EQ(render(OutputFormat::csv, listener),
+		  "snapshot,2500000000,,42,ipv4,127.0.0.1,5000,127.0.0.2,80,LISTEN,LISTEN,,1234,"
+		  "\"curl\",7,4026531840,0,,,,,,,,,,,,,,,31337\n");
 }
 
 TEST(CsvFormat, ConnFieldsLineUpWithHeader)
 {
-	RawEvent e = conn_event();
+	SockEvent conn = conn_event();
+	RawEvent &e = conn.ev;
 	e.probes = 2;
 	auto f = csv_fields(render(OutputFormat::csv, e));
 
@@ -516,6 +641,13 @@ TEST(CsvFormat, ConnFieldsLineUpWithHeader)
 	EXPECT_EQ(col("open"), "active");
 	EXPECT_EQ(col("lifetime_us"), "60123");
 	EXPECT_EQ(col("keepalive_probes"), "2");
+	EXPECT_EQ(col("bytes_acked"), "1001");
+	EXPECT_EQ(col("bytes_received"), "11");
+	EXPECT_EQ(col("segs_out"), "7");
+	EXPECT_EQ(col("segs_in"), "6");
+	EXPECT_EQ(col("total_retrans"), "1");
+	EXPECT_EQ(col("srtt_us"), "42");
+	EXPECT_EQ(col("ino"), "");
 }
 
 TEST(CsvFormat, CommQuoting)
@@ -526,7 +658,7 @@ TEST(CsvFormat, CommQuoting)
 	std::string row = render(OutputFormat::csv, e);
 	EXPECT_NE(row.find(",1234,\"a\"\"b,c\",7,"), std::string::npos) << row;
 	auto f = csv_fields(row);
-	ASSERT_EQ(f.size(), 25u);
+	ASSERT_EQ(f.size(), 32u);
 	EXPECT_EQ(f[13], "a\"b,c");
 }
 
@@ -542,7 +674,7 @@ TEST(CsvFormat, WallTimeOfAnImpossibleTimestamp)
 	for (uint64_t ts : {uint64_t(8286623316861712640ull), UINT64_MAX, uint64_t(INT64_MAX)}) {
 		e.ts_ns = ts;
 		auto f = csv_fields(render(OutputFormat::csv, e, View::lifecycle, c));
-		ASSERT_EQ(f.size(), 25u);
+		ASSERT_EQ(f.size(), 32u);
 		EXPECT_EQ(f[2], "2262-04-11T23:47:16.854775Z") << ts;
 	}
 	c.realtime_off = -kRealtimeOff;
@@ -563,7 +695,7 @@ TEST(CsvFormat, CommBytesEscaped)
 	for (char ch : row)
 		EXPECT_TRUE(ch == '\n' || (ch >= 0x20 && ch < 0x7f)) << row;
 	auto f = csv_fields(row);
-	ASSERT_EQ(f.size(), 25u);
+	ASSERT_EQ(f.size(), 32u);
 	EXPECT_EQ(f[13], "a\\x01\\xff\\x5cb\"");
 }
 
@@ -571,11 +703,11 @@ TEST(CsvFormat, LateColumn)
 {
 	RawEvent e = ipv4_event(TCPSCOPE_EV_STATE);
 	auto f = csv_fields(render(OutputFormat::csv, e));
-	ASSERT_EQ(f.size(), 25u);
+	ASSERT_EQ(f.size(), 32u);
 	EXPECT_EQ(f[16], "0");
 	e.flags |= TCPSCOPE_EVF_LATE;
 	f = csv_fields(render(OutputFormat::csv, e));
-	ASSERT_EQ(f.size(), 25u);
+	ASSERT_EQ(f.size(), 32u);
 	EXPECT_EQ(f[16], "1");
 }
 
@@ -585,9 +717,10 @@ TEST(CsvFormat, WallTime)
 	c.wall = true;
 	c.realtime_off = kRealtimeOff;
 
-	EXPECT_EQ(render(OutputFormat::csv, ipv4_event(TCPSCOPE_EV_STATE), View::lifecycle, c),
-		  "state,2500000000,2023-11-14T22:13:20.123456Z,42,ipv4,127.0.0.1,5000,"
-		  "127.0.0.2,80,SYN_SENT,ESTABLISHED,1500,1234,\"curl\",7,4026531840,0,,,,,,,,\n");
+	EXPECT_EQ(
+		render(OutputFormat::csv, ipv4_event(TCPSCOPE_EV_STATE), View::lifecycle, c),
+		"state,2500000000,2023-11-14T22:13:20.123456Z,42,ipv4,127.0.0.1,5000,"
+		"127.0.0.2,80,SYN_SENT,ESTABLISHED,1500,1234,\"curl\",7,4026531840,0,,,,,,,,,,,,,,,\n");
 }
 
 // ---- text ----
@@ -675,18 +808,37 @@ TEST(TextFormat, Keepalive)
 
 TEST(TextFormat, Conn)
 {
-	RawEvent e = conn_event();
+	SockEvent conn = conn_event();
+	RawEvent &e = conn.ev;
 
-	EXPECT_EQ(render(OutputFormat::text, e, View::lifecycle, text_clock()),
-		  kTextPrefix + kTextV4Addrs +
-			  "conn active/3whs close=active_4way probes=0 life=60.123ms "
-			  "path=SYN_SENT>ESTABLISHED>FIN_WAIT1>FIN_WAIT2>TIME_WAIT>CLOSE\n");
+	EXPECT_EQ(
+		render(OutputFormat::text, e, View::lifecycle, text_clock()),
+		kTextPrefix + kTextV4Addrs +
+			"conn active/3whs close=active_4way probes=0 life=60.123ms "
+			"bytes_acked=1001 bytes_received=11 segs_out=7 segs_in=6 total_retrans=1 "
+			"srtt_us=42 path=SYN_SENT>ESTABLISHED>FIN_WAIT1>FIN_WAIT2>TIME_WAIT>CLOSE\n");
 
-	e.flags = TCPSCOPE_EVF_NO_DUR;
+	e.flags = TCPSCOPE_EVF_NO_DUR | TCPSCOPE_EVF_NO_STATS;
 	e.facts |= TCPSCOPE_F_PATH_TRUNC;
 	std::string line = render(OutputFormat::text, e, View::lifecycle, text_clock());
-	EXPECT_NE(line.find(" probes=0 life=? path=SYN_SENT>"), std::string::npos) << line;
+	EXPECT_NE(line.find(" probes=0 life=? stats=? path=SYN_SENT>"), std::string::npos) << line;
 	EXPECT_NE(line.find(">TIME_WAIT>CLOSE>...\n"), std::string::npos) << line;
+}
+
+TEST(TextFormat, Snapshot)
+{
+	SockEvent snap = snapshot_event();
+
+	EXPECT_EQ(render(OutputFormat::text, snap, View::lifecycle, text_clock()),
+		  kTextPrefix + kTextV4Addrs +
+			  "snapshot ESTABLISHED bytes_acked=1001 bytes_received=11 segs_out=7 "
+			  "segs_in=6 total_retrans=1 srtt_us=42\n");
+	// seen since start: the time in its state so far; a listener has no counters
+	snap.ev.flags = TCPSCOPE_EVF_NO_STATS;
+	snap.ev.dur_ns = 1500999;
+	snap.ev.old_state = snap.ev.new_state = TCP_LISTEN;
+	EXPECT_EQ(render(OutputFormat::text, snap, View::raw, text_clock()),
+		  kTextPrefix + kTextV4Addrs + "snapshot LISTEN (1.501ms)\n");
 }
 
 TEST(TextFormat, WallTime)
