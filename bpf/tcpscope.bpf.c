@@ -51,9 +51,6 @@ const volatile bool hooks_only = false;
 __u32 recount_gen = 0;
 __u64 recount_start_ns = 0;
 __u32 recount_netns = 0;
-/* What the recount met, by state as the gauges count it (timewait sockets by substate; not
- * request sockets, not the untracked ones): zeroed by the agent before each walk. */
-__s64 recount_sockets_seen[TCPSCOPE_NSTATES] = {};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -434,15 +431,12 @@ static __always_inline bool listening(__u32 netns, __u16 port)
  * (ss does not list closed sockets), 0 means none. */
 static __always_inline void agg_gauge(struct tcpscope_agg *a, __u8 from, __u8 to)
 {
-	bool out = from && from != TCP_CLOSE, in = to && to != TCP_CLOSE;
-
-	if (!a || (!out && !in))
+	if (!a)
 		return;
-	if (out)
+	if (from && from != TCP_CLOSE)
 		pcpu_add(a->sockets[from & (TCPSCOPE_NSTATES - 1)], -1);
-	if (in)
+	if (to && to != TCP_CLOSE)
 		pcpu_add(a->sockets[to & (TCPSCOPE_NSTATES - 1)], 1);
-	pcpu_add(a->changes, 1);
 }
 
 /* A timewait socket counted in sockets[] changes substate (0: none). Its namespace's orphans
@@ -1051,14 +1045,6 @@ static __always_inline struct inet_timewait_sock *tw_of(struct timer_list *t)
 	return (void *)t - bpf_core_field_offset(struct inet_timewait_sock, tw_timer);
 }
 
-/* A timewait socket counted as untracked when twctxs was full (tw_untracked, by address). */
-static __always_inline bool untracked_tw(__u64 key, __u64 cookie)
-{
-	__u64 *u = bpf_map_lookup_elem(&tw_untracked, &key);
-
-	return u && *u == cookie;
-}
-
 static __always_inline int on_tw_armed(struct inet_timewait_sock *tw)
 {
 	const struct sock_common *skc = &tw->__tw_common;
@@ -1097,8 +1083,12 @@ static __always_inline int on_tw_armed(struct inet_timewait_sock *tw)
 			flags |= TCPSCOPE_EVF_NO_DUR;
 	} else {
 		type = TCPSCOPE_EV_TW_ENTER;
-		if (!x && tw_overflowed && untracked_tw(key, cookie))
-			return 0; /* re-armed, already counted as untracked */
+		if (!x && tw_overflowed) {
+			__u64 *u = bpf_map_lookup_elem(&tw_untracked, &key);
+
+			if (u && *u == cookie)
+				return 0; /* re-armed, already counted as untracked */
+		}
 		if (x) {
 			/* the memory of a timewait socket whose exit we missed holds a new one */
 			counter_inc(TCPSCOPE_CNT_TW_STALE);
@@ -1790,9 +1780,6 @@ int recount_sockets(struct bpf_iter__tcp *ctx)
 		tp = bpf_skc_to_tcp_sock(skc);
 		if (!tp)
 			return 0; /* a request socket */
-		if (state != TCP_CLOSE &&
-		    !bpf_sk_storage_get(&untracked_sks, (struct sock *)tp, 0, 0))
-			recount_sockets_seen[state & (TCPSCOPE_NSTATES - 1)]++;
 		c = conn_lookup(bpf_get_socket_cookie(tp));
 		if (!c)
 			return 0;
@@ -1808,16 +1795,13 @@ int recount_sockets(struct bpf_iter__tcp *ctx)
 	if (!tw)
 		return 0;
 	key = (__u64)tw;
-	/* Not once its timer is detached: an expiring one leaves the gauges (and twctxs)
-	 * before inet_twsk_kill() unhashes it. */
-	if (!BPF_CORE_READ(tw, tw_timer.entry.pprev))
-		return 0;
-	if (!tw_overflowed || !untracked_tw(key, BPF_CORE_READ(skc, skc_cookie.counter)))
-		recount_sockets_seen[BPF_CORE_READ(tw, tw_substate) & (TCPSCOPE_NSTATES - 1)]++;
 	x = bpf_map_lookup_elem(&twctxs, &key);
 	if (!x) {
 		/* Its arm was missed: counted from now on (hashed and armed under the bucket lock
-		 * the walk takes: never half done). */
+		 * the walk takes: never half done). Not once its timer is detached: an expiring
+		 * one leaves twctxs before inet_twsk_kill() unhashes it. */
+		if (!BPF_CORE_READ(tw, tw_timer.entry.pprev))
+			return 0;
 		struct twctx n = { .cookie = BPF_CORE_READ(skc, skc_cookie.counter),
 				   .substate = BPF_CORE_READ(tw, tw_substate),
 				   .netns = skc_netns(skc, false),

@@ -177,9 +177,6 @@ struct tcpscope_agg {
 	 * late FIN_WAIT2 -> TIME_WAIT no hook saw (the recount_sockets iterator) */
 	__s64 tw_orphans;
 	__u64 tw_recounted; /* late FIN_WAIT2 -> TIME_WAIT found by that recount */
-	/* changes made to sockets[]: a walk of the namespace during which none happened
-	 * counted its sockets at rest, and the agent takes the gauges from it (recount_sockets) */
-	__u64 changes;
 };
 
 /* Per listening port ("ports_agg" map, per-CPU LRU: busy ports stay), for the busiest ports in

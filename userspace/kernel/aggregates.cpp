@@ -10,30 +10,23 @@
 
 namespace tcpscope {
 
-std::optional<Agg> read_agg(int map_fd, uint32_t netns)
-{
-	int ncpu = libbpf_num_possible_cpus();
-	std::vector<Agg> vals(ncpu > 0 ? ncpu : 1);
-
-	if (bpf_map_lookup_elem(map_fd, &netns, vals.data()))
-		return std::nullopt;
-	Agg sum{};
-	for (const auto &v : vals)
-		add(sum, v);
-	return sum;
-}
-
 std::map<uint32_t, Agg> read_aggs(int map_fd)
 {
 	std::map<uint32_t, Agg> out;
+	int ncpu = libbpf_num_possible_cpus();
+	std::vector<Agg> vals(ncpu > 0 ? ncpu : 1);
 	uint32_t key, next;
 	uint32_t *prev = nullptr;
 
 	while (bpf_map_get_next_key(map_fd, prev, &next) == 0) {
 		key = next;
 		prev = &key;
-		if (auto a = read_agg(map_fd, key)) // else the netns went away meanwhile
-			out[key] = *a;
+		if (bpf_map_lookup_elem(map_fd, &key, vals.data()))
+			continue; // the netns went away between the two calls
+		Agg sum{};
+		for (const auto &v : vals)
+			add(sum, v);
+		out[key] = sum;
 	}
 	return out;
 }
@@ -115,7 +108,6 @@ void add(Agg &a, const Agg &b)
 	a.untracked += b.untracked;
 	a.tw_orphans += b.tw_orphans;
 	a.tw_recounted += b.tw_recounted;
-	a.changes += b.changes;
 	for (int o = 0; o < TCPSCOPE_NOPEN; o++)
 		for (int c = 0; c < TCPSCOPE_NCLOSE; c++)
 			a.conns[o][c] += b.conns[o][c];

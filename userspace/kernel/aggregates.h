@@ -57,8 +57,6 @@ struct Snapshot {
 
 // Reads every netns' per-CPU values from the aggs map and sums them.
 std::map<uint32_t, Agg> read_aggs(int map_fd);
-// The same for one netns (none: it has no entry).
-std::optional<Agg> read_agg(int map_fd, uint32_t netns);
 
 // Every entry of the ports_agg map.
 std::vector<PortRow> read_ports(int map_fd);

@@ -3,9 +3,7 @@
 // the aggs map (and ports_agg for top).
 #include "kernel/session.h"
 
-#include <algorithm>
 #include <cstdio>
-#include <cstdlib>
 
 namespace tcpscope {
 
@@ -48,30 +46,6 @@ double AggregateSession::uptime() const
 	return std::chrono::duration<double>(Clock::now() - start_).count();
 }
 
-bool AggregateSession::recount(uint32_t netns) const
-{
-	std::array<int64_t, TCPSCOPE_NSTATES> seen{};
-	auto before = read_agg(tracer_->aggs_fd(), netns);
-	if (tracer_->recount(netns, seen))
-		return false;
-	auto after = read_agg(tracer_->aggs_fd(), netns);
-	if (!before || !after || before->changes != after->changes)
-		return true; // sockets changed state during the walk: its counts are no state
-	// At rest: what the walk met is the namespace's state, and the gauges are made to
-	// show it. The difference is kept, not written back: the hooks go on from the
-	// in-kernel figures, and the next walk at rest measures it again.
-	Correction c{};
-	int64_t up = 0, down = 0;
-	const Correction &old = at_rest_[netns];
-	for (int st = 0; st < TCPSCOPE_NSTATES; st++) {
-		c[st] = st == TCP_CLOSE ? 0 : seen[st] - after->sockets[st];
-		(c[st] > old[st] ? up : down) += std::abs(c[st] - old[st]);
-	}
-	moved_at_rest_ += std::max(up, down);
-	at_rest_[netns] = c;
-	return true;
-}
-
 Snapshot AggregateSession::snapshot(bool ports) const
 {
 	Snapshot s;
@@ -98,23 +72,12 @@ Snapshot AggregateSession::snapshot(bool ports) const
 		walked_at_ = now;
 	bool recounted = false;
 	for (const auto &[ino, a] : s.by_netns)
-		if ((skipped || a.tw_orphans > 0) && recount(ino))
+		if ((skipped || a.tw_orphans > 0) && tracer_->recount(ino) == 0)
 			recounted = true;
 	if (recounted) {
 		s.by_netns = read_aggs(tracer_->aggs_fd());
 		k = tracer_->counters();
 	}
-	for (auto it = at_rest_.begin(); it != at_rest_.end();) {
-		auto a = s.by_netns.find(it->first);
-		if (a == s.by_netns.end()) { // its aggregates are gone: so is the correction
-			it = at_rest_.erase(it);
-			continue;
-		}
-		for (int st = 0; st < TCPSCOPE_NSTATES; st++)
-			a->second.sockets[st] += it->second[st];
-		++it;
-	}
-	k.recounted += moved_at_rest_;
 	if (ports)
 		s.ports = read_ports(tracer_->ports_fd());
 	s.agent = {k.conn_untracked,     k.agg_full, k.seeded,

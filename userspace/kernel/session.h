@@ -3,9 +3,7 @@
 // buffer records, the existing sockets walked, then read as snapshots.
 #pragma once
 
-#include <array>
 #include <chrono>
-#include <map>
 #include <memory>
 
 #include "kernel/aggregates.h"
@@ -33,19 +31,11 @@ class AggregateSession {
 	double uptime() const;
 
       private:
-	using Correction = std::array<int64_t, TCPSCOPE_NSTATES>; // per state
-
 	AggregateSession() = default;
-	// Walks netns with the recount iterator; when no gauge of it changed meanwhile, keeps
-	// what the walk met less the gauges as its correction. False: it could not be walked.
-	bool recount(uint32_t netns) const;
 	std::unique_ptr<Tracer> tracer_;
 	mutable uint64_t misses_recounted_ = 0; // program runs skipped, as of the last recount
 	mutable Clock::time_point missed_at_;   // when they last grew
 	mutable Clock::time_point walked_at_;   // the last walk of every namespace
-	// per netns: the sockets its last walk at rest met less its gauges, added to them
-	mutable std::map<uint32_t, Correction> at_rest_;
-	mutable uint64_t moved_at_rest_ = 0; // sockets those corrections moved, added or took out
 	Clock::time_point start_;
 	// each snapshot's tw_limit; mutable: a cache of namespace paths, not state a reader sees
 	mutable std::unique_ptr<NetnsSysctl> tw_limit_ =

@@ -557,7 +557,7 @@ Result<size_t> Tracer::seed(std::vector<std::string> &failed, std::vector<SockEv
 	return walked;
 }
 
-int Tracer::recount(uint32_t netns, std::array<int64_t, TCPSCOPE_NSTATES> &seen)
+int Tracer::recount(uint32_t netns)
 {
 	if (!recount_link_)
 		return EOPNOTSUPP;
@@ -574,11 +574,7 @@ int Tracer::recount(uint32_t netns, std::array<int64_t, TCPSCOPE_NSTATES> &seen)
 				skel_->bss->recount_start_ns =
 					uint64_t(ts.tv_sec) * 1000000000ull + ts.tv_nsec;
 				skel_->bss->recount_netns = netns;
-				auto &walked = skel_->bss->recount_sockets_seen;
-				std::fill(std::begin(walked), std::end(walked), 0);
-				int err = walk_in_netns(bpf_link__fd(recount_link_), fd.get());
-				std::copy(std::begin(walked), std::end(walked), seen.begin());
-				return err;
+				return walk_in_netns(bpf_link__fd(recount_link_), fd.get());
 			}
 		}
 		if (pass == 0) { // a namespace made since: look again

@@ -3,7 +3,6 @@
 // and drains the ring buffer. Move-only; everything is released in the destructor.
 #pragma once
 
-#include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -82,8 +81,8 @@ class Tracer {
 	// Aggregate mode: walks the sockets of namespace `netns` (an inode) and puts the gauges
 	// right from the kernel's state where a hook missed a change: a late FIN_WAIT2 ->
 	// TIME_WAIT, a transition in a run the kernel skipped (the recount_sockets iterator).
-	// 0 or a positive errno. seen: what the walk met, by state as the gauges count it.
-	int recount(uint32_t netns, std::array<int64_t, TCPSCOPE_NSTATES> &seen);
+	// 0 or a positive errno.
+	int recount(uint32_t netns);
 	// The aggs and ports_agg maps' file descriptors (kernel/aggregates.h reads them).
 	int aggs_fd() const;
 	int ports_fd() const;
