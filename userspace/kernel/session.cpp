@@ -70,10 +70,26 @@ Snapshot AggregateSession::snapshot(bool ports) const
 			     now - walked_at_ >= std::chrono::seconds(5);
 	if (skipped)
 		walked_at_ = now;
+	// At most one walk of a namespace per 5 s: the kernel's tcp iterator takes a reference
+	// on each socket of a bucket with sock_hold(), and a request socket hashed by
+	// tcp_conn_request() before its reference count is set gets one on zero (a
+	// use-after-free that oopsed a Debian 6.12 guest under a SYN churn: kernel.rst, "The
+	// kernel's tcp iterator"). Every walk during SYNs runs that risk; fewer walks, less.
 	bool recounted = false;
-	for (const auto &[ino, a] : s.by_netns)
-		if ((skipped || a.tw_orphans > 0) && tracer_->recount(ino) == 0)
-			recounted = true;
+	std::map<uint32_t, Clock::time_point> walked;
+	for (const auto &[ino, a] : s.by_netns) {
+		auto last = walked_ns_.find(ino);
+		const bool due =
+			last == walked_ns_.end() || now - last->second >= std::chrono::seconds(5);
+		if (last != walked_ns_.end())
+			walked[ino] = last->second;
+		if (due && (skipped || a.tw_orphans > 0)) {
+			walked[ino] = now;
+			if (tracer_->recount(ino) == 0)
+				recounted = true;
+		}
+	}
+	walked_ns_ = std::move(walked);
 	if (recounted) {
 		s.by_netns = read_aggs(tracer_->aggs_fd());
 		k = tracer_->counters();

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <memory>
 
 #include "kernel/aggregates.h"
@@ -36,6 +37,7 @@ class AggregateSession {
 	mutable uint64_t misses_recounted_ = 0; // program runs skipped, as of the last recount
 	mutable Clock::time_point missed_at_;   // when they last grew
 	mutable Clock::time_point walked_at_;   // the last walk of every namespace
+	mutable std::map<uint32_t, Clock::time_point> walked_ns_; // each namespace's last walk
 	Clock::time_point start_;
 	// each snapshot's tw_limit; mutable: a cache of namespace paths, not state a reader sees
 	mutable std::unique_ptr<NetnsSysctl> tw_limit_ =
