@@ -162,7 +162,7 @@ $(BUILD)/vmlinux.h: | $(BUILD)
 	$(call msg,GEN,$@)
 	$(Q)$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@
 
-$(BUILD)/%.bpf.o: bpf/%.bpf.c bpf/tcpscope.h bpf/lab_tap.h $(BUILD)/vmlinux.h
+$(BUILD)/%.bpf.o: bpf/%.bpf.c bpf/tcpscope.h bpf/lab_tap.h $(wildcard bpf/tcpscope/*.h) $(BUILD)/vmlinux.h
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
@@ -348,7 +348,7 @@ deb:
 # One .clang-format for the C++ (top level), a kernel-style one in bpf/.
 FORMAT_SRCS := $(wildcard userspace/*.cpp userspace/*/*.cpp userspace/*/*.h tools/bench/*.cpp \
 		 tools/fuzz/*.cpp \
-		 bpf/*.c bpf/*.h)
+		 bpf/*.c bpf/*.h bpf/*/*.h)
 format:
 	$(Q)clang-format -i $(FORMAT_SRCS)
 
