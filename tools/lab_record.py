@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-2.0
 """Records real `tcpscope lab` runs as C++ data for the lab's unit tests: reads the output of
-`tcpscope lab all --json` (a file, or runs BINARY) and writes userspace/lab/recorded_runs.h,
+`tcpscope lab all --json` (a file, or runs BINARY) and writes userspace/lab/recorded_runs_testdata.cpp,
 each run's segments, transitions, calls, snapshots, counters and the verdict and numbers the
 agent gave. The unit tests rebuild each trace and check that the verdict functions give the
 same verdict and numbers again (userspace/lab/verdict_test.cpp).
@@ -38,7 +38,7 @@ def main():
     g = ap.add_mutually_exclusive_group(required=True)
     g.add_argument("--json", help="output of tcpscope lab all --json")
     g.add_argument("--tcpscope", help="run BINARY lab all --json")
-    ap.add_argument("-o", "--out", default="userspace/lab/recorded_runs.h")
+    ap.add_argument("-o", "--out", default="userspace/lab/recorded_runs_testdata.cpp")
     opts = ap.parse_args()
     if opts.json:
         text = open(opts.json).read()
@@ -51,8 +51,8 @@ def main():
     w("// SPDX-License-Identifier: GPL-2.0")
     w("// Real `tcpscope lab all --json` runs on Linux %s, recorded by tools/lab_record.py:"
       % os.uname().release)
-    w("// generated, do not edit. verdict_test.cpp rebuilds each trace and judges it again.")
-    w("#pragma once")
+    w("// generated, do not edit. verdict_test.cpp rebuilds each trace and judges it again. Linked")
+    w("// into the unit tests only (the Makefile's *_testdata.cpp), and built once, at -O0.")
     w("")
     w("#include <netinet/tcp.h>")
     w("")
@@ -62,7 +62,7 @@ def main():
     w("")
     w("namespace tcpscope::lab::recorded {")
     w("")
-    w("inline const std::vector<Run> &runs()")
+    w("const std::vector<Run> &runs()")
     w("{")
     w("\tstatic const std::vector<Run> all = {")
     for r in runs:

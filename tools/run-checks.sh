@@ -32,6 +32,7 @@ add() { # add "P passed, F failed, S skipped" from a log's last such line
 	pass=$((pass + ${p:-0})) fail=$((fail + ${f:-0})) skip=$((skip + ${s:-0}))
 	summary+=("$(printf '%-36s %s passed, %s failed, %s skipped' "$2:" "${p:-0}" "${f:-0}" "${s:-0}")")
 	echo "== ${summary[-1]}"
+	echo "== $2: $((SECONDS - ${t0:-0})) s"
 }
 
 ksft_count() { # LOG NAME: count a run_kselftest.sh log, every listed program must report
@@ -40,6 +41,7 @@ ksft_count() { # LOG NAME: count a run_kselftest.sh log, every listed program mu
 }
 
 for suite in "$@"; do
+	t0=$SECONDS
 	case $suite in
 	unit | unit-asan)
 		bin=$build/unit_tests name="unit tests"
@@ -131,6 +133,7 @@ done
 
 # The guests run side by side: each QEMU (single-threaded TCG) keeps one host CPU busy.
 if [ -n "$vms" ]; then
+	t0=$SECONDS # the guests' times are from their common start
 	for k in $vms; do
 		echo "== kselftests in QEMU on Debian's $k kernel: started, log $build/kselftest-vm-$k.log"
 		"$here/vm/run" --kernel "$k" --timeout "${VM_TIMEOUT:-1200}" \

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-// Recorded runs for the lab's unit tests (recorded_runs.h, written by tools/lab_record.py)
+// Recorded runs for the lab's unit tests (recorded_runs_testdata.cpp, written by
+// tools/lab_record.py)
 // and the trace each one is rebuilt into: its segments as real frames, so the decoder is
 // exercised too.
 #pragma once
@@ -68,6 +69,9 @@ struct Run {
 	std::vector<Ct> counters;
 	std::vector<Num> numbers;
 };
+
+// Every recorded run, in the order `lab all` ran them (recorded_runs_testdata.cpp).
+const std::vector<Run> &runs();
 
 // An Ethernet/IPv4/TCP frame as the tap captures it (headers, then payload within 128
 // bytes); fastopen 1 adds a cookie request option, 2 an 8-byte cookie.

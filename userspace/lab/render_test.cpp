@@ -6,7 +6,7 @@
 #include <cstring>
 
 #include "lab/catalog.h"
-#include "lab/recorded_runs.h"
+#include "lab/recorded.h"
 #include "lab/render.h"
 #include "lab/test_traces.h"
 

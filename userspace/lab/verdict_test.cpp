@@ -6,7 +6,7 @@
 #include <string_view>
 
 #include "lab/catalog.h"
-#include "lab/recorded_runs.h"
+#include "lab/recorded.h"
 #include "lab/test_traces.h"
 #include "lab/topology.h"
 #include "lab/verdict.h"

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 // Real `tcpscope lab all --json` runs on Linux 6.18.44-fc-v657, recorded by tools/lab_record.py:
-// generated, do not edit. verdict_test.cpp rebuilds each trace and judges it again.
-#pragma once
+// generated, do not edit. verdict_test.cpp rebuilds each trace and judges it again. Linked
+// into the unit tests only (the Makefile's *_testdata.cpp), and built once, at -O0.
 
 #include <netinet/tcp.h>
 
@@ -11,7 +11,7 @@
 
 namespace tcpscope::lab::recorded {
 
-inline const std::vector<Run> &runs()
+const std::vector<Run> &runs()
 {
 	static const std::vector<Run> all = {
 		{"handshake",
