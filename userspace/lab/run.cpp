@@ -93,7 +93,8 @@ Result<RunResult> Lab::run(const Experiment &e, const Variant &v, bool long_runs
 		return r;
 	std::vector<std::string> why;
 	for (const auto &n : r->trace.notes)
-		if (n.rfind("tracer: ", 0) == 0 && n.find("unavailable") == std::string::npos)
+		if ((n.rfind("tracer: ", 0) == 0 && n.find("unavailable") == std::string::npos) ||
+		    n.rfind("set-up: ", 0) == 0)
 			why.push_back(n);
 	r = run_once(e, v, long_runs, incomplete);
 	if (!r)
@@ -102,7 +103,7 @@ Result<RunResult> Lab::run(const Experiment &e, const Variant &v, bool long_runs
 		r->trace.notes.push_back("an earlier run was incomplete and run again: " + w);
 	if (incomplete && r->verdict.kind != VerdictKind::skipped) {
 		r->verdict.kind = VerdictKind::skipped;
-		r->verdict.reason = "the tracer's record was incomplete twice (see the notes)";
+		r->verdict.reason = "the run was incomplete twice (see the notes)";
 	}
 	return r;
 }
@@ -182,7 +183,9 @@ Result<RunResult> Lab::run_once(const Experiment &e, const Variant &v, bool long
 	const KernelCounters after = tracer_->counters();
 	const uint64_t misses = total(tracer_->recursion_misses()) - before_misses;
 	incomplete = after.lost > before_k.lost || after.conn_untracked > before_k.conn_untracked ||
-		     misses;
+		     misses || !c.not_set_up.empty();
+	if (!c.not_set_up.empty())
+		t.notes.push_back("set-up: " + c.not_set_up);
 	if (after.lost > before_k.lost)
 		t.notes.push_back(fmt::format("tracer: {} events lost (ring buffer full)",
 					      after.lost - before_k.lost));

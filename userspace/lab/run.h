@@ -42,7 +42,8 @@ class Lab {
 
 	// long_runs: the real 60 s and longer timers (--long)
 	// A run whose record the tracer left incomplete (events lost, program runs skipped by
-	// the kernel) is run once more; if that one is incomplete too, its verdict is skipped.
+	// the kernel), or whose set-up lost a race (Steps::not_set_up), is run once more; if
+	// that one is incomplete too, its verdict is skipped.
 	Result<RunResult> run(const Experiment &e, const Variant &v, bool long_runs);
 	// the tracer's degraded features, in words (each run's notes carry them too)
 	const std::vector<std::string> &degraded() const { return degraded_; }

@@ -55,6 +55,9 @@ class Steps {
 	std::unique_ptr<Tap> tap;
 	Trace &trace;
 	const bool long_runs; // --long: the real 60 s and longer timers
+	// Set by a driver whose set-up lost a race it cannot control (why): the run is
+	// incomplete and done once more, as one the tracer left incomplete.
+	std::string not_set_up;
 
 	// Drains both ring buffers, waiting up to ms for the tap; EINTR on Ctrl-C.
 	Status pump(int ms);
