@@ -328,13 +328,10 @@ static __noinline int state_change(const struct sock *sk, int old, int new, __u6
 	return 0;
 }
 
-SEC("tp_btf/inet_sock_set_state")
-int BPF_PROG(handle_set_state, const struct sock *sk, int old, int new)
+static __always_inline int on_set_state(const struct sock *sk, int old, int new)
 {
 	__u64 now, key = (__u64)sk, *parked;
 
-	if (hooks_only)
-		return 0;
 	if (sk->sk_protocol != IPPROTO_TCP || !tracked(&sk->__sk_common, true))
 		return 0;
 	now = bpf_ktime_get_ns();
@@ -357,6 +354,56 @@ int BPF_PROG(handle_set_state, const struct sock *sk, int old, int new)
 		}
 	}
 	return state_change(sk, old, new, now);
+}
+
+/*
+ * The kernel runs a tracing program at most once at a time per CPU: a state change in a
+ * softirq that interrupts handle_set_state in a task (close(), connect()) on the same CPU is
+ * skipped, and counted in the program's recursion_misses. Under a churn that was hundreds of
+ * transitions per 100,000 connections, each one a gauge left wrong. So a second program is
+ * attached to the same tracepoint, after the first: it does nothing when handle_set_state
+ * ran for this change, and the whole work when handle_set_state is under way below it on
+ * this CPU, that is when the kernel skipped it. A kernel that lets tracing programs recurse
+ * runs handle_set_state nested instead, which nested_ran tells. What is still skipped (a
+ * change nested two deep, or one that came before handle_set_state marked itself active) is
+ * the kernel's recursion_misses less TCPSCOPE_CNT_TAKEN_OVER, which the agent shows.
+ */
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(handle_set_state, const struct sock *sk, int old, int new)
+{
+	struct nesting *n;
+	__u32 idx = 0;
+
+	if (hooks_only)
+		return 0;
+	n = bpf_map_lookup_elem(&set_state_nesting, &idx);
+	if (!n)
+		return 0;
+	if (n->active)
+		n->nested_ran = 1;
+	n->active++;
+	on_set_state(sk, old, new);
+	n->active--;
+	return 0;
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(handle_set_state_skipped, const struct sock *sk, int old, int new)
+{
+	struct nesting *n;
+	__u32 idx = 0;
+
+	if (hooks_only)
+		return 0;
+	n = bpf_map_lookup_elem(&set_state_nesting, &idx);
+	if (!n || !n->active)
+		return 0; /* handle_set_state ran for this change */
+	if (n->nested_ran) {
+		n->nested_ran = 0;
+		return 0;
+	}
+	counter_inc(TCPSCOPE_CNT_TAKEN_OVER);
+	return on_set_state(sk, old, new);
 }
 
 static __always_inline int set_fact(const struct sock *sk, __u32 fact)

@@ -224,6 +224,20 @@ struct {
 	__type(value, __u8);
 } untracked_sks SEC(".maps");
 
+/* handle_set_state on this CPU (see handle_set_state_skipped): how many runs are under way,
+ * and whether one ran nested inside another (a kernel that lets tracing programs recurse). */
+struct nesting {
+	__u32 active;
+	__u32 nested_ran;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct nesting);
+} set_state_nesting SEC(".maps");
+
 /* Stand-in record when the connection table is full, so events still flow. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
