@@ -31,8 +31,8 @@ struct AgentCounters {
 	uint64_t seeded = 0;    // sockets counted by the start-up walk
 	std::vector<NamedCount> dropped;          // every loss by reason (dropped_by_reason())
 	std::vector<NamedCount> recursion_misses; // per program: runs the kernel skipped, lost
-	uint64_t recounted = 0;  // gauges put right from the kernel's state (missed changes)
-	uint64_t taken_over = 0; // skipped runs of handle_set_state done by its stand-in
+	uint64_t recounted = 0; // gauges put right from the kernel's state (missed changes)
+	std::vector<NamedCount> taken_over; // per program: skipped runs its stand-in did
 };
 
 // The figures may be off: something was lost, a program run was skipped, or a gauge of
