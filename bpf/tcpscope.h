@@ -216,11 +216,6 @@ enum tcpscope_counter {
 	/* gauges put right from the kernel's own state after a missed transition: at the
 	 * socket's destruction or by the recount_sockets walk */
 	TCPSCOPE_CNT_RECOUNTED = 13,
-	/* runs of handle_set_state (handle_destroy) the kernel skipped, because it was
-	 * running on the CPU already, that handle_set_state_skipped (handle_destroy_skipped)
-	 * did in its place: not lost */
-	TCPSCOPE_CNT_SET_STATE_TAKEN_OVER = 14,
-	TCPSCOPE_CNT_DESTROY_TAKEN_OVER = 15,
 	TCPSCOPE_CNT_MAX,
 };
 

@@ -328,10 +328,13 @@ static __noinline int state_change(const struct sock *sk, int old, int new, __u6
 	return 0;
 }
 
-static __always_inline int on_set_state(const struct sock *sk, int old, int new)
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(handle_set_state, const struct sock *sk, int old, int new)
 {
 	__u64 now, key = (__u64)sk, *parked;
 
+	if (hooks_only)
+		return 0;
 	if (sk->sk_protocol != IPPROTO_TCP || !tracked(&sk->__sk_common, true))
 		return 0;
 	now = bpf_ktime_get_ns();
@@ -354,68 +357,6 @@ static __always_inline int on_set_state(const struct sock *sk, int old, int new)
 		}
 	}
 	return state_change(sk, old, new, now);
-}
-
-/*
- * The kernel runs a tracing program at most once at a time per CPU: a state change in a
- * softirq that interrupts handle_set_state in a task (close(), connect()) on the same CPU is
- * skipped, and counted in the program's recursion_misses. Under a churn that was hundreds of
- * transitions per 100,000 connections, each one a gauge left wrong. So a stand-in program is
- * attached to the same tracepoint, after the first: it does nothing when the first ran for
- * this event, and the whole work when the first is under way below it on this CPU, that is
- * when the kernel skipped it. A kernel that lets tracing programs recurse runs the first
- * nested instead, which nested_ran tells. What is still skipped (an event nested two deep,
- * or one that came before the first marked itself active) is the kernel's recursion_misses
- * less the stand-in's count, which the agent shows. handle_destroy has one too.
- */
-static __always_inline struct nesting *nest_enter(__u32 slot)
-{
-	struct nesting *n = bpf_map_lookup_elem(&nestings, &slot);
-
-	if (!n)
-		return NULL;
-	if (n->active)
-		n->nested_ran = 1;
-	n->active++;
-	return n;
-}
-
-/* In a stand-in: was the first program skipped for this event? */
-static __always_inline bool nest_skipped(__u32 slot)
-{
-	struct nesting *n = bpf_map_lookup_elem(&nestings, &slot);
-
-	if (!n || !n->active)
-		return false; /* the first program ran for this event */
-	if (n->nested_ran) {
-		n->nested_ran = 0;
-		return false;
-	}
-	return true;
-}
-
-SEC("tp_btf/inet_sock_set_state")
-int BPF_PROG(handle_set_state, const struct sock *sk, int old, int new)
-{
-	struct nesting *n;
-
-	if (hooks_only)
-		return 0;
-	n = nest_enter(NEST_SET_STATE);
-	if (!n)
-		return 0;
-	on_set_state(sk, old, new);
-	n->active--;
-	return 0;
-}
-
-SEC("tp_btf/inet_sock_set_state")
-int BPF_PROG(handle_set_state_skipped, const struct sock *sk, int old, int new)
-{
-	if (hooks_only || !nest_skipped(NEST_SET_STATE))
-		return 0;
-	counter_inc(TCPSCOPE_CNT_SET_STATE_TAKEN_OVER);
-	return on_set_state(sk, old, new);
 }
 
 static __always_inline int set_fact(const struct sock *sk, __u32 fact)
@@ -452,12 +393,15 @@ int BPF_PROG(handle_rst_sent, const struct sock *sk)
 }
 
 /* The connection's true end for a socket that never entered TIME_WAIT. */
-static __always_inline int on_destroy(struct sock *sk)
+SEC("tp_btf/tcp_destroy_sock")
+int BPF_PROG(handle_destroy, struct sock *sk)
 {
 	struct tcpscope_agg *a;
 	__u64 cookie;
 	struct conn *c;
 
+	if (hooks_only)
+		return 0;
 	cookie = bpf_get_socket_cookie(sk);
 	c = conn_lookup(cookie);
 	if (!c)
@@ -485,31 +429,6 @@ static __always_inline int on_destroy(struct sock *sk)
 	conn_end(sk, a, c, cookie, bpf_ktime_get_ns());
 	bpf_map_delete_elem(&conns, &cookie);
 	return 0;
-}
-
-SEC("tp_btf/tcp_destroy_sock")
-int BPF_PROG(handle_destroy, struct sock *sk)
-{
-	struct nesting *n;
-
-	if (hooks_only)
-		return 0;
-	n = nest_enter(NEST_DESTROY);
-	if (!n)
-		return 0;
-	on_destroy(sk);
-	n->active--;
-	return 0;
-}
-
-/* handle_destroy's stand-in (see handle_set_state_skipped) */
-SEC("tp_btf/tcp_destroy_sock")
-int BPF_PROG(handle_destroy_skipped, struct sock *sk)
-{
-	if (hooks_only || !nest_skipped(NEST_DESTROY))
-		return 0;
-	counter_inc(TCPSCOPE_CNT_DESTROY_TAKEN_OVER);
-	return on_destroy(sk);
 }
 
 /*

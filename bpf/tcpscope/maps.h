@@ -224,23 +224,6 @@ struct {
 	__type(value, __u8);
 } untracked_sks SEC(".maps");
 
-/* A program with a stand-in on this CPU (see handle_set_state_skipped): how many of its runs
- * are under way, and whether one ran nested inside another (a kernel that lets tracing
- * programs recurse). One slot per program: enum nest_slot. */
-struct nesting {
-	__u32 active;
-	__u32 nested_ran;
-};
-
-enum nest_slot { NEST_SET_STATE, NEST_DESTROY, NEST_SLOTS };
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, NEST_SLOTS);
-	__type(key, __u32);
-	__type(value, struct nesting);
-} nestings SEC(".maps");
-
 /* Stand-in record when the connection table is full, so events still flow. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

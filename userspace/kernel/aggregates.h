@@ -30,9 +30,8 @@ struct AgentCounters {
 	uint64_t agg_full = 0;  // namespaces the kernel could not aggregate
 	uint64_t seeded = 0;    // sockets counted by the start-up walk
 	std::vector<NamedCount> dropped;          // every loss by reason (dropped_by_reason())
-	std::vector<NamedCount> recursion_misses; // per program: runs the kernel skipped, lost
+	std::vector<NamedCount> recursion_misses; // per program: runs the kernel skipped
 	uint64_t recounted = 0; // gauges put right from the kernel's state (missed changes)
-	std::vector<NamedCount> taken_over; // per program: skipped runs its stand-in did
 };
 
 // The figures may be off: something was lost, a program run was skipped, or a gauge of

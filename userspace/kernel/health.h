@@ -31,8 +31,6 @@ struct KernelCounters {
 	uint64_t tw_stale = 0;       // timewait exits missed, found when the memory was reused
 	uint64_t lost_summary = 0;   // of lost: connection summaries
 	uint64_t recounted = 0;      // gauges put right from the kernel's state
-	uint64_t set_state_taken_over = 0; // skipped runs of handle_set_state done by its stand-in
-	uint64_t destroy_taken_over = 0;   // the same for handle_destroy
 };
 
 // Every loss by reason, in a fixed order, zeros included: the reason="..." label values of

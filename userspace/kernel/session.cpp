@@ -96,8 +96,8 @@ Snapshot AggregateSession::snapshot(bool ports) const
 	}
 	if (ports)
 		s.ports = read_ports(tracer_->ports_fd());
-	s.agent = {k.conn_untracked, k.agg_full,           k.seeded, dropped_by_reason(k), misses,
-		   k.recounted,      tracer_->taken_over()};
+	s.agent = {k.conn_untracked,     k.agg_full, k.seeded,
+		   dropped_by_reason(k), misses,     k.recounted};
 	s.uptime = uptime();
 	std::vector<uint32_t> shown;
 	for (const auto &[ino, a] : s.by_netns)

@@ -55,9 +55,7 @@ std::vector<Feature> features()
 		{"state transitions",
 		 "",
 		 true,
-		 {{K::tp_btf,
-		   "inet_sock_set_state",
-		   {"handle_set_state", "handle_set_state_skipped"}}}},
+		 {{K::tp_btf, "inet_sock_set_state", {"handle_set_state"}}}},
 		{"timers",
 		 "no TIME_WAIT entry/exit and no keepalive probe events",
 		 false,
@@ -76,7 +74,7 @@ std::vector<Feature> features()
 		{"socket destruction",
 		 "summaries only for connections that went through TIME_WAIT",
 		 false,
-		 {{K::tp_btf, "tcp_destroy_sock", {"handle_destroy", "handle_destroy_skipped"}}}},
+		 {{K::tp_btf, "tcp_destroy_sock", {"handle_destroy"}}}},
 		{"segment facts (sockops)",
 		 "three-way closes reported as active_4way; SYN_SENT reported at the next event",
 		 false,
@@ -474,15 +472,9 @@ KernelCounters Tracer::counters() const
 	k.tw_stale = sum[TCPSCOPE_CNT_TW_STALE];
 	k.lost_summary = sum[TCPSCOPE_CNT_LOST_SUMMARY];
 	k.recounted = sum[TCPSCOPE_CNT_RECOUNTED];
-	k.set_state_taken_over = sum[TCPSCOPE_CNT_SET_STATE_TAKEN_OVER];
-	k.destroy_taken_over = sum[TCPSCOPE_CNT_DESTROY_TAKEN_OVER];
 	return k;
 }
 
-// The runs each program lost. A program with a stand-in (handle_set_state_skipped,
-// handle_destroy_skipped) does the runs of the first that the kernel skips: those are not
-// lost, and the stand-in's own skipped runs never are (it skips only while running on the
-// same CPU, when the first ran for the nested event or was skipped too, which counts there).
 std::vector<NamedCount> Tracer::recursion_misses() const
 {
 	std::vector<NamedCount> out;
@@ -494,32 +486,12 @@ std::vector<NamedCount> Tracer::recursion_misses() const
 		if (fd < 0 || (bpf_program__type(prog) == BPF_PROG_TYPE_TRACING &&
 			       bpf_program__expected_attach_type(prog) == BPF_TRACE_ITER))
 			continue; // not loaded, or the start-up walk (it cannot recurse)
-		if (prog == skel_->progs.handle_set_state_skipped ||
-		    prog == skel_->progs.handle_destroy_skipped)
-			continue;
 		struct bpf_prog_info info = {};
 		uint32_t len = sizeof(info);
 		if (bpf_obj_get_info_by_fd(fd, &info, &len))
 			continue;
 		out.push_back({bpf_program__name(prog), info.recursion_misses});
 	}
-	// Read after the misses, so that they may be ahead of them, never behind: an event
-	// being taken over now is never shown as lost for a moment.
-	for (const auto &t : taken_over())
-		for (auto &m : out)
-			if (m.name == t.name)
-				m.count -= std::min(m.count, t.count);
-	return out;
-}
-
-std::vector<NamedCount> Tracer::taken_over() const
-{
-	KernelCounters k = counters();
-	std::vector<NamedCount> out;
-	if (bpf_program__fd(skel_->progs.handle_set_state_skipped) >= 0)
-		out.push_back({"handle_set_state", k.set_state_taken_over});
-	if (bpf_program__fd(skel_->progs.handle_destroy_skipped) >= 0)
-		out.push_back({"handle_destroy", k.destroy_taken_over});
 	return out;
 }
 

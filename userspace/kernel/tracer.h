@@ -67,8 +67,6 @@ class Tracer {
 	// Per attached program, the runs the kernel skipped because the program was already
 	// running on that CPU (bpf_prog_info.recursion_misses).
 	std::vector<NamedCount> recursion_misses() const;
-	// Per program with a stand-in: the skipped runs the stand-in did in its place.
-	std::vector<NamedCount> taken_over() const;
 	// With TracerConfig::netns_allow: adds (or removes) a namespace the programs follow;
 	// 0 or a negative errno (E2BIG: TCPSCOPE_NETNS_ALLOW_MAX already there).
 	int allow_netns(uint32_t inode, bool allow);

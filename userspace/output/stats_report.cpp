@@ -165,8 +165,7 @@ std::vector<MetricFamily> metrics(const Snapshot &s, bool per_netns)
 	out.push_back(dropped);
 	MetricFamily misses{"tcpscope_prog_recursion_misses_total",
 			    "runs of a BPF program the kernel skipped (it was already running "
-			    "on that CPU) and nothing did in its place: the events of those runs "
-			    "are missing",
+			    "on that CPU): the events of those runs are missing",
 			    MetricType::counter,
 			    {}};
 	for (const auto &m : s.agent.recursion_misses)
@@ -177,14 +176,6 @@ std::vector<MetricFamily> metrics(const Snapshot &s, bool per_netns)
 		       "(a late FIN_WAIT2 -> TIME_WAIT, a skipped run)",
 		       MetricType::counter,
 		       {{{}, static_cast<double>(s.agent.recounted)}}});
-	MetricFamily taken{"tcpscope_prog_runs_taken_over_total",
-			   "runs of a BPF program the kernel skipped that its stand-in program did "
-			   "in its place (not lost)",
-			   MetricType::counter,
-			   {}};
-	for (const auto &t : s.agent.taken_over)
-		taken.samples.push_back({{{"prog", t.name}}, static_cast<double>(t.count)});
-	out.push_back(taken);
 	if (!tw_limit.samples.empty())
 		out.push_back(tw_limit);
 	out.push_back({"tcpscope_connections_untracked_total",
@@ -303,13 +294,7 @@ std::string to_json(const Agg &a, const AgentCounters &agent, double uptime, std
 		fmt::format_to(out, "{}\"{}\":{}", sep, m.name, m.count);
 		sep = ",";
 	}
-	fmt::format_to(out, "}},\"recounted\":{},\"taken_over\":{{", agent.recounted);
-	sep = "";
-	for (const auto &t : agent.taken_over) {
-		fmt::format_to(out, "{}\"{}\":{}", sep, t.name, t.count);
-		sep = ",";
-	}
-	fmt::format_to(out, "}}}}}}");
+	fmt::format_to(out, "}},\"recounted\":{}}}}}", agent.recounted);
 	return fmt::to_string(b);
 }
 

@@ -202,7 +202,6 @@ TEST(Aggregate, EveryLossIsNamedInJsonMetricsAndTable)
 	Agg a = sample();
 	s.agent.dropped = dropped_by_reason({.lost = 9, .tw_full = 4, .tw_stale = 1});
 	s.agent.recursion_misses = {{"handle_set_state", 140}, {"handle_destroy", 0}};
-	s.agent.taken_over = {{"handle_set_state", 1234}, {"handle_destroy", 5}};
 	a.untracked = 4;
 	s.by_netns[1] = a;
 
@@ -214,8 +213,7 @@ TEST(Aggregate, EveryLossIsNamedInJsonMetricsAndTable)
 			 "\"embryo_table_full\":0,\"port_table_full\":0,\"netns_table_full\":0,"
 			 "\"timewait_exit_missed\":1},"
 			 "\"recursion_misses\":{\"handle_set_state\":140,\"handle_destroy\":0},"
-			 "\"recounted\":0,"
-			 "\"taken_over\":{\"handle_set_state\":1234,\"handle_destroy\":5}}}"));
+			 "\"recounted\":0}}"));
 
 	Exposition e;
 	for (const auto &f : metrics(s, false)) {
@@ -229,9 +227,6 @@ TEST(Aggregate, EveryLossIsNamedInJsonMetricsAndTable)
 		  e.text().find("tcpscope_prog_recursion_misses_total{prog=\"handle_set_state\"} "
 				"140\n"));
 	EXPECT_NE(std::string::npos, e.text().find("tcpscope_untracked_sockets_total 4\n"));
-	EXPECT_NE(std::string::npos,
-		  e.text().find(
-			  "tcpscope_prog_runs_taken_over_total{prog=\"handle_set_state\"} 1234\n"));
 
 	EXPECT_EQ("WARNING: figures incomplete: dropped timewait_table_full 4, "
 		  "timewait_exit_missed 1; gauges short by up to 4 sockets; runs skipped "
