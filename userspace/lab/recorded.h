@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 // Recorded runs for the lab's unit tests (recorded_runs_testdata.cpp, written by
-// tools/lab_record.py)
-// and the trace each one is rebuilt into: its segments as real frames, so the decoder is
-// exercised too.
+// tools/lab_record.py) and the trace each one is rebuilt into: its segments as real frames,
+// so the decoder is exercised too.
 #pragma once
 
 #include <cstdint>
