@@ -210,7 +210,7 @@ enum tcpscope_counter {
 	TCPSCOPE_CNT_EMBRYO_FULL = 9, /* embryos full: an early child's LISTEN->SYN_RECV lost */
 	TCPSCOPE_CNT_PORTS_FULL = 10, /* ports_agg full: a port's TIME_WAIT and accepts lost */
 	/* a timewait socket's exit was missed (e.g. a skipped program run); its gauge was put
-	 * right when its memory was reused by a new timewait socket */
+	 * right when its memory was reused by a new timewait socket or by a recount walk */
 	TCPSCOPE_CNT_TW_STALE = 11,
 	TCPSCOPE_CNT_LOST_SUMMARY = 12, /* of LOST: connection summaries (TCPSCOPE_EV_CONN) */
 	/* gauges put right from the kernel's own state after a missed transition: at the

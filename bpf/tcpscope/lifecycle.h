@@ -122,6 +122,7 @@ static __always_inline struct conn *conn_new(const struct sock *sk, __u64 cookie
 	__u32 idx = 0;
 
 	zero.ts_first = now;
+	zero.sk = (__u64)sk;
 	zero.netns = skc_netns(&sk->__sk_common, true);
 	path_push(&zero, old);
 	if (old == TCP_CLOSE && new == TCP_SYN_SENT) {

@@ -30,8 +30,11 @@ const volatile __u64 wakeup_bytes = 256 << 10; /* wake the agent from this much 
  * at once, which measures what attaching to these hooks costs by itself. Read-only data:
  * the verifier drops the test from the programs that run normally. */
 const volatile bool hooks_only = false;
-/* Set by the agent before each recount (recount_sockets, reap_conn): the walk's number, its
- * start and the namespace walked. */
+/* libbpf_num_possible_cpus(): the per-CPU values a program may read of other CPUs */
+const volatile __u32 nr_cpus = 1;
+#define TCPSCOPE_MAX_CPUS 4096
+/* Set by the agent before each recount (recount_sockets, reap_conn, reap_tw): the walk's
+ * number, its start and the namespace walked. */
 __u32 recount_gen = 0;
 __u64 recount_start_ns = 0;
 __u32 recount_netns = 0;
@@ -59,6 +62,7 @@ struct conn {
 	__u64 ts_raw; /* last tracepoint transition (0: unknown) */
 	__u64 path;
 	__u64 cgroup;
+	__u64 sk; /* the full socket's address: reap_conn() looks there before it reaps */
 	__u32 pid;
 	__u32 facts;
 	__u16 probes;
@@ -106,6 +110,9 @@ struct twctx {
 	__u8 ported; /* counted in ports_agg: accepted on a listening port (on_tw_armed) */
 	__u8 open; /* the connection's enum tcpscope_open and tcpscope_close, for aggs.conns */
 	__u8 close;
+	/* recount_gen when it was added, then of the last recount walk that met its socket: an
+	 * entry of the walked namespace left older than the walk has no socket (reap_tw) */
+	__u32 gen;
 };
 
 /* A keepalive timer running on this CPU: did it send a probe? */

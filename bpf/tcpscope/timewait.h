@@ -20,6 +20,20 @@ static __always_inline struct inet_timewait_sock *tw_of(struct timer_list *t)
 	return (void *)t - bpf_core_field_offset(struct inet_timewait_sock, tw_timer);
 }
 
+/* A timewait socket whose exit was missed is counted out of the gauges (its entry is about
+ * to be replaced or deleted): when its memory holds a new one, or by a recount (reap_tw). */
+static __always_inline void tw_forget(struct twctx *x)
+{
+	counter_inc(TCPSCOPE_CNT_TW_STALE);
+	if (x->gauged)
+		tw_gauge(agg_of_ns(x->netns), x->substate, 0);
+	if (x->ported)
+		port_timewait(x->netns, x->lport, -1);
+	x->gauged = 0;
+	x->ported = 0;
+	x->cookie = 0;
+}
+
 static __always_inline int on_tw_armed(struct inet_timewait_sock *tw)
 {
 	const struct sock_common *skc = &tw->__tw_common;
@@ -64,17 +78,12 @@ static __always_inline int on_tw_armed(struct inet_timewait_sock *tw)
 			if (u && *u == cookie)
 				return 0; /* re-armed, already counted as untracked */
 		}
-		if (x) {
-			/* the memory of a timewait socket whose exit we missed holds a new one */
-			counter_inc(TCPSCOPE_CNT_TW_STALE);
-			if (x->gauged)
-				tw_gauge(agg_of_ns(x->netns), x->substate, 0);
-			if (x->ported)
-				port_timewait(x->netns, x->lport, -1);
-		}
+		if (x) /* the memory of a timewait socket whose exit we missed holds a new one */
+			tw_forget(x);
 		n.cookie = cookie;
 		n.substate = sub;
 		n.netns = netns;
+		n.gen = recount_gen;
 		n.lport = skc_lport(skc, false);
 		n.gauged = aggregate;
 		if (a)
@@ -230,6 +239,19 @@ static __always_inline int on_tw_leave(struct twsnap *s)
 	if (x.ported)
 		port_timewait(s->netns, s->lport, -1);
 	c = conn_lookup(s->cookie);
+	if (c && !p && !(c->facts & TCPSCOPE_F_TIME_WAIT)) {
+		/* Its arm was missed, and with it (or in other skipped runs) the full socket's
+		 * last changes: the connection record still holds it as a full socket. It did
+		 * enter TIME_WAIT, after start (the record says so); its record leaves the
+		 * gauges here, where it is deleted. */
+		if (a)
+			pcpu_add(a->tw_entered, 1);
+		if (c->gauged) {
+			agg_gauge(a, c->state, 0);
+			c->gauged = 0;
+		}
+		counter_inc(TCPSCOPE_CNT_RECOUNTED);
+	}
 	if (x.substate == TCP_FIN_WAIT2 && s->substate == TCP_TIME_WAIT)
 		late_substate(s, c, a, &x);
 	if (a && s->cause < TCPSCOPE_NCAUSE)

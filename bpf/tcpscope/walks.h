@@ -88,7 +88,9 @@ static __always_inline void seed_timewait(const struct sock_common *skc,
 static __always_inline void seed_conn(const struct sock_common *skc, struct tcp_sock *tp,
 				      __u64 cookie, __u8 state)
 {
-	struct conn zero = { .state = state, .gauged = 1, .netns = skc_netns(skc, false) };
+	struct conn zero = {
+		.state = state, .gauged = 1, .netns = skc_netns(skc, false), .sk = (__u64)tp
+	};
 	long err;
 
 	path_push(&zero, state);
@@ -129,7 +131,8 @@ int seed_sockets(struct bpf_iter__tcp *ctx)
 		if (!tw)
 			return 0;
 		struct twctx n = { .cookie = BPF_CORE_READ(skc, skc_cookie.counter),
-				   .substate = BPF_CORE_READ(tw, tw_sk.tw_substate) };
+				   .substate = BPF_CORE_READ(tw, tw_sk.tw_substate),
+				   .gen = recount_gen };
 
 		if (aggregate)
 			seed_timewait(skc, tw, &n);
@@ -158,11 +161,18 @@ int seed_sockets(struct bpf_iter__tcp *ctx)
  */
 static long reap_conn(struct bpf_map *map, __u64 *key, struct conn *c, void *ctx)
 {
+	struct sock *sk = (void *)c->sk;
 	__u64 cookie = *key;
 
 	if (c->netns != recount_netns || c->seen == recount_gen || !c->gauged || c->untracked ||
 	    c->state == TCP_CLOSE || c->pending_syn || (c->facts & TCPSCOPE_F_TIME_WAIT) ||
 	    c->ts_first >= recount_start_ns)
+		return 0;
+	/* Still hashed under its cookie (full sockets are SLAB_TYPESAFE_BY_RCU: read safely):
+	 * alive, and the walk missed it (Debian's 6.1 and 6.12, see reap_tw). Left as it is:
+	 * unlocked, its state may be changing under a program run on another CPU. */
+	if (BPF_CORE_READ(sk, __sk_common.skc_cookie.counter) == cookie &&
+	    BPF_CORE_READ(sk, __sk_common.skc_nulls_node.pprev))
 		return 0;
 	agg_gauge(agg_of_ns(c->netns), c->state, 0);
 	c->gauged = 0;
@@ -171,12 +181,80 @@ static long reap_conn(struct bpf_map *map, __u64 *key, struct conn *c, void *ctx
 	return 0;
 }
 
+/* A kill of the timewait socket at this address waits in some CPU's twcancels (tw_settle). */
+static __always_inline bool tw_kill_pending(__u64 key)
+{
+	struct twcancel *p;
+	__u32 idx = 0;
+
+	for (__u32 cpu = 0; cpu < nr_cpus && cpu < TCPSCOPE_MAX_CPUS; cpu++) {
+		p = bpf_map_lookup_percpu_elem(&twcancels, &idx, cpu);
+		if (p && p->timer && p->snap.key == key)
+			return true;
+	}
+	return false;
+}
+
+/* A timewait socket held as FIN_WAIT2 whose tw_substate is TIME_WAIT got the peer's FIN
+ * unseen (the late FIN_WAIT2 -> TIME_WAIT): it moves now, dated as its exit would date it.
+ * s: tw_snap() of the socket at x's address. */
+static __always_inline void recount_substate(struct twctx *x, struct twsnap *s)
+{
+	struct tcpscope_agg *a;
+
+	if (x->substate != TCP_FIN_WAIT2 || !s->tracked || s->cookie != x->cookie ||
+	    s->substate != TCP_TIME_WAIT)
+		return;
+	a = agg_of_ns(s->netns);
+	late_substate(s, conn_lookup(s->cookie), a, x);
+	if (x->gauged)
+		tw_gauge(a, TCP_FIN_WAIT2, TCP_TIME_WAIT);
+	x->substate = TCP_TIME_WAIT;
+	if (a)
+		pcpu_add(a->tw_recounted, 1);
+}
+
 /*
- * The late FIN_WAIT2 -> TIME_WAIT (see late_substate) found from the kernel's own state: the
- * agent runs this iterator in a namespace whose gauges hold orphaned FIN_WAIT2 timewait
- * sockets (tw_orphans) before it reads a snapshot. A timewait socket we hold as FIN_WAIT2
- * whose tw_substate is TIME_WAIT now got the peer's FIN unseen: it moves now, dated as its
- * exit would date it.
+ * The same for timewait sockets: an entry of the walked namespace, older than the walk (gen),
+ * that the walk did not meet. The socket itself decides, as tw_fate() does (timewait sockets
+ * are SLAB_TYPESAFE_BY_RCU: the memory at the key is read safely):
+ *  - still hashed with the entry's cookie: alive, and the walk missed it. Debian's 6.1 and
+ *    6.12 iterators do (bpf_iter_tcp_batch() before 6.16, kernel.rst, "The kernel's tcp
+ *    iterator"): the same few sockets in every walk. It is recounted here instead.
+ *  - another cookie there, or unhashed: gone, its exit lost in a run the kernel skipped,
+ *    unless a kill of it waits for the next timer event on its CPU. Counted out.
+ */
+static long reap_tw(struct bpf_map *map, __u64 *key, struct twctx *x, void *ctx)
+{
+	struct inet_timewait_sock *tw = (void *)*key;
+	struct twsnap s = {};
+
+	if (x->netns != recount_netns || x->gen == recount_gen || !x->cookie)
+		return 0;
+	if (BPF_CORE_READ(&tw->__tw_common, skc_nulls_node.pprev)) {
+		tw_snap(tw, TCPSCOPE_TW_CAUSE_UNKNOWN, bpf_ktime_get_ns(), &s);
+		/* read again: freed and reused while it was read, the rest is not its own */
+		if (s.cookie == x->cookie &&
+		    BPF_CORE_READ(&tw->__tw_common, skc_cookie.counter) == x->cookie) {
+			recount_substate(x, &s);
+			return 0;
+		}
+	}
+	if (tw_kill_pending(*key))
+		return 0; /* killed: its exit is counted at the next timer event on that CPU */
+	tw_forget(x);
+	bpf_map_delete_elem(&twctxs, key);
+	return 0;
+}
+
+/*
+ * The recount: the gauges put right from the kernel's own state. The agent runs this
+ * iterator in a namespace before it reads a snapshot, at most once per 5 s: where its gauges
+ * hold orphaned FIN_WAIT2 timewait sockets (tw_orphans: the late FIN_WAIT2 -> TIME_WAIT, see
+ * late_substate), after skipped runs, and every 5 s. Each socket met is compared with what
+ * we hold of it; the walk's closing call (no socket) takes out what it did not meet and is
+ * gone (reap_conn, reap_tw). Documentation/tcpscope/kernel.rst, "Reconciling with the
+ * kernel's state".
  */
 SEC("iter/tcp")
 int recount_sockets(struct bpf_iter__tcp *ctx)
@@ -188,11 +266,13 @@ int recount_sockets(struct bpf_iter__tcp *ctx)
 	struct tcp_sock *tp;
 	struct twctx *x;
 	struct conn *c;
+	__u64 key, cookie;
 	__u8 state;
-	__u64 key;
+	long err;
 
 	if (!skc) { /* the walk is over (bpf_iter_tcp_seq_stop) */
 		bpf_for_each_map_elem(&conns, reap_conn, NULL, 0);
+		bpf_for_each_map_elem(&twctxs, reap_tw, NULL, 0);
 		return 0;
 	}
 	if (!tracked(skc, false))
@@ -220,40 +300,53 @@ int recount_sockets(struct bpf_iter__tcp *ctx)
 	if (!tw)
 		return 0;
 	key = (__u64)tw;
+	cookie = BPF_CORE_READ(skc, skc_cookie.counter);
 	x = bpf_map_lookup_elem(&twctxs, &key);
-	if (!x) {
+	if (!x || x->cookie != cookie) {
 		/* Its arm was missed: counted from now on (hashed and armed under the bucket lock
 		 * the walk takes: never half done). Not once its timer is detached: an expiring
 		 * one leaves twctxs before inet_twsk_kill() unhashes it. */
 		if (!BPF_CORE_READ(tw, tw_timer.entry.pprev))
 			return 0;
-		struct twctx n = { .cookie = BPF_CORE_READ(skc, skc_cookie.counter),
+		if (x) {
+			/* the entry of a timewait socket whose exit was missed, at whose address
+			 * this one was made: counted out, as on_tw_armed() would */
+			tw_forget(x);
+			bpf_map_delete_elem(&twctxs, &key);
+		}
+		struct twctx n = { .cookie = cookie,
 				   .substate = BPF_CORE_READ(tw, tw_substate),
 				   .netns = skc_netns(skc, false),
 				   .lport = skc_lport(skc, false),
-				   .gauged = 1 };
+				   .gauged = 1,
+				   .gen = recount_gen };
 
-		if (bpf_map_update_elem(&twctxs, &key, &n, BPF_NOEXIST) == 0) {
-			a = agg_of(skc, false);
+		a = agg_of(skc, false);
+		err = bpf_map_update_elem(&twctxs, &key, &n, BPF_NOEXIST);
+		if (err == 0) {
 			tw_gauge(a, 0, n.substate);
-			if (a) /* it entered after start: the agent seeds before it recounts */
-				pcpu_add(a->tw_entered, 1);
-			counter_inc(TCPSCOPE_CNT_RECOUNTED);
+		} else if (err == -E2BIG) {
+			/* twctxs full: counted as on_tw_armed() counts it, once */
+			__u64 *u = bpf_map_lookup_elem(&tw_untracked, &key);
+
+			if (u && *u == cookie)
+				return 0;
+			gauge_lost(a, TCPSCOPE_CNT_TW_FULL);
+			tw_overflowed = 1;
+			bpf_map_update_elem(&tw_untracked, &key, &cookie, BPF_ANY);
+		} else {
+			return 0;
 		}
+		if (a) /* it entered after start: the agent seeds before it recounts */
+			pcpu_add(a->tw_entered, 1);
+		counter_inc(TCPSCOPE_CNT_RECOUNTED);
 		return 0;
 	}
+	x->gen = recount_gen;
 	if (x->substate != TCP_FIN_WAIT2)
 		return 0;
 	tw_snap(tw, TCPSCOPE_TW_CAUSE_UNKNOWN, bpf_ktime_get_ns(), &s);
-	if (!s.tracked || s.cookie != x->cookie || s.substate != TCP_TIME_WAIT)
-		return 0;
-	a = agg_of_ns(s.netns);
-	late_substate(&s, conn_lookup(s.cookie), a, x);
-	if (x->gauged)
-		tw_gauge(a, TCP_FIN_WAIT2, TCP_TIME_WAIT);
-	x->substate = TCP_TIME_WAIT;
-	if (a)
-		pcpu_add(a->tw_recounted, 1);
+	recount_substate(x, &s);
 	return 0;
 }
 

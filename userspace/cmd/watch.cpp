@@ -186,14 +186,19 @@ int run_watch(const WatchOptions &o)
 		return st;
 	};
 
+	// Interrupted or out of time, the events already queued are still shown (a burst of
+	// summaries can be thousands behind): only a full --count, a write error or a closed
+	// output ends without them.
+	bool drain = !done;
 	while (!done && !stop->take()) {
 		// the kernel side wakes us only for a batch (256 KiB): a quiet stream is
 		// drained by this timeout, which bounds its latency
 		int n = (*tracer)->poll(50);
-		bool done = n == kDone;
+		done = n == kDone;
 		if (n < 0 && n != -EINTR && !done) {
 			fprintf(stderr, "tcpscope: failed to poll ring buffer: %s\n", strerror(-n));
 			rc = 1;
+			drain = false;
 			break;
 		}
 		if (int err = out.flush()) {
@@ -201,10 +206,13 @@ int run_watch(const WatchOptions &o)
 				print_error(*e);
 				rc = 1;
 			}
+			drain = false;
 			break; // or the reader went away
 		}
-		if (done)
+		if (done) {
+			drain = false;
 			break;
+		}
 		uint64_t now = now_ns(CLOCK_MONOTONIC);
 		if (now - last_check >= 1000000000ull) {
 			report_lost();
@@ -212,6 +220,13 @@ int run_watch(const WatchOptions &o)
 		}
 		if (deadline && now >= deadline)
 			break;
+	}
+	if (drain) {
+		int n = (*tracer)->consume();
+		if (n < 0 && n != kDone) {
+			fprintf(stderr, "tcpscope: failed to read ring buffer: %s\n", strerror(-n));
+			rc = 1;
+		}
 	}
 	if (rc == 0) {
 		if (auto e = write_error(out.flush())) {

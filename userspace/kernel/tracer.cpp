@@ -334,6 +334,7 @@ Result<std::unique_ptr<Tracer>> Tracer::open(const TracerConfig &cfg, Sink sink,
 	if (!hz)
 		log.push_back("CONFIG_HZ unknown (no kernel config): assuming 250");
 	ro->ns_per_jiffy = 1000000000ull / hz.value_or(250);
+	ro->nr_cpus = std::max(libbpf_num_possible_cpus(), 1);
 
 	const uint64_t tw_entries = timewait_capacity();
 	bpf_map__set_max_entries(t->skel_->maps.twctxs, tw_entries);
@@ -433,6 +434,11 @@ int Tracer::poll(int timeout_ms)
 	// records queued without a wakeup (BPF_RB_NO_WAKEUP below the batch size)
 	int m = ring_buffer__consume(rb_);
 	return m < 0 ? m : n + m;
+}
+
+int Tracer::consume()
+{
+	return ring_buffer__consume(rb_);
 }
 
 int Tracer::allow_netns(uint32_t inode, bool allow)

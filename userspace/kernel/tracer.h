@@ -63,6 +63,8 @@ class Tracer {
 	// batch), then hands every queued event to the sink. Returns the number consumed or a
 	// negative errno (or the sink's negative return).
 	int poll(int timeout_ms);
+	// Hands every event queued now to the sink, without waiting: the last read at exit.
+	int consume();
 	KernelCounters counters() const;
 	// Per attached program, the runs the kernel skipped because the program was already
 	// running on that CPU (bpf_prog_info.recursion_misses).
