@@ -30,6 +30,12 @@ const volatile __u64 wakeup_bytes = 256 << 10; /* wake the agent from this much 
  * at once, which measures what attaching to these hooks costs by itself. Read-only data:
  * the verifier drops the test from the programs that run normally. */
 const volatile bool hooks_only = false;
+/* Tests only (TCPSCOPE_TEST_DROP_TW_EXITS, Documentation/tcpscope/testing.rst): every Nth
+ * timewait exit is dropped, as a run the kernel skipped would drop it, so that the recount
+ * that puts the gauges right is itself tested. 0 (always outside tests): the verifier drops
+ * the test from on_tw_leave(). */
+const volatile __u32 test_drop_tw_exits = 0;
+__u64 test_tw_exits = 0;
 /* libbpf_num_possible_cpus(): the per-CPU values a program may read of other CPUs */
 const volatile __u32 nr_cpus = 1;
 #define TCPSCOPE_MAX_CPUS 4096

@@ -216,6 +216,9 @@ static __always_inline int on_tw_leave(struct twsnap *s)
 	struct conn *c;
 	struct tuple t;
 
+	if (test_drop_tw_exits && s->tracked &&
+	    __sync_fetch_and_add(&test_tw_exits, 1) % test_drop_tw_exits == 0)
+		return 0;
 	p = bpf_map_lookup_elem(&twctxs, &key);
 	/* A kill is decided at the next timer event on its CPU: by then the socket may be
 	 * freed and its memory hold a new timewait socket already armed (on another CPU),

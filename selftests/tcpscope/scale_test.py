@@ -218,6 +218,56 @@ def test_timewait_table_full_shown_plus_lost_is_the_kernels(ns):
 
 
 @in_netns("tsf")
+def test_timewait_exits_missed_are_counted_out(ns):
+    """Every 3rd timewait exit dropped on purpose (TCPSCOPE_TEST_DROP_TW_EXITS), as a skipped
+    run drops it: the recount finds those sockets gone and counts them out, so the gauges
+    equal ss and every exit is counted as left or as missed, each once."""
+    n = 60
+    ns.sysctl("net.ipv4.tcp_fin_timeout", "1")  # orphaned FIN_WAIT2 timewait sockets: 1 s
+    with ns:
+        mib0 = tw_mib()
+    stats = Stats(ns, {"TCPSCOPE_TEST_DROP_TW_EXITS": "3"})
+    keep = []
+    try:
+        with ns:
+            srv = socket.socket()
+            keep.append(srv)
+            srv.bind(("127.0.0.1", 0))
+            srv.listen(n)
+            for _ in range(n):
+                c = socket.create_connection(srv.getsockname(), timeout=5)
+                keep.append(srv.accept()[0])  # never closed: the client's end is orphaned
+                c.close()
+        entered = tw_entered(ns, mib0, n)
+        if not entered:
+            raise AssertionError("no timewait socket was made")
+        deadline = time.monotonic() + 30
+        while True:  # the kernel's state: every timewait socket gone (1 s each)
+            with ns:
+                tw, ss = sockstat_tw(), ss_counts()
+            if tw == 0 and "FIN_WAIT2" not in ss:
+                break
+            if time.monotonic() > deadline:
+                raise AssertionError("timewait sockets left: tw %d, ss %s" % (tw, ss))
+            time.sleep(0.1)
+        expect_eq(ss, {"LISTEN": 1, "CLOSE_WAIT": n}, "ss")
+
+        def exits(s):
+            return sum(s["timewait"]["left"].values()) + \
+                s["agent"]["dropped"]["timewait_exit_missed"]
+        snap = stats.wait_for(lambda s: nonzero(s["sockets"]) == ss and exits(s) == entered,
+                              30, "gauges equal to ss %s, %d exits" % (ss, entered))
+        expect_eq(snap["timewait"]["entered"], entered, "TIME_WAIT entered")
+        # exits are numbered from 0 as the programs see them: 0, 3, 6, ... were dropped
+        expect_eq(snap["agent"]["dropped"]["timewait_exit_missed"], (entered + 2) // 3,
+                  "exits counted as missed")
+    finally:
+        stats.stop()
+        for s in keep:
+            s.close()
+
+
+@in_netns("tsf")
 def test_conn_table_full_gauges_say_how_far_off(ns):
     """conns made small while 40 connections are held: every socket is in a gauge or in
     untracked; their TIME_WAIT sockets, tracked apart, are exact once they close."""

@@ -348,6 +348,23 @@ Result<std::unique_ptr<Tracer>> Tracer::open(const TracerConfig &cfg, Sink sink,
 			return r.error();
 	}
 
+	if (const char *d = getenv("TCPSCOPE_TEST_DROP_TW_EXITS"); d && *d) {
+		char *end = nullptr;
+		errno = 0;
+		unsigned long n = strtoul(d, &end, 10);
+		if (errno || !end || *end || n < 1 || n > 1000000)
+			return usage_error(
+				"parse", "TCPSCOPE_TEST_DROP_TW_EXITS",
+				std::string("want N (every Nth timewait exit, 1..1000000), "
+					    "got '") +
+					d + "'");
+		fprintf(stderr,
+			"tcpscope: TCPSCOPE_TEST_DROP_TW_EXITS is set (tests only): every "
+			"%lu%s timewait exit is dropped on purpose\n",
+			n, n == 1 ? "" : "th");
+		ro->test_drop_tw_exits = uint32_t(n);
+	}
+
 	kernel.release_btf(); // libbpf loads its own copy now
 	err = tcpscope_bpf__load(t->skel_);
 	if (err)
