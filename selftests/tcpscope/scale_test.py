@@ -10,6 +10,7 @@ produced. In a TCG guest the churns are smaller. Needs root, BPF and BTF. Output
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -373,6 +374,54 @@ def test_ring_buffer_full_summaries_shown_plus_lost(ns):
     expect_eq(shown + untracked + lost, 2 * n, "summaries shown + untracked + lost")
     if not lost or "ring buffer full" not in err:
         raise AssertionError("the ring buffer never filled: %s" % err)
+
+
+@in_netns("tsf")
+def test_watch_interrupted_shows_what_is_queued(ns):
+    """watch blocked on a full pipe while summaries pile up in the ring buffer, then
+    interrupted: what was queued is still printed, so every connection is shown or counted."""
+    n = 2000
+    r, w = os.pipe()
+    proc = subprocess.Popen([TCPSCOPE, "watch", "--summary", "--json", "--netns", ns.path],
+                            stdout=w, stderr=subprocess.PIPE, text=True)
+    os.close(w)
+    err = []
+    ready = threading.Event()
+
+    def read_err():
+        for line in proc.stderr:
+            err.append(line)
+            if line.startswith("Tracing"):
+                ready.set()
+        ready.set()
+    t = threading.Thread(target=read_err, daemon=True)
+    t.start()
+    shown = 0
+    try:
+        if not ready.wait(60) or proc.poll() is not None:
+            raise AssertionError("watch did not start: %s" % "".join(err))
+        # 4,000 summaries of some 300 bytes: the 64 KiB pipe is full long before the
+        # churn ends, and the rest waits in the ring buffer (4 MiB: room for all)
+        churn(ns, n, "rst")
+        all_closed(ns)()
+        proc.send_signal(signal.SIGINT)
+        with os.fdopen(r, "r") as out:  # read only now: the agent was blocked until here
+            for line in out:
+                if json.loads(line).get("event") == "conn":
+                    shown += 1
+        proc.wait(30)
+        t.join(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    expect_eq(proc.returncode, 0, "exit status")
+    m = [x for x in (FINAL.match(line) for line in err) if x]
+    if not m:
+        raise AssertionError("no final line: %s" % "".join(err))
+    expect_eq(shown, int(m[-1].group(1)), "summaries read == events shown")
+    expect_eq(shown + int(m[-1].group(4)) + int(m[-1].group(5)), 2 * n,
+              "summaries shown + untracked + lost")
 
 
 @in_netns("tsf")
