@@ -219,7 +219,7 @@ static __always_inline void recount_substate(struct twctx *x, struct twsnap *s)
  * that the walk did not meet. The socket itself decides, as tw_fate() does (timewait sockets
  * are SLAB_TYPESAFE_BY_RCU: the memory at the key is read safely):
  *  - still hashed with the entry's cookie: alive, and the walk missed it. Debian's 6.1 and
- *    6.12 iterators do (bpf_iter_tcp_batch() before 6.16, kernel.rst, "The kernel's tcp
+ *    6.12 iterators do (their bpf_iter_tcp_batch(), kernel.rst, "The kernel's tcp
  *    iterator"): the same few sockets in every walk. It is recounted here instead.
  *  - another cookie there, or unhashed: gone, its exit lost in a run the kernel skipped,
  *    unless a kill of it waits for the next timer event on its CPU. Counted out.
