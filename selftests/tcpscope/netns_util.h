@@ -233,13 +233,16 @@ static inline int tcp_state_of(int fd)
 	return getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) ? -errno : ti.tcpi_state;
 }
 
-/* Closes the client end of a fresh pair while the server stays silent: the client is an
- * orphaned FIN_WAIT2 socket. Usually a timewait socket holds it (sockstat tw); when the
- * server's ACK of the FIN is processed while close() still owns the socket, the kernel keeps
- * the full socket, its keepalive timer set to the same lifetime (tcp_rcv_state_process()'s
- * "Bad case"), so sockstat tw is not checked here. Either way it lives tcp_fin_timeout.
- * Returns how long it lived, in seconds, or -1 when the pair failed, -2 when it was not in
- * FIN_WAIT2 within 5 s, -3 when it outlived max_s; the server is left in *server. */
+/* Makes the client end of a fresh pair an orphaned FIN_WAIT2 socket while the server stays
+ * silent: shutdown(SHUT_WR) first, and close() once the server's ACK of the FIN has moved it
+ * to FIN_WAIT2, so that __tcp_close() hands it to a FIN_WAIT2 timewait socket at once, which
+ * lives tcp_fin_timeout and goes without a word. Closed straight from ESTABLISHED instead,
+ * the ACK can be processed while close() still owns the socket (from the backlog:
+ * tcp_rcv_state_process()'s FIN_WAIT1 "Bad case"): the full socket then waits on its
+ * keepalive timer and, at a lifetime of 60 s or less, ends with a RST that closes the
+ * server too (seen in both guests). Returns how long it lived after close(), in seconds,
+ * or -1 when the pair or the shutdown failed, -2 when it was not in FIN_WAIT2 within 5 s,
+ * -3 when it outlived max_s; the server is left in *server. */
 static inline double orphan_fin_wait2_lifetime(int lfd, int *server, double max_s)
 {
 	unsigned short cport;
@@ -249,6 +252,14 @@ static inline double orphan_fin_wait2_lifetime(int lfd, int *server, double max_
 	if (tcp_pair(lfd, &c, server))
 		return -1;
 	cport = local_port(c);
+	if (shutdown(c, SHUT_WR)) {
+		close(c);
+		return -1;
+	}
+	if (!WAIT_FOR(tcp_state_of(c) == TCP_FIN_WAIT2, 5)) {
+		close(c);
+		return -2;
+	}
 	t0 = now_s();
 	close(c);
 	if (!WAIT_FOR(proc_tcp_state(cport) == ST_FIN_WAIT2, 5))
