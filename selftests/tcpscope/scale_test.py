@@ -314,21 +314,14 @@ FINAL = re.compile(r"tcpscope: (\d+) events shown, (\d+) lost, (\d+) filtered in
                    r"(\d+) connections untracked \(table full\), (\d+) summaries lost")
 
 
-def watch_summaries(ns, n, close, env, settle):
-    """`watch --summary --json` around a churn of n connections; returns (summaries shown,
-    untracked, summaries lost, stderr) once settle() says every connection has ended."""
+def start_watch(ns, stdout, env=None):
+    """`watch --summary --json` on ns writing to stdout; returns (proc, its stderr lines so
+    far, a thread collecting them) once it says it is tracing."""
     proc = subprocess.Popen([TCPSCOPE, "watch", "--summary", "--json", "--netns", ns.path],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, **env})
-    shown = [0]
-    ready = threading.Event()
-
-    def read_out():
-        for line in proc.stdout:
-            if json.loads(line).get("event") == "conn":
-                shown[0] += 1
-
+                            stdout=stdout, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, **(env or {})})
     err = []
+    ready = threading.Event()
 
     def read_err():
         for line in proc.stderr:
@@ -336,24 +329,44 @@ def watch_summaries(ns, n, close, env, settle):
             if line.startswith("Tracing"):
                 ready.set()
         ready.set()
-    threads = [threading.Thread(target=read_out, daemon=True),
-               threading.Thread(target=read_err, daemon=True)]
-    for t in threads:
-        t.start()
+    t = threading.Thread(target=read_err, daemon=True)
+    t.start()
+    if not ready.wait(60) or proc.poll() is not None:
+        stop_process(proc)
+        raise AssertionError("watch did not start: %s" % "".join(err))
+    return proc, err, t
+
+
+def final_line(err):
+    """The numbers of watch's final line in its stderr lines."""
+    m = [x for x in (FINAL.match(line) for line in err) if x]
+    if not m:
+        raise AssertionError("no final line: %s" % "".join(err))
+    return m[-1]
+
+
+def watch_summaries(ns, n, close, env, settle):
+    """`watch --summary --json` around a churn of n connections; returns (summaries shown,
+    untracked, summaries lost, stderr) once settle() says every connection has ended."""
+    proc, err, err_thread = start_watch(ns, subprocess.PIPE, env)
+    shown = [0]
+
+    def read_out():
+        for line in proc.stdout:
+            if json.loads(line).get("event") == "conn":
+                shown[0] += 1
+
+    threads = [threading.Thread(target=read_out, daemon=True), err_thread]
+    threads[0].start()
     try:
-        if not ready.wait(60) or proc.poll() is not None:
-            raise AssertionError("watch did not start: %s" % "".join(err))
         churn(ns, n, close)
         settle()
     finally:
         stop_process(proc)
         for t in threads:
             t.join(30)
-    m = [FINAL.match(line) for line in err]
-    m = [x for x in m if x]
-    if not m:
-        raise AssertionError("no final line: %s" % "".join(err))
-    return shown[0], int(m[-1].group(4)), int(m[-1].group(5)), "".join(err)
+    m = final_line(err)
+    return shown[0], int(m.group(4)), int(m.group(5)), "".join(err)
 
 
 def all_closed(ns):
@@ -382,24 +395,12 @@ def test_watch_interrupted_shows_what_is_queued(ns):
     interrupted: what was queued is still printed, so every connection is shown or counted."""
     n = 2000
     r, w = os.pipe()
-    proc = subprocess.Popen([TCPSCOPE, "watch", "--summary", "--json", "--netns", ns.path],
-                            stdout=w, stderr=subprocess.PIPE, text=True)
-    os.close(w)
-    err = []
-    ready = threading.Event()
-
-    def read_err():
-        for line in proc.stderr:
-            err.append(line)
-            if line.startswith("Tracing"):
-                ready.set()
-        ready.set()
-    t = threading.Thread(target=read_err, daemon=True)
-    t.start()
+    try:
+        proc, err, t = start_watch(ns, w)
+    finally:
+        os.close(w)
     shown = 0
     try:
-        if not ready.wait(60) or proc.poll() is not None:
-            raise AssertionError("watch did not start: %s" % "".join(err))
         # 4,000 summaries of some 300 bytes: the 64 KiB pipe is full long before the
         # churn ends, and the rest waits in the ring buffer (4 MiB: room for all)
         churn(ns, n, "rst")
@@ -416,11 +417,9 @@ def test_watch_interrupted_shows_what_is_queued(ns):
             proc.kill()
             proc.wait()
     expect_eq(proc.returncode, 0, "exit status")
-    m = [x for x in (FINAL.match(line) for line in err) if x]
-    if not m:
-        raise AssertionError("no final line: %s" % "".join(err))
-    expect_eq(shown, int(m[-1].group(1)), "summaries read == events shown")
-    expect_eq(shown + int(m[-1].group(4)) + int(m[-1].group(5)), 2 * n,
+    m = final_line(err)
+    expect_eq(shown, int(m.group(1)), "summaries read == events shown")
+    expect_eq(shown + int(m.group(4)) + int(m.group(5)), 2 * n,
               "summaries shown + untracked + lost")
 
 
